@@ -1,0 +1,1 @@
+"""Race data store (SQLModel on SQLite or PostgreSQL), ingestion and typed reads."""
