@@ -1,0 +1,1 @@
+"""Slipstream bot core: platform-neutral; never imports discord or slack_bolt."""

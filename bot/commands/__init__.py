@@ -1,0 +1,16 @@
+"""All command modules. Each has `register(registry)`; add one line per module here."""
+
+from __future__ import annotations
+
+from bot.registry import Registry
+
+
+def register_all(registry: Registry) -> None:
+    """Register every command module's commands on `registry`."""
+    from bot.commands import admin, info, races
+
+    admin.register(registry)  # service: moderator commands
+
+    info.register(registry)
+    races.register(registry)
+    from bot.commands import pulse; pulse.register(registry)  # noqa: E702, I001  (Track Pulse)

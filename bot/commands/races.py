@@ -1,0 +1,210 @@
+"""Race commands: results, laps, stints, pitstops, compare."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from bot import format as f
+from bot import messages as m
+from bot.answer import answer
+from bot.app import CommandContext
+from bot.context import compare_ctx, event_ctx, session_ctx
+from bot.errors import UserError
+from bot.model import Card, CardField, Reply
+from bot.registry import Registry
+from bot.resolve import KIND_TO_SESSION, parse_lap_range, resolve_driver, resolve_event
+from storage.queries import EventInfo, SessionInfo
+
+
+def freshness_footer(s: SessionInfo) -> str:
+    parts = [f"{s.classification or 'no'} classification"]
+    if s.updated_at:
+        parts.append(f"updated {f.utc(s.updated_at)}")
+    return " · ".join(parts)
+
+
+async def session_of(
+    ctx: CommandContext, race: str | None, kind: str = "race", *, need_laps: bool = False
+) -> SessionInfo:
+    """Race text + session kind → a session, or a `UserError` saying what is missing."""
+    ev = await resolve_event(ctx.store, race, need_laps=need_laps, now=ctx.now())
+    code = KIND_TO_SESSION.get(kind, "R")
+    s = await ctx.store.session_for(ev.id, code)
+    if s is None:
+        raise UserError(m.NO_SESSION.format(session=kind, event=ev.label))
+    return s
+
+
+def _split_laps(race: str | None) -> tuple[str | None, tuple[int | None, int | None] | None]:
+    """'monza 2023 laps 10-20' → ('monza 2023', (10, 20))."""
+    if not race:
+        return race, None
+    rng = parse_lap_range(race.lower())
+    if rng is None:
+        return race, None
+    cleaned = re.sub(r"\b(after|from|since|before|until|up to|first)?\s*laps?\s*\d{1,3}(\s*(-|to|and)\s*\d{1,3})?\b",
+                     " ", race, flags=re.I)
+    return (" ".join(cleaned.split()) or None), rng
+
+
+def register(registry: Registry) -> None:
+    @registry.command(
+        autocomplete={"race": "race", "kind": "kind"},
+        greedy="race",
+        examples=("results monza 2023", "results last race quali", "results round 5 2023 sprint"),
+    )
+    async def results(
+        ctx: CommandContext, race: str | None = None, kind: Literal["race", "sprint", "quali"] = "race"
+    ) -> Reply:
+        """Classification of a race, sprint or qualifying.
+
+        Args:
+            race: the race, e.g. "monza 2023", "italian gp", "last race", "round 14".
+            kind: race, sprint or quali.
+        """
+        s = await session_of(ctx, race, kind)
+        cls = await ctx.store.results(s.id)
+        if cls is None or not cls.rows:
+            raise UserError(m.NO_RESULTS.format(session=s.label))
+        if s.type in ("Q", "SQ"):
+            rows = [(r.position_text or r.position, r.driver.short, r.team_name or "", f.lap_time(r.q1_ms),
+                     f.lap_time(r.q2_ms) if r.q2_ms else "", f.lap_time(r.q3_ms) if r.q3_ms else "")
+                    for r in cls.rows]
+            tbl = f.table(["Pos", "Driver", "Team", "Q1", "Q2", "Q3"], rows)
+            head = f"Pole: **{cls.rows[0].driver.name}** ({f.lap_time(cls.rows[0].best_quali_ms)})."
+        else:
+            winner_ms = cls.rows[0].time_ms
+            rows = []
+            for r in cls.rows:
+                if r.position == 1:
+                    t = f.race_time(r.time_ms)
+                elif r.gap_ms is not None:
+                    t = f.gap(r.gap_ms)
+                elif r.time_ms and winner_ms:
+                    t = f.gap(r.time_ms - winner_ms)
+                else:
+                    t = r.status or ""
+                rows.append((r.position_text or r.position, r.driver.short, r.team_name or "",
+                             "" if r.grid is None else r.grid, t, f.points(r.points) if r.points is not None else ""))
+            tbl = f.table(["Pos", "Driver", "Team", "Grid", "Time", "Pts"], rows)
+            w = cls.rows[0]
+            head = f"Winner: **{w.driver.name}** ({w.team_name or m.UNKNOWN_FIELD})."
+        card = Card(title=s.label, description=tbl, footer=freshness_footer(s))
+        note = "\n" + m.FRESHNESS_PROVISIONAL if s.classification == "provisional" else ""
+        return Reply(text=head + note, cards=[card])
+
+    @registry.command(
+        autocomplete={"driver": "driver", "race": "race"},
+        greedy="race",
+        examples=("laps VER monza 2023", "laps LEC last race laps 10-20"),
+    )
+    async def laps(ctx: CommandContext, driver: str, race: str | None = None) -> Reply:
+        """A driver's laps in a race: times, tyres, positions.
+
+        Args:
+            driver: code, number, surname or nickname, e.g. VER, 33, verstappen, max.
+            race: the race (default: the latest with lap data); may end with "laps 10-20".
+        """
+        race, rng = _split_laps(race)
+        s = await session_of(ctx, race, need_laps=True)
+        d = await resolve_driver(ctx.store, driver, year=s.event.year)
+        first, last = rng or (None, None)
+        rows = await ctx.store.laps_of_driver(s.id, d.id, first=first, last=last)
+        if not rows:
+            if not await ctx.store.has_laps(s.id):
+                raise UserError(m.NO_LAPS.format(session=s.label))
+            raise UserError(m.DRIVER_NOT_IN_SESSION.format(driver=d.name, what="laps", session=s.label))
+        table_rows = [(r.lap_number, f.lap_time(r.lap_time_ms), r.compound or "", r.tyre_life or "",
+                       r.position or "", "IN" if r.pit_in else ("OUT" if r.pit_out else ""))
+                      for r in rows[:60]]
+        tbl = f.table(["Lap", "Time", "Tyre", "Age", "Pos", "Pit"], table_rows)
+        best = min((r for r in rows if r.lap_time_ms and not r.deleted), key=lambda r: r.lap_time_ms or 0, default=None)
+        head = f"{d.name}: {len(rows)} laps" + (
+            f", best {f.lap_time(best.lap_time_ms)} on lap {best.lap_number}." if best else "."
+        )
+        more = f"\n_Showing the first 60 of {len(rows)} laps._" if len(rows) > 60 else ""
+        return Reply(text=head + more, cards=[Card(title=f"{d.short} · {s.label}", description=tbl,
+                                                      footer=freshness_footer(s))])
+
+    @registry.command(
+        autocomplete={"race": "race", "driver": "driver"},
+        greedy="race",
+        examples=("stints monza 2023", "stints last race driver=VER"),
+    )
+    async def stints(ctx: CommandContext, race: str | None = None, driver: str | None = None) -> Reply:
+        """Tyre stints of a race: compounds and lap ranges.
+
+        Args:
+            race: the race (default: the latest with lap data).
+            driver: only this driver (code, number or name).
+        """
+        s = await session_of(ctx, race, need_laps=True)
+        d = await resolve_driver(ctx.store, driver, year=s.event.year) if driver else None
+        rows = await ctx.store.stints(s.id, d.id if d else None)
+        if not rows:
+            raise UserError(m.NO_STINTS.format(session=s.label))
+        ctxd = {"focus": "stints", "event": event_ctx(s.event), "session": session_ctx(s),
+                "stints": [{"code": r.driver.code, "driver": r.driver.name, "stint": r.stint,
+                            "compound": r.compound, "from_lap": r.start_lap, "to_lap": r.end_lap, "laps": r.laps}
+                           for r in rows]}
+        return Reply(text=answer(ctxd))
+
+    @registry.command(
+        autocomplete={"race": "race", "driver": "driver"},
+        greedy="race",
+        examples=("pitstops monza 2023", "pitstops last race driver=HAM"),
+    )
+    async def pitstops(ctx: CommandContext, race: str | None = None, driver: str | None = None) -> Reply:
+        """Pit stops of a race: lap and stationary / pit-lane time.
+
+        Args:
+            race: the race (default: the latest race).
+            driver: only this driver (code, number or name).
+        """
+        s = await session_of(ctx, race)
+        d = await resolve_driver(ctx.store, driver, year=s.event.year) if driver else None
+        rows = await ctx.store.pit_stops(s.id, d.id if d else None)
+        if not rows:
+            raise UserError(m.NO_PIT_STOPS.format(session=s.label))
+        tbl = f.table(["Lap", "Driver", "Stop", "Duration", "Pit lane"],
+                      [(p.lap, p.driver.short, p.stop, f.seconds(p.duration_ms) if p.duration_ms else "",
+                        f.seconds(p.pit_lane_ms) if p.pit_lane_ms else "") for p in rows])
+        return Reply(text=f"{len(rows)} pit stops in the {s.label}.",
+                     cards=[Card(title=f"Pit stops · {s.label}", description=tbl, footer=freshness_footer(s))])
+
+    @registry.command(
+        autocomplete={"driver1": "driver", "driver2": "driver", "race": "race"},
+        greedy="race",
+        examples=("compare VER PER monza 2023", "compare LEC SAI last race laps 20-51"),
+    )
+    async def compare(ctx: CommandContext, driver1: str, driver2: str, race: str | None = None) -> Reply:
+        """Head-to-head of two drivers in a race: pace, sectors, stints, consistency.
+
+        Args:
+            driver1: first driver (code, number or name).
+            driver2: second driver (code, number or name).
+            race: the race (default: the latest with lap data); may end with "laps 20-51".
+        """
+        race, rng = _split_laps(race)
+        s = await session_of(ctx, race, need_laps=True)
+        a = await resolve_driver(ctx.store, driver1, year=s.event.year)
+        b = await resolve_driver(ctx.store, driver2, year=s.event.year)
+        if a.id == b.id:
+            raise UserError(m.NEED_TWO_DRIVERS)
+        cmp = await compare_ctx(ctx.store, s, [a, b], rng)
+        ctxd = {"focus": "compare", "event": event_ctx(s.event), "session": session_ctx(s), "compare": cmp}
+        card = _compare_card(s.event, s, cmp) if cmp else None
+        return Reply(text=answer(ctxd), cards=[card] if card else [])
+
+
+def _compare_card(ev: EventInfo, s: SessionInfo, cmp: dict) -> Card | None:  # type: ignore[type-arg]
+    if not cmp.get("has_laps"):
+        return None
+    a, b = cmp["drivers"]
+    fields = [
+        CardField(label, f"{a['code']} {a.get(key) or '—'}\n{b['code']} {b.get(key) or '—'}")
+        for label, key in (("Median lap", "median_lap"), ("Best lap", "best_lap"), ("Ideal lap", "ideal_lap"),
+                           ("Spread", "consistency_stdev"))
+    ]
+    return Card(title=f"{a['code']} vs {b['code']} · {s.label}", fields=fields, footer=freshness_footer(s))

@@ -1,0 +1,69 @@
+"""Every user-visible string of the core, in one place.
+
+Keeping them together keeps the voice consistent (short, plain, honest) and
+makes translation or rewording a one-file change. Log lines that operators read
+are here too (prefixed `LOG_`).
+"""
+
+from __future__ import annotations
+
+# --- dispatcher
+TOO_LONG = "That message is too long for me ({length} characters; the limit is {limit}). Please ask a shorter question."
+EMPTY = "Ask me about F1 races, e.g. *who won the 2023 Italian Grand Prix?* — or type `/f1 help`."
+NO_PERMISSION = "`/f1 {command}` needs {needed} rights."
+RATE_LIMITED_USER = "You're asking faster than I can answer. Try again in {seconds} s."
+RATE_LIMITED_CHANNEL = "This channel is asking a lot right now. Try again in {seconds} s."
+UNKNOWN_COMMAND = "There is no `/f1 {command}` command. Try `/f1 help`."
+INTERNAL_ERROR = "Sorry, something went wrong on my side while answering. It has been logged."
+
+LOG_USER_ERROR = "user error for %s (%s): %s"
+LOG_INTERNAL_ERROR = "handler failed for %s (%s)"
+LOG_DUPLICATE = "duplicate event %s ignored"
+LOG_RATE_LIMITED = "rate limited %s (%s), retry in %.1fs"
+LOG_DENIED = "denied %s to %s (has %s, needs %s)"
+
+# --- resolver
+NO_DATA = "I don't have any race data yet. Run `slipstream demo` (or an ingest) first."
+UNKNOWN_RACE = "I couldn't find a race matching '{text}'."
+UNKNOWN_RACE_IN_SEASON = "I couldn't find a race matching '{text}' in {year}."
+UNKNOWN_ROUND = "There is no round {round} in {year} in my data."
+UNKNOWN_SEASON = "I have no data for the {year} season."
+UNKNOWN_DRIVER = "I don't know a driver called '{text}'."
+DRIVER_HINT = "Name a driver by code, number, surname or nickname, e.g. `VER`, `33`, `verstappen` or `max`."
+UNKNOWN_TEAM = "I don't know a team called '{text}'."
+DID_YOU_MEAN = "Did you mean {options}?"
+NO_SESSION = "I have no {session} for the {event}."
+NO_RESULTS = "I have no classification for the {session} yet."
+NO_LAPS = "I have no lap-by-lap data for the {session} (only the classification)."
+NO_STINTS = "I have no tyre stint data for the {session}."
+NO_PIT_STOPS = "I have no pit stop data for the {session}."
+DRIVER_NOT_IN_SESSION = "{driver} has no {what} in the {session}."
+NEED_TWO_DRIVERS = "Name two drivers to compare, e.g. `/f1 compare VER PER monza 2023`."
+NO_STANDINGS = "I have no {kind} standings for {when}."
+NO_UPCOMING = "I don't know of any upcoming sessions (my schedule has nothing after {now})."
+NO_SCHEDULE = "I have no schedule for {year}."
+
+# --- answerer
+CANT_ANSWER = (
+    "I can't answer that from the data I hold. I can tell you winners, podiums, pole, "
+    "fastest laps, a driver's result, gaps, pit stops, tyre stints, standings and head-to-heads, "
+    "and for sessions loaded from timing data the weather, safety cars and flags, and penalties."
+)
+NO_WEATHER = (
+    "I don't hold weather data for the {session}: only sessions loaded from timing data "
+    "(FastF1) have it, and this one comes from the historical results."
+)
+NO_RACE_CONTROL = (
+    "I don't hold race control messages or track status for the {session}: only sessions loaded "
+    "from timing data (FastF1) have them, and this one comes from the historical results."
+)
+OUT_OF_SCOPE = "I only answer questions about F1 race data (results, laps, tyres, standings)."
+FRESHNESS_PROVISIONAL = "_Provisional classification: it may still change._"
+FRESHNESS_UPDATED = "Data updated {when}."
+UNKNOWN_FIELD = "unknown"
+
+# --- help
+HELP_TITLE = "Slipstream commands"
+HELP_INTRO = "Ask a question in plain words, or use a command. Races: `monza`, `italian gp`, `italy 2023`, `last race`, `round 14`. Drivers: `VER`, `33`, `verstappen`, `max`."
+HELP_PRIVILEGE = " _(needs {privilege})_"
+HELP_UNKNOWN = "No command called `{command}`."

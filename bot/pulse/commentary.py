@@ -1,0 +1,129 @@
+"""Highlights → chat messages.
+
+Deterministic Jinja templates (`prompts/pulse/<language>.md.j2`) always give a
+message; when an LLM is configured the model may write it instead, through
+the core's grounded path (`bot.grounded.answer_with_llm`): its text must pass
+the fact guard against the highlight's facts, otherwise the template text is
+used. Bursts (several pit stops in one lap, several passes in one lap) become
+one message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from bot.prompting import LANGUAGE_NAMES, PromptRenderer, Style
+from bot.pulse.types import PulseHighlight
+
+log = logging.getLogger(__name__)
+
+# Kinds told together when several happen on the same lap, and from how many on.
+BURST_KINDS: dict[str, int] = {"pit_stop": 2, "overtake": 3, "battle": 3}
+TEMPLATE_LANGUAGES = ("en",)  # complete template sets; others fall back to English with a note
+
+
+def group_bursts(highlights: Sequence[PulseHighlight]) -> list[list[PulseHighlight]]:
+    """Group same-kind, same-lap highlights of the burst kinds; keep the order otherwise.
+
+    A group takes the place of its first member, so the order of messages follows
+    detection order.
+    """
+    buckets: dict[tuple[str, int], list[PulseHighlight]] = {}
+    for h in highlights:
+        if h.kind in BURST_KINDS:
+            buckets.setdefault((h.kind, h.lap), []).append(h)
+    out: list[list[PulseHighlight]] = []
+    placed: set[tuple[str, int]] = set()
+    for h in highlights:
+        bkey = (h.kind, h.lap)
+        if h.kind in BURST_KINDS and len(buckets[bkey]) >= BURST_KINDS[h.kind]:
+            if bkey not in placed:
+                placed.add(bkey)
+                out.append(buckets[bkey])
+            continue
+        out.append([h])
+    return out
+
+
+def _secs(ms: Any) -> str:
+    if ms is None:
+        return "?"
+    return f"{abs(int(ms)) / 1000:.1f}" if abs(int(ms)) < 10000 else f"{int(ms) / 1000:.1f}"
+
+
+def _laptime(ms: Any) -> str:
+    if ms is None:
+        return "?"
+    ms = int(ms)
+    minutes, rest = divmod(ms, 60000)
+    return f"{minutes}:{rest / 1000:06.3f}" if minutes else f"{rest / 1000:.3f}"
+
+
+def _pts(v: Any) -> str:
+    if v is None:
+        return "?"
+    f = float(v)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
+
+
+def _pos(v: Any) -> str:
+    return f"P{int(v)}" if v else "P?"
+
+
+def _abs_secs(ms: Any) -> str:
+    return _secs(abs(int(ms))) if ms is not None else "?"
+
+
+class Commentator:
+    """Writes messages for highlights. Cheap to build; holds no connections.
+
+    Args:
+        renderer: the core's prompt renderer (a fresh one over `prompts/` by default).
+        llm: the core's LLMClient, or None for templates only.
+    """
+
+    def __init__(self, renderer: PromptRenderer | None = None, llm: Any | None = None) -> None:
+        self.renderer = renderer or PromptRenderer()
+        self.renderer.env.filters.update(
+            secs=_secs, laptime=_laptime, pts=_pts, abs_secs=_abs_secs, pos=_pos
+        )
+        self.llm = llm
+
+    def template_text(self, group: Sequence[PulseHighlight], style: Style) -> str:
+        """The deterministic message for one highlight or one burst."""
+        lang = (style.language or "en").lower()
+        note = ""
+        if lang not in TEMPLATE_LANGUAGES:
+            name = LANGUAGE_NAMES.get(lang, style.language)
+            note = f"(Track Pulse has no {name} templates yet: shown in English.)"
+            lang = "en"
+        items = [h.as_dict() for h in group]
+        return self.renderer.render(f"pulse/{lang}.md.j2", items=items, style=style, note=note).strip()
+
+    async def write(self, group: Sequence[PulseHighlight], style: Style) -> str:
+        """LLM-written when a model is configured and its text passes the fact guard;
+        the template text otherwise (also when the model is down)."""
+        fallback = self.template_text(group, style)
+        if self.llm is None:
+            return fallback
+        from bot.grounded import answer_with_llm  # the core's guarded path
+
+        context = {
+            "event": group[0].facts.get("event"),
+            "highlights": [
+                {"kind": h.kind, "lap": h.lap, "drivers": list(h.drivers), **h.facts}
+                for h in group
+            ],
+        }
+        try:
+            ans = await answer_with_llm(
+                llm=self.llm, renderer=self.renderer, context=context,
+                question="Announce these Track Pulse highlights.", history=[], style=style,
+                responder=None, fallback_text=fallback, template="pulse/llm.md.j2",
+            )
+        except Exception:  # the template text is always a correct answer
+            log.exception("pulse commentary: LLM path failed, using the template text")
+            return fallback
+        return ans.text.strip() or fallback

@@ -1,0 +1,115 @@
+"""Detect → store → write → enqueue, for one session (called by the service after each ingest).
+
+Detection re-runs over the whole stored session every time: it is pure and
+takes a few milliseconds, and highlights are stored by key, so a second run
+adds only what is new (a live session grows lap by lap). Each subscribed
+channel then gets the new highlights it asked for, bursts grouped, written in
+its style, as outbox rows the `Deliverer` posts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.prompting import Style
+from bot.pulse.commentary import Commentator, group_bursts
+from bot.pulse.detectors import detect_all
+from storage import pulse_store
+from storage.pulse_store import Message, StoredHighlight, Subscription
+
+log = logging.getLogger(__name__)
+
+
+def detect_session(engine: Engine, session_id: int, *, now: float | None = None) -> list[StoredHighlight]:
+    """Run detection over the stored session; store and return the highlights not stored yet."""
+    feed = pulse_store.load_feed(engine, session_id)
+    highlights = detect_all(feed)
+    teams = {code: d.team for code, d in feed.drivers.items()}
+    return pulse_store.save_highlights(engine, session_id, highlights, teams=teams, now=now)
+
+
+def _style(sub: Subscription) -> Style:
+    try:
+        return Style(tone=sub.tone, length=sub.length, language=sub.language)  # type: ignore[arg-type]
+    except ValueError:
+        return Style()
+
+
+def plan_messages(
+    highlights: Sequence[StoredHighlight],
+    subs: Sequence[Subscription],
+    session_type: str,
+    *,
+    now: float,
+) -> list[tuple[Subscription, list[StoredHighlight]]]:
+    """Per channel: the highlights it wants, grouped into messages (bursts as one)."""
+    plan: list[tuple[Subscription, list[StoredHighlight]]] = []
+    for sub in subs:
+        wanted = [h for h in highlights if sub.wants(h, session_type)]
+        if not wanted:
+            continue
+        by_key = {h.key: h for h in wanted}
+        for group in group_bursts([h.as_highlight() for h in wanted]):
+            plan.append((sub, [by_key[g.key] for g in group]))
+    return plan
+
+
+async def enqueue_for_subscribers(
+    engine: Engine,
+    highlights: Sequence[StoredHighlight],
+    *,
+    session_type: str,
+    commentator: Commentator,
+    now: float | None = None,
+    subs: Sequence[Subscription] | None = None,
+) -> int:
+    """Write outbox rows for every active subscription; returns messages enqueued.
+
+    Text is written once per (message, style) — a thousand channels with the same
+    style share one rendering (and one LLM call when a model is configured).
+    """
+    if not highlights:
+        return 0
+    now = time.time() if now is None else now
+    if subs is None:
+        subs = await asyncio.to_thread(pulse_store.list_subscriptions, engine)
+    plan = plan_messages(highlights, subs, session_type, now=now)
+    texts: dict[tuple[tuple[int, ...], Style], str] = {}
+    messages: list[Message] = []
+    for sub, group in plan:
+        style = _style(sub)
+        key = (tuple(h.id for h in group), style)
+        if key not in texts:
+            texts[key] = await commentator.write([h.as_highlight() for h in group], style)
+        messages.append(
+            Message(channel_id=sub.channel_id, highlights=tuple(group), text=texts[key],
+                    not_before=now + sub.spoiler_delay_s)
+        )
+    return await asyncio.to_thread(pulse_store.enqueue, engine, messages, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class PulseRun:
+    session_id: int
+    new_highlights: int
+    messages: int
+
+
+async def run_session(
+    engine: Engine, session_id: int, commentator: Commentator, *, now: float | None = None,
+) -> PulseRun:
+    """The service's hook after an ingest: detect what is new and queue it for channels."""
+    new = await asyncio.to_thread(detect_session, engine, session_id, now=now)
+    session_type = new[0].prefix.rsplit(":", 1)[-1] if new else "R"
+    n = await enqueue_for_subscribers(
+        engine, new, session_type=session_type, commentator=commentator, now=now
+    )
+    if new:
+        log.info("pulse: session %s: %d new highlights, %d messages queued", session_id, len(new), n)
+    return PulseRun(session_id=session_id, new_highlights=len(new), messages=n)

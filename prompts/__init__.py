@@ -1,0 +1,1 @@
+"""Jinja prompt and message templates (`*.j2`), loaded with importlib.resources."""
