@@ -1,0 +1,1 @@
+"""Platform adapters: translate platform events to `bot.model` and render replies back."""

@@ -1,0 +1,104 @@
+"""Discord adapter (discord.py): `/f1` slash commands, mentions, DMs, threads, highlights.
+
+`run_discord(settings, dispatcher, stop=...)` logs in, hands a `DiscordPoster`
+to `poster_ready` (for the Track Pulse deliverer) and runs the gateway until
+`stop` is set. Command sync is separate (`slipstream discord sync`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+
+from adapters.discord.client import (
+    DispatcherLike,
+    SlipstreamClient,
+    configure_endpoints,
+    default_intents,
+)
+from adapters.discord.poster import DiscordPoster
+from bot.model import ChannelPoster
+from bot.settings import Settings
+
+__all__ = [
+    "DiscordPoster",
+    "SlipstreamClient",
+    "configure_endpoints",
+    "default_intents",
+    "guild_ids",
+    "run_discord",
+]
+
+log = logging.getLogger(__name__)
+
+
+def guild_ids(settings: Settings) -> list[int]:
+    """`DISCORD_GUILD_IDS` ("1,2, 3") as snowflakes; bad entries are an error, not ignored."""
+    raw = settings.discord_guild_ids or ""
+    out: list[int] = []
+    for part in raw.replace(" ", "").split(","):
+        if not part:
+            continue
+        if not part.isdigit():
+            raise ValueError(f"DISCORD_GUILD_IDS: {part!r} is not a guild id")
+        out.append(int(part))
+    return out
+
+
+async def run_discord(
+    settings: Settings,
+    dispatcher: DispatcherLike,
+    *,
+    stop: asyncio.Event,
+    poster_ready: Callable[[ChannelPoster], None] | None = None,
+    moderator_role_ids: Iterable[int] = (),
+    message_content: bool = False,
+    client_ready: Callable[[SlipstreamClient], None] | None = None,
+    max_concurrent_handlers: int = 32,
+) -> None:
+    """Run the Discord client until `stop` is set; raise if the client dies.
+
+    Args:
+        settings: needs `discord_token`; `discord_api_base` / `discord_gateway_url` override endpoints.
+        dispatcher: the core's dispatcher (`handle`, `autocomplete`, `registry`).
+        stop: set it to log out cleanly.
+        poster_ready: receives the `DiscordPoster` once logged in.
+        moderator_role_ids: roles whose members count as moderators (besides Manage Server).
+        message_content: request the privileged Message Content intent (follow unmentioned thread messages).
+        client_ready: receives the client once logged in (tests, benchmarks).
+        max_concurrent_handlers: questions the core works on at once (acks never wait for it).
+    """
+    if not settings.discord_token:
+        raise ValueError("DISCORD_TOKEN is not set")
+    configure_endpoints(settings.discord_api_base, settings.discord_gateway_url)
+    client = SlipstreamClient(
+        dispatcher,
+        moderator_role_ids=moderator_role_ids,
+        message_content=message_content,
+        max_concurrent_handlers=max_concurrent_handlers,
+    )
+    async with client:
+        await client.login(settings.discord_token)
+        if poster_ready is not None:
+            poster_ready(DiscordPoster(client))
+        if client_ready is not None:
+            client_ready(client)
+        connect = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+        stopper = asyncio.create_task(stop.wait(), name="discord-stop")
+        try:
+            done, _ = await asyncio.wait({connect, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not connect.done():
+                await client.close()
+                try:
+                    await asyncio.wait_for(connect, timeout=10)
+                except (TimeoutError, asyncio.CancelledError):
+                    connect.cancel()
+        if connect in done and not stop.is_set():
+            # The gateway loop ended on its own: a fatal close (bad token, missing intent).
+            exc = connect.exception()
+            if exc is not None:
+                raise exc
+            raise RuntimeError("the Discord gateway connection ended unexpectedly")

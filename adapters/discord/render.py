@@ -1,0 +1,192 @@
+"""Neutral `Reply` -> Discord message payloads, within Discord's limits.
+
+Discord rejects a message over a limit with HTTP 400 / code 50035, so every
+limit is enforced here rather than hoped for: 2000 characters of content,
+embed title 256, description 4096, 25 fields (name 256, value 1024), footer
+2048, 6000 characters across all embeds of one message, 10 embeds and 10
+files per message. What does not fit goes into further messages, never lost.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import discord
+
+from bot.model import Card, Reply
+
+MAX_CONTENT = 2000
+MAX_TITLE = 256
+MAX_DESCRIPTION = 4096
+MAX_FIELDS = 25
+MAX_FIELD_NAME = 256
+MAX_FIELD_VALUE = 1024
+MAX_FOOTER = 2048
+MAX_EMBED_TOTAL = 6000
+MAX_EMBEDS = 10
+MAX_FILES = 10
+
+# Generated text must never ping: no @everyone/@here, no role or user mentions.
+NO_MENTIONS = discord.AllowedMentions.none()
+
+# An ISO-8601 instant with an explicit zone ("2023-09-03T13:00:00Z", "...+02:00"):
+# shown as a Discord timestamp so every member sees it in their own time zone.
+_ISO_INSTANT = re.compile(
+    r"\b(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})\b"
+)
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One Discord message: the kwargs for `send` / `edit`, already within limits."""
+
+    content: str = ""
+    embeds: list[discord.Embed] = field(default_factory=list)
+    files: list[tuple[str, bytes, str]] = field(default_factory=list)  # (filename, data, alt)
+
+    def discord_files(self) -> list[discord.File]:
+        # A fresh File per attempt: discord.py consumes the stream when it sends.
+        return [
+            discord.File(io.BytesIO(data), filename=name, description=alt or None)
+            for name, data, alt in self.files
+        ]
+
+
+def discord_timestamp(when: datetime, style: str = "R") -> str:
+    """`<t:UNIX:STYLE>`: rendered by each member's client in their own time zone."""
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
+def localize_times(text: str) -> str:
+    """Replace ISO instants with a local date-time plus a relative time (`<t:…:f> (<t:…:R>)`)."""
+
+    def sub(m: re.Match[str]) -> str:
+        zone = m.group(3)
+        if zone not in ("Z",) and ":" not in zone:
+            zone = zone[:3] + ":" + zone[3:]
+        raw = f"{m.group(1)}T{m.group(2)}{'+00:00' if zone == 'Z' else zone}"
+        try:
+            when = datetime.fromisoformat(raw)
+        except ValueError:
+            return m.group(0)
+        return f"{discord_timestamp(when, 'f')} ({discord_timestamp(when, 'R')})"
+
+    return _ISO_INSTANT.sub(sub, text)
+
+
+def split_text(text: str, limit: int = MAX_CONTENT) -> list[str]:
+    """Split at paragraph, then line, then word boundaries; never inside a code fence if avoidable."""
+    text = text.strip()
+    if not text:
+        return []
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = text.rfind(sep, 0, limit)
+            if cut > limit // 2:
+                break
+        if cut <= 0:
+            cut = limit
+        chunk = text[:cut].rstrip()
+        # Keep ``` fences balanced so the next message does not render as code by accident.
+        if chunk.count("```") % 2 == 1:
+            if len(chunk) + 4 <= limit:
+                chunk += "\n```"
+                text = "```\n" + text[cut:].lstrip("\n")
+            else:
+                text = text[cut:]
+        else:
+            text = text[cut:].lstrip()
+        parts.append(chunk)
+    if text:
+        parts.append(text)
+    return parts
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def card_to_embed(card: Card) -> discord.Embed:
+    """A card as an embed: team colour, clipped title / description / fields."""
+    colour: discord.Colour | None = None
+    if card.colour:
+        try:
+            colour = discord.Colour(int(card.colour.lstrip("#"), 16) & 0xFFFFFF)
+        except ValueError:
+            colour = None
+    embed = discord.Embed(
+        title=_clip(localize_times(card.title), MAX_TITLE) or None,
+        description=_clip(localize_times(card.description), MAX_DESCRIPTION) or None,
+        colour=colour,
+        url=card.url or None,
+    )
+    for f in card.fields[:MAX_FIELDS]:
+        embed.add_field(
+            name=_clip(localize_times(f.name), MAX_FIELD_NAME) or "\u200b",
+            value=_clip(localize_times(f.value), MAX_FIELD_VALUE) or "\u200b",
+            inline=f.inline,
+        )
+    if card.footer:
+        embed.set_footer(text=_clip(card.footer, MAX_FOOTER))
+    # 6000 across all of one embed's text too: trim the description first, then fields.
+    while len(embed) > MAX_EMBED_TOTAL:
+        over = len(embed) - MAX_EMBED_TOTAL
+        if embed.description and len(embed.description) > over + 1:
+            embed.description = _clip(embed.description, len(embed.description) - over)
+        elif embed.fields:
+            embed.remove_field(len(embed.fields) - 1)
+        else:
+            embed.title = _clip(embed.title or "", MAX_TITLE // 2)
+            break
+    return embed
+
+
+def render(reply: Reply) -> list[Outgoing]:
+    """Messages for one reply (usually one). Content first, embeds and files with the last chunk."""
+    text = localize_times(reply.text)
+    if reply.suggestions:
+        text = (
+            (text + "\n\n" if text else "")
+            + "-# Try: "
+            + " · ".join(f"`{s}`" for s in reply.suggestions[:5])
+        )
+    chunks = split_text(text) or [""]
+    messages = [Outgoing(content=c) for c in chunks]
+
+    last = messages[-1]
+    total = 0
+    for card in reply.cards:
+        embed = card_to_embed(card)
+        size = len(embed)
+        if len(last.embeds) >= MAX_EMBEDS or total + size > MAX_EMBED_TOTAL:
+            last = Outgoing()
+            messages.append(last)
+            total = 0
+        last.embeds.append(embed)
+        total += size
+
+    last_files = messages[-1]
+    for image in reply.images:
+        if len(last_files.files) >= MAX_FILES:
+            last_files = Outgoing()
+            messages.append(last_files)
+        last_files.files.append((image.filename, image.data, image.alt))
+    return messages
+
+
+def render_one(reply: Reply) -> Outgoing:
+    """A single message for an edit: text clipped to the limit (streaming never goes over it)."""
+    out = render(reply)
+    first = out[0]
+    if len(out) > 1:
+        first.content = _clip(localize_times(reply.text).strip(), MAX_CONTENT)
+        first.embeds = [e for o in out for e in o.embeds][:MAX_EMBEDS]
+        first.files = [f for o in out for f in o.files][:MAX_FILES]
+        while first.embeds and sum(len(e) for e in first.embeds) > MAX_EMBED_TOTAL:
+            first.embeds.pop()
+    return first
