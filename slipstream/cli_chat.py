@@ -1,0 +1,185 @@
+"""`slipstream chat`, `slipstream ask "TEXT"`, `slipstream demo`: the console adapter's CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+
+RenderOpt = Annotated[
+    str,
+    typer.Option("--render", help="Show the reply as: plain (terminal), discord or slack (preview)."),
+]
+ModOpt = Annotated[bool, typer.Option("--as-moderator", help="Act as a moderator (moderator commands).")]
+
+DEMO_INTRO = """\
+Slipstream demo: the 2023 season's results and standings, plus the full lap data
+of the 2023 Italian Grand Prix (Monza). No network, no LLM: every answer comes
+from the store. Try:
+  who won the 2023 italian grand prix?
+  who was on the podium at monza?
+  fastest lap at monza 2023
+  pit stops at monza for VER
+  VER's tyre stints at monza
+  compare VER and PER at monza
+  standings after round 14 2023
+  /f1 results monza 2023 quali
+  /f1 help
+Type `quit` or press Ctrl-D to leave."""
+
+
+DEMO_REPLAY_RACE = (2023, "monza", "R")
+
+
+def demo_highlights(database_url: str, *, limit: int = 6) -> tuple[str, list[str]]:
+    """(title, texts) of a handful of Track Pulse highlights of the demo race, in lap order.
+
+    Runs the real detectors over the stored Monza 2023 race (pure, no pandas; also
+    stores the highlights, idempotently, so `/f1 pulse` finds them) and writes them
+    with the English templates. Critical moments first, then high-priority ones.
+    """
+    from bot.prompting import Style
+    from bot.pulse.commentary import Commentator, group_bursts
+    from bot.pulse.detectors import detect_all
+    from bot.pulse.types import Priority
+    from storage import pulse_store
+    from storage.db import make_engine
+
+    year, event, session = DEMO_REPLAY_RACE
+    engine = make_engine(database_url)
+    try:
+        sid = pulse_store.find_session(engine, year, event, session)
+        feed = pulse_store.load_feed(engine, sid)
+        found = detect_all(feed)
+        pulse_store.save_highlights(engine, sid, found, teams={c: d.team for c, d in feed.drivers.items()})
+    finally:
+        engine.dispose()
+    groups = group_bursts([h for h in found if h.priority >= Priority.HIGH])
+    ranked = sorted(range(len(groups)), key=lambda i: (-max(h.priority for h in groups[i]), i))
+    chosen = sorted(ranked[:limit])  # back in race order
+    writer = Commentator()
+    style = Style(length="short")
+    return f"{year} Italian Grand Prix", [writer.template_text(groups[i], style) for i in chosen]
+
+
+def _replay_text(database_url: str, speed: float, write=typer.echo) -> None:  # type: ignore[no-untyped-def]
+    """Print the demo race's highlights (pausing `speed` seconds between them when > 0)."""
+    import logging
+    import time
+
+    try:
+        title, texts = demo_highlights(database_url)
+    except Exception as exc:  # the chat must open even if the replay cannot run
+        logging.getLogger(__name__).warning("demo highlight replay skipped: %s", exc)
+        return
+    if not texts:
+        return
+    write(f"\nTrack Pulse replay: {title}, the moments a subscribed channel would have seen:\n")
+    for i, text in enumerate(texts):
+        write(text + "\n")
+        if speed > 0 and i < len(texts) - 1:
+            time.sleep(speed)
+    write("Subscribe a channel with `/f1 subscribe` to get these live.\n")
+
+
+def _check_render(render: str) -> str:
+    if render not in ("plain", "discord", "slack"):
+        raise typer.BadParameter("choose plain, discord or slack", param_hint="--render")
+    return render
+
+
+def _console_app():  # type: ignore[no-untyped-def]
+    from bot.settings import Settings
+    from slipstream.wiring import build_app
+
+    settings = Settings()
+    # One local user at a terminal: rate limits would only get in the way.
+    settings = settings.model_copy(update={"rate_user_per_min": 0, "rate_channel_per_min": 0})
+    return build_app(settings)
+
+
+async def _ask(text: str, moderator: bool, render: str) -> str:
+    from adapters.console.chat import ConsoleSession
+
+    app = _console_app()
+    try:
+        session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render, conversation=False)  # type: ignore[arg-type]
+        return await session.send(text)
+    finally:
+        await app.aclose()
+
+
+async def _chat(moderator: bool, render: str, intro: str | None) -> None:
+    from adapters.console.chat import ConsoleSession, run_chat
+
+    app = _console_app()
+    try:
+        session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render)  # type: ignore[arg-type]
+        await run_chat(session, intro=intro)
+    finally:
+        await app.aclose()
+
+
+def _load_demo() -> None:
+    from rich.progress import Progress
+
+    from bot.settings import Settings
+    from storage.db import init_db, make_engine
+    from storage.demo import load_demo
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    init_db(engine)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("loading demo data", total=None)
+
+        def progress(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total or None, description=label[:60])
+
+        report = load_demo(engine, progress=progress)
+    engine.dispose()
+    outcomes = ", ".join(f"{s.target} {s.outcome}" for s in report.ingest.sessions) or "nothing new"
+    typer.echo(f"demo data ready in {settings.database_url} ({outcomes})", err=True)
+    if not report.ok:
+        typer.echo("warning: part of the demo data did not load; answers may be incomplete", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("ask")
+    def ask(
+        text: Annotated[str, typer.Argument(help="A question, or a command such as '/f1 results monza 2023'.")],
+        as_moderator: ModOpt = False,
+        render: RenderOpt = "plain",
+    ) -> None:
+        """Ask one question (or run one /f1 command) and print the reply."""
+        out = asyncio.run(_ask(text, as_moderator, _check_render(render)))
+        if not out:
+            raise typer.Exit(1)
+
+    @app.command("chat")
+    def chat(as_moderator: ModOpt = False, render: RenderOpt = "plain") -> None:
+        """Chat with the bot in the terminal (follow-up questions keep their subject)."""
+        intro = "Slipstream chat. Ask about races, or type /f1 help. `quit` to leave." if sys.stdin.isatty() else None
+        asyncio.run(_chat(as_moderator, _check_render(render), intro))
+
+    @app.command("demo")
+    def demo(
+        as_moderator: ModOpt = False,
+        render: RenderOpt = "plain",
+        replay: Annotated[bool, typer.Option(help="Replay the demo race's Track Pulse highlights first.")] = True,
+        replay_pause: Annotated[float, typer.Option(
+            "--replay-pause", help="Seconds between replayed highlights (0 = no waiting).")] = 0.0,
+    ) -> None:
+        """Load the bundled demo data (idempotent), replay a race's highlights, then open the chat."""
+        from bot.settings import Settings
+
+        _check_render(render)
+        _load_demo()
+        if replay:
+            _replay_text(Settings().database_url, replay_pause)
+        if not sys.stdin.isatty():
+            typer.echo(DEMO_INTRO)
+            return  # nobody to chat with: print the intro and leave cleanly
+        asyncio.run(_chat(as_moderator, render, DEMO_INTRO))
