@@ -1,0 +1,1 @@
+"""Fakes shared across test areas (local servers speaking real platform APIs)."""

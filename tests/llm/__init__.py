@@ -1,0 +1,1 @@
+"""LLM path tests: client, prompts, fact guard, streaming, grounded answers."""

@@ -1,0 +1,141 @@
+"""`slipstream run` as a real process: console only, no tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import select
+
+from storage.db import init_db, make_engine
+from storage.models import Event, Season
+from storage.models import Session as RaceSession
+from storage.service_models import ReminderSent, ReminderSubscription
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed_pending_reminder(url: str) -> None:
+    engine = make_engine(url)
+    init_db(engine)
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(Season.__table__.insert(), [{"year": 2099}])
+        conn.execute(Event.__table__.insert(), [{"id": 1, "year": 2099, "round": 1, "name": "Test Grand Prix"}])
+        conn.execute(RaceSession.__table__.insert(), [{
+            "id": 1, "event_id": 1, "type": "R", "name": "Race", "start_utc": now + dt.timedelta(minutes=30),
+            "status": "scheduled"}])
+        conn.execute(ReminderSubscription.__table__.insert(),
+                     [{"channel_id": "console:local:terminal", "offsets_min": "30"}])
+        conn.execute(ReminderSent.__table__.insert(), [{
+            "channel_id": "console:local:terminal", "session_id": 1, "offset_min": 30, "created_at": now}])
+    engine.dispose()
+
+
+def _cpu_wait_s(pid: int) -> float:
+    """Seconds the process's main thread has spent runnable but waiting for a CPU (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()
+    except OSError:
+        return 0.0
+    return int(fields[1]) / 1e9
+
+
+def _start(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[str], float, float, list[str]]:
+    """Start `slipstream run`; wall seconds to "ready", and the same less the CPU queueing."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from slipstream.cli import main; main()", "run"],
+        cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stderr is not None
+    lines: list[str] = []
+    for line in proc.stderr:
+        lines.append(line)
+        if "slipstream: ready" in line:
+            break
+    wall = time.monotonic() - t0
+    # Start-up's critical path is the main thread (imports, set-up). Time it sat in the run
+    # queue behind other processes is the machine's load, not our start-up: a 2-core CI box
+    # at load 4 stretches a 1 s start past 2 s. Sleeps, network and disk waits still count.
+    return proc, wall, max(0.0, wall - _cpu_wait_s(proc.pid)), lines
+
+
+def test_run_console_only_starts_fast_answers_healthz_and_stops_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "LLM_"))}
+    env.update(METRICS_HOST="127.0.0.1", METRICS_PORT=str(port),
+               FASTF1_CACHE_DIR=str(tmp_path / "ff1"), LOG_LEVEL="INFO")
+    # Best of up to 3 starts (the first one on a fresh checkout also compiles every .pyc).
+    # Each start gets a store of its own: a start we stop posts the pending reminder on its
+    # way out, and the one we keep must still find it pending.
+    best, timings = 99.0, []
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'run{attempt}.db'}"
+        _seed_pending_reminder(url)
+        proc, wall, started, lines = _start({**env, "DATABASE_URL": url}, tmp_path)
+        timings.append(f"{wall:.2f} s wall, {started:.2f} s less CPU queueing")
+        best = min(best, started)
+        if started <= 2.0:
+            break
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    try:
+        assert "slipstream: ready (console)" in lines[-1], "".join(lines)
+        assert best <= 2.0, f"took too long to start: {timings}"
+        print("start-up:", timings)
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+            health = json.loads(resp.read())
+            assert resp.status == 200
+        assert health["status"] == "ok" and health["db"] is True
+        # The pending reminder is posted by the leader (this process) to the console.
+        deadline = time.monotonic() + 30  # generous: a loaded box may be slow to get to it
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                metrics = resp.read().decode()
+            if "slipstream_reminders_sent_total 1.0" in metrics:
+                break
+            time.sleep(0.1)
+        assert "slipstream_reminders_sent_total 1.0" in metrics
+        assert "slipstream_leader 1.0" in metrics
+
+        t1 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+        stopped = time.monotonic() - t1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "slipstream: stopped" in err and "Traceback" not in err
+    assert stopped < 5, f"took {stopped:.2f} s to stop"
+    assert "Test Grand Prix: Race** starts in 30 minutes" in out
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        status = conn.execute(select(ReminderSent.status)).scalar_one()
+        lease = conn.execute(select(1).select_from(ReminderSent)).all()
+    engine.dispose()
+    assert status == "sent" and lease
+    # Leadership was released on the way out: the lease row is gone.
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        from storage.service_models import LeaderLease
+
+        assert conn.execute(select(LeaderLease)).all() == []
+    engine.dispose()
