@@ -1,0 +1,367 @@
+"""Bench the bot core's own overhead per question, cold start and idle memory.
+
+Prints:
+- p50 / p99 of receive → prompt ready (resolve + context + deterministic text +
+  rendered LLM messages) and receive → deterministic reply sent (the whole
+  dispatcher path), on a SQLite store holding the full Ergast history plus the
+  15 loadable shared FastF1 sessions (targets: p50 ≤ 5 ms, p99 ≤ 20 ms);
+- the ratio against loading the FastF1 session per question (warm offline cache),
+  which is what bots that call FastF1 on the request path pay;
+- event-loop CPU per question (the loop thread's CPU time, what keeps other
+  users waiting): sequential p50/p99, and a burst of 200 concurrent questions
+  (loop CPU per question, longest loop stall, wall time for the burst);
+- cold start to ready of a fresh bot process (target ≤ 1.5 s) and its idle RSS
+  after answering (target ≤ 150 MB), plus which heavy modules it imported.
+
+Run:  python bench/bench_core.py [--store PATH] [--iterations N] [--quick]
+(`--store` reuses / keeps the built store; building it takes a minute or two.)
+Skips with a message when ../shared/data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("SLIPSTREAM_SHARED_DATA", ROOT.parent / "shared" / "data"))
+CACHE = SHARED / "fastf1-cache" / "sessions-2019-2023"
+YEARS = (2019, 2020, 2021, 2022, 2023)
+
+QUESTIONS = [
+    "who won the 2023 italian grand prix?",
+    "who was on the podium at monza 2023?",
+    "fastest lap at monza 2023",
+    "pit stops at monza 2023 for VER",
+    "VER's tyre stints at monza 2023",
+    "compare VER and PER at monza 2023",
+    "compare LEC and SAI pace after lap 20 at monza 2023",
+    "who took pole at monaco 2023?",
+    "how did checo do at the 2022 bahrain grand prix?",
+    "championship standings after round 14 2023",
+    "constructors championship 2021",
+    "who won the 2021 dutch grand prix?",
+]
+
+
+# Without a season the resolver matches against every event of the history (1,100+).
+QUESTIONS_NO_SEASON = [
+    "who won at monza?",
+    "how did checo do at silverstone",
+    "fastest lap in baku",
+    "who was on the podium at suzuka",
+    "pit stops at the last race",
+]
+
+
+async def no_season_loop_cpu(url: str, rounds: int = 30) -> list[float]:
+    """Loop-thread CPU (ms) of whole dispatcher answers to questions that name no season."""
+    from bot.model import ChannelRef, Incoming, PlatformLimits, Reply, UserRef
+    from bot.settings import Settings
+    from slipstream.wiring import build_app
+
+    app = build_app(Settings(database_url=url, llm_base_url=None, rate_user_per_min=0, rate_channel_per_min=0))
+
+    class Sink:
+        limits = PlatformLimits(max_text=2000)
+
+        async def defer(self) -> None:
+            return None
+
+        async def send(self, reply: Reply) -> str:
+            assert reply.text
+            return "1"
+
+        async def edit(self, message_id: str, reply: Reply) -> None:
+            return None
+
+    out: list[float] = []
+    k = 0
+    for r in range(rounds + 1):
+        for q in QUESTIONS_NO_SEASON:
+            k += 1
+            inc = Incoming(event_id=f"ns{k}", channel=ChannelRef("console", "console:local:ns"),
+                           user=UserRef("console", "console:ns"), text=q)
+            c0 = time.thread_time()
+            await app.dispatcher.handle(inc, Sink())
+            if r:
+                out.append((time.thread_time() - c0) * 1000)
+    await app.aclose()
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def build_store(path: Path) -> None:
+    from storage.db import init_db, make_engine
+    from storage.history import import_history
+    from storage.ingest import ingest
+
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    t = time.perf_counter()
+    import_history(engine, SHARED / "ergast-csv")
+    print(f"history import: {time.perf_counter() - t:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        shutil.copytree(CACHE, cache)
+        t = time.perf_counter()
+        ok = 0
+        for y in YEARS:
+            rep = ingest(engine, y, cache_dir=cache)
+            ok += sum(1 for s in rep.sessions if s.outcome in ("added", "updated"))
+        print(f"ingest of the shared cache: {ok} FastF1 sessions stored in {time.perf_counter() - t:.1f} s")
+    engine.dispose()
+
+
+async def overhead(url: str, iterations: int) -> tuple[list[float], list[float], list[float], int]:
+    import datetime as dt
+
+    from bot.answer import answer
+    from bot.context import build_context
+    from bot.model import ChannelRef, Incoming, PlatformLimits, Reply, UserRef
+    from bot.prompting import PromptRenderer, Style
+    from bot.resolve import resolve_question
+    from bot.settings import Settings
+    from slipstream.wiring import build_app
+
+    settings = Settings(database_url=url, llm_base_url=None, rate_user_per_min=0, rate_channel_per_min=0)
+    app = build_app(settings)
+    renderer = PromptRenderer()
+    style = Style()
+
+    class Sink:
+        limits = PlatformLimits(max_text=2000)
+
+        def __init__(self) -> None:
+            self.sent: list[Reply] = []
+
+        async def defer(self) -> None:
+            return None
+
+        async def send(self, reply: Reply) -> str:
+            self.sent.append(reply)
+            return "1"
+
+        async def edit(self, message_id: str, reply: Reply) -> None:
+            return None
+
+    prompt_ms: list[float] = []
+    reply_ms: list[float] = []
+    loop_cpu_ms: list[float] = []
+    n = 0
+    sink = Sink()
+    for i in range(iterations + 3):
+        for q in QUESTIONS:
+            n += 1
+            inc = Incoming(
+                event_id=f"b{n}", channel=ChannelRef("console", "console:local:bench"),
+                user=UserRef("console", "console:bench"), text=q,
+            )
+            # receive → prompt ready (what the LLM path does before the model is called)
+            t0 = time.perf_counter()
+            now = dt.datetime.now(dt.UTC)
+            res = await resolve_question(app.store, inc.text, now=now)
+            ctx = await build_context(app.store, res, now=now)
+            fallback = answer(ctx)
+            template = "compare.md.j2" if ctx.get("focus") == "compare" else "answer.md.j2"
+            renderer.messages(template=template, facts=ctx, question=q, history=[], style=style)
+            t1 = time.perf_counter()
+            # receive → deterministic reply sent (the whole dispatcher)
+            inc.received_at = time.perf_counter()
+            c0 = time.thread_time()  # this thread runs the loop: its CPU is loop time
+            await app.dispatcher.handle(inc, sink)
+            t2 = time.perf_counter()
+            c1 = time.thread_time()
+            assert fallback and sink.sent and sink.sent[-1].text
+            if i >= 3:  # warm-up rounds fill the small caches a running bot has warm
+                prompt_ms.append((t1 - t0) * 1000)
+                reply_ms.append((t2 - inc.received_at) * 1000)
+                loop_cpu_ms.append((c1 - c0) * 1000)
+    await app.aclose()
+    return prompt_ms, reply_ms, loop_cpu_ms, len(QUESTIONS)
+
+
+async def burst(url: str, n: int = 200, rounds: int = 3) -> tuple[float, float, float]:
+    """(loop CPU ms per question, longest loop stall ms, burst wall s) for `n` questions at once."""
+    from bot.model import ChannelRef, Incoming, PlatformLimits, Reply, UserRef
+    from bot.settings import Settings
+    from slipstream.wiring import build_app
+
+    app = build_app(Settings(database_url=url, llm_base_url=None, rate_user_per_min=0, rate_channel_per_min=0))
+
+    class Sink:
+        limits = PlatformLimits(max_text=2000)
+
+        async def defer(self) -> None:
+            return None
+
+        async def send(self, reply: Reply) -> str:
+            assert reply.text
+            return "1"
+
+        async def edit(self, message_id: str, reply: Reply) -> None:
+            return None
+
+    cpu: list[float] = []
+    stalls: list[float] = []
+    walls: list[float] = []
+    k = 0
+    for r in range(rounds + 1):
+        done = asyncio.Event()
+        worst = [0.0]
+
+        async def ticker(done: asyncio.Event = done, worst: list[float] = worst) -> None:
+            last = time.perf_counter()
+            while not done.is_set():
+                await asyncio.sleep(0.001)
+                now = time.perf_counter()
+                worst[0] = max(worst[0], now - last - 0.001)
+                last = now
+
+        incs = []
+        for i in range(n):
+            k += 1
+            incs.append(Incoming(event_id=f"burst{k}", channel=ChannelRef("console", f"console:local:b{i % 20}"),
+                                 user=UserRef("console", f"console:u{i}"), text=QUESTIONS[i % len(QUESTIONS)]))
+        tick = asyncio.create_task(ticker())
+        c0, t0 = time.thread_time(), time.perf_counter()
+        await asyncio.gather(*(app.dispatcher.handle(inc, Sink()) for inc in incs))
+        c1, t1 = time.thread_time(), time.perf_counter()
+        done.set()
+        await tick
+        if r:  # the first round warms the caches
+            cpu.append((c1 - c0) * 1000 / n)
+            stalls.append(worst[0] * 1000)
+            walls.append(t1 - t0)
+    await app.aclose()
+    return statistics.median(cpu), max(stalls), statistics.median(walls)
+
+
+def fastf1_load_s(repeats: int = 3) -> float:
+    """Median seconds to load one race with FastF1 from a warm offline cache (per-question cost elsewhere)."""
+    code = f"""
+import time, warnings, logging
+warnings.simplefilter("ignore"); logging.disable(logging.WARNING)
+import fastf1
+fastf1.Cache.configure(cache_dir={str(CACHE)!r}, ignore_version=True)
+fastf1.Cache.offline_mode(True)
+fastf1.get_session(2023, "Monza", "R").load(laps=True, telemetry=False, weather=False, messages=False)
+ts = []
+for _ in range({repeats}):
+    t = time.perf_counter()
+    s = fastf1.get_session(2023, "Monza", "R")
+    s.load(laps=True, telemetry=False, weather=True, messages=True)
+    assert len(s.laps) > 900
+    ts.append(time.perf_counter() - t)
+ts.sort(); print(ts[len(ts) // 2])
+"""
+    with tempfile.TemporaryDirectory() as tmp:
+        # FastF1 may write into its cache: work on a copy.
+        cache = Path(tmp) / "c"
+        shutil.copytree(CACHE, cache)
+        p = subprocess.run([sys.executable, "-c", code.replace(str(CACHE), str(cache))],
+                           capture_output=True, text=True, timeout=600, check=True)
+    return float(p.stdout.strip().splitlines()[-1])
+
+
+def cold_start(url: str) -> tuple[float, float, float, str]:
+    """(spawn → ready s, import+wire → ready s, idle RSS MB, heavy modules) of a fresh bot process."""
+    code = f"""
+import time; t0 = time.perf_counter()
+import asyncio, sys
+from bot.settings import Settings
+from slipstream.wiring import build_app
+from bot.model import ChannelRef, Incoming, PlatformLimits, UserRef
+class Sink:
+    limits = PlatformLimits(max_text=2000)
+    async def defer(self): pass
+    async def send(self, reply): self.text = reply.text; return "1"
+    async def edit(self, mid, reply): pass
+async def main():
+    app = build_app(Settings(database_url={url!r}, llm_base_url=None))
+    await app.store.seasons(); await app.store.last_event_with_results()
+    print("READY", time.perf_counter() - t0, flush=True)
+    sink = Sink()
+    await app.dispatcher.handle(Incoming(event_id="1", channel=ChannelRef("console", "console:x"),
+        user=UserRef("console", "console:u"), text="who won the 2023 italian grand prix?"), sink)
+    assert "Verstappen" in sink.text, sink.text
+    await asyncio.sleep(0.5)  # idle
+    rss = [l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]
+    heavy = [m for m in ("pandas", "numpy", "fastf1", "discord", "slack_bolt", "openai") if m in sys.modules]
+    print("RSS", int(rss) / 1024, ",".join(heavy) or "none", flush=True)
+asyncio.run(main())
+"""
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    ready_line = proc.stdout.readline()
+    spawn_to_ready = time.perf_counter() - t
+    rest = proc.stdout.read()
+    proc.wait(timeout=60)
+    inner = float(ready_line.split()[1])
+    _, rss, heavy = rest.split()
+    return spawn_to_ready, inner, float(rss), heavy
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--store", type=Path, help="SQLite file to build (or reuse when it exists)")
+    ap.add_argument("--iterations", type=int, default=40, help="rounds over the question set")
+    ap.add_argument("--quick", action="store_true", help="skip the FastF1 ratio and the cold start")
+    args = ap.parse_args()
+    if not CACHE.is_dir() or not (SHARED / "ergast-csv").is_dir():
+        print(f"SKIP: shared data not found at {SHARED} (needs fastf1-cache/sessions-2019-2023 and ergast-csv)")
+        return 0
+    tmp = None
+    if args.store is None:
+        tmp = tempfile.TemporaryDirectory()
+        store = Path(tmp.name) / "bench.db"
+    else:
+        store = args.store
+    if not store.exists():
+        build_store(store)
+    url = f"sqlite:///{store}"
+
+    prompt_ms, reply_ms, loop_ms, nq = asyncio.run(overhead(url, args.iterations))
+    p50_prompt, p99_prompt = statistics.median(prompt_ms), pct(prompt_ms, 99)
+    p50_reply, p99_reply = statistics.median(reply_ms), pct(reply_ms, 99)
+    print(f"\nper-question overhead ({len(reply_ms)} samples, {nq} different questions, SQLite, full history + shared sessions)")
+    print(f"  receive -> prompt ready     p50 {p50_prompt:6.2f} ms   p99 {p99_prompt:6.2f} ms   (target p50 <= 5, p99 <= 20)")
+    print(f"  receive -> reply sent       p50 {p50_reply:6.2f} ms   p99 {p99_reply:6.2f} ms   (deterministic, no LLM)")
+    print(f"  event-loop CPU per question p50 {statistics.median(loop_ms):6.2f} ms   p99 {pct(loop_ms, 99):6.2f} ms")
+    ns = asyncio.run(no_season_loop_cpu(url))
+    print(f"  event-loop CPU, questions naming no season (match over all events): "
+          f"p50 {statistics.median(ns):6.2f} ms   p99 {pct(ns, 99):6.2f} ms")
+    cpu, stall, wall = asyncio.run(burst(url))
+    print(f"  burst of 200 at once: loop CPU {cpu:.2f} ms/question, longest loop stall {stall:.1f} ms, "
+          f"all answered in {wall:.2f} s")
+    if args.quick:
+        return 0
+
+    ff1 = fastf1_load_s()
+    print(f"\nFastF1 load of one race per question (warm offline cache): {ff1 * 1000:.0f} ms")
+    print(f"  ratio FastF1 load / our p50 reply: {ff1 * 1000 / p50_reply:,.0f}x")
+
+    spawn, inner, rss, heavy = cold_start(url)
+    print(f"\ncold start to ready: {spawn:.2f} s from process spawn ({inner:.2f} s imports + wiring)  (target <= 1.5 s)")
+    print(f"idle RSS after one answer: {rss:.0f} MB  (target <= 150 MB); heavy modules loaded: {heavy}")
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
