@@ -86,6 +86,10 @@ SessionFn = Callable[[int], Awaitable[Any]]
 ScheduleFn = Callable[[int], Awaitable[int]]
 
 
+class JobError(Exception):
+    """An expected job failure (source unreachable, data missing): one log line, no traceback."""
+
+
 def session_complete(engine: Engine, slot: SessionSlot) -> bool:
     """Laps are stored, and results too for sessions that classify (all but practice)."""
     with engine.connect() as conn:
@@ -129,13 +133,19 @@ def make_schedule_sync(engine: Engine, cache_dir: str | Path, *, offline: bool =
     """Refresh one season's event schedule (FastF1 in a child process)."""
 
     async def _sync(year: int) -> int:
-        from storage.ingest import ChildRunner, write_schedule
+        from storage.ingest import ChildRunner, IngestError, prepare_cache, write_schedule
 
         def _run() -> int:
+            try:
+                # FastF1 refuses a cache directory that does not exist yet (fresh machine).
+                cache = prepare_cache(cache_dir, offline)
+            except IngestError as exc:
+                raise JobError(f"schedule {year}: {exc}") from None
             with ChildRunner() as runner:
-                res = runner.call("schedule", str(cache_dir), offline, year, timeout_s=timeout_s)
+                res = runner.call("schedule", str(cache), offline, year, timeout_s=timeout_s)
             if not res["ok"]:
-                raise RuntimeError(f"schedule {year}: {res['error']}")
+                # No network, FastF1 and its fallbacks down: expected, retried tomorrow.
+                raise JobError(f"schedule {year}: {res['error']}")
             with engine.begin() as conn:
                 write_schedule(conn, year, res["value"])
             return len(res["value"])
@@ -594,6 +604,9 @@ class Service:
             status, result = await self._execute(key, kind, slot, owner, offset_min)
         except asyncio.CancelledError:
             raise  # lost leadership mid-job: the lease expires, the next leader re-runs it
+        except JobError as exc:
+            log.warning("job %s failed: %s", key, exc)
+            status, result = "failed", {"error": str(exc)[:500]}
         except Exception as exc:
             log.exception("job %s failed", key)
             status, result = "failed", {"error": f"{type(exc).__name__}: {exc}"[:500]}

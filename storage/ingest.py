@@ -819,7 +819,7 @@ def write_payload(engine: Engine, year: int, round_: int, session_type: str,
     return out
 
 
-def _prepare_cache(cache_dir: str | Path, offline: bool) -> Path:
+def prepare_cache(cache_dir: str | Path, offline: bool) -> Path:
     cache = Path(cache_dir).expanduser()
     if offline and not cache.is_dir():
         raise IngestError(f"cache dir not found: {cache}")
@@ -888,7 +888,7 @@ def ingest(
     spawning and importing FastF1 costs ~1-2 s); the caller then closes it.
     """
     t_start = time.perf_counter()
-    cache = _prepare_cache(cache_dir, offline)
+    cache = prepare_cache(cache_dir, offline)
     code = session_code(session) if session is not None else None
     timeout = timeout_s if timeout_s is not None else DEFAULT_TIMEOUT_S
     report = IngestReport(year=year)
@@ -947,7 +947,7 @@ def ingest_session(
     unchanged one is `skipped` cheaply. Raises IngestError for bad input only.
     Pass a `runner` to keep one FastF1 child across calls; the caller closes it.
     """
-    cache = _prepare_cache(cache_dir, offline)
+    cache = prepare_cache(cache_dir, offline)
     code = session_code(session)
     timeout = timeout_s if timeout_s is not None else DEFAULT_TIMEOUT_S
     with contextlib.nullcontext(runner) if runner is not None else ChildRunner() as runner:

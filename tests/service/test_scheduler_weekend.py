@@ -3,6 +3,7 @@ from the recorded FastF1 cache, ingested through the real child-process ingest).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from pathlib import Path
@@ -149,3 +150,36 @@ async def test_abandoned_job_is_rerun_once_after_its_lease(engine: Engine, tmp_p
     assert dict(svc.history)[f"ingest:{r}:1"] == "done"
     assert _ledger(engine)[f"ingest:{r}:1"].attempts == 2
     await svc.stop_leading(flush=True)
+
+
+async def test_schedule_sync_that_cannot_load_fails_in_one_line_and_is_replanned(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cache without the season, or no cache at all: a failed job, one log line, no traceback.
+
+    (CI once caught a traceback here: FastF1 refused a cache directory that did not exist yet;
+    on-line syncs now create it, see `test_run`.)"""
+    empty = tmp_path / "fresh" / "ff1"
+    empty.mkdir(parents=True)
+    missing = tmp_path / "nowhere"
+    clock = FakeClock(dt.datetime(2023, 8, 31, 7, 0, tzinfo=UTC))
+    caplog.set_level("WARNING", logger="slipstream.service")
+
+    # This offline cache has no 2023 schedule in it.
+    service = Service(engine, clock=clock, config=ServiceConfig(policy=POLICY), autowake=False,
+                      schedule_sync=make_schedule_sync(engine, empty, offline=True, timeout_s=120))
+    await service.run_job("schedule:2023-08-31", kind="schedule")
+    row = _ledger(engine)["schedule:2023-08-31"]
+    assert row.status == "failed"
+    assert "schedule 2023" in json.loads(row.result or "{}")["error"]
+
+    # An offline cache that is not there at all is reported as such.
+    service.schedule_sync = make_schedule_sync(engine, missing, offline=True, timeout_s=120)
+    await service.run_job("schedule:2023-09-01", kind="schedule")
+    assert "cache dir not found" in json.loads(_ledger(engine)["schedule:2023-09-01"].result or "{}")["error"]
+
+    failures = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == 2 and all(r.exc_info is None for r in failures), "one line each, no traceback"
+    # A failed sync is not retried in a loop: the plan moves on to the next day's sync.
+    planned = [j.key for j in await asyncio.to_thread(service._plan) if j.kind == "schedule"]
+    assert planned == ["schedule:2023-09-01"]
