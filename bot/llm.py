@@ -128,23 +128,11 @@ class LLMClient:
         # Hazard: no `asyncio.timeout` block around the `yield`: while suspended the
         # consumer's code runs in the same task, and a deadline firing then would
         # cancel the consumer instead of us. Each await gets the remaining time.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         self.stats.calls += 1
         await self._guarded(_until(deadline, self._sem.acquire()))
         try:
-            response = await self._guarded(
-                _until(
-                    deadline,
-                    self._client.chat.completions.create(
-                        model=self.model,
-                        messages=[dict(m) for m in messages],  # type: ignore[misc]
-                        max_tokens=max_tokens or self.max_tokens,
-                        temperature=self.temperature if temperature is None else temperature,
-                        stream=True,
-                    ),
-                )
-            )
+            response = await self._create(messages, max_tokens, temperature, deadline, stream=True)
             try:
                 chunks = aiter(response)
                 got_any = False
@@ -170,6 +158,22 @@ class LLMClient:
         finally:
             self._sem.release()
 
+    async def _create(self, messages: Sequence[Message], max_tokens: int | None,
+                      temperature: float | None, deadline: float, *, stream: bool) -> Any:
+        """One chat-completions request, bounded by `deadline`, errors as `LLMError`."""
+        return await self._guarded(
+            _until(
+                deadline,
+                self._client.chat.completions.create(
+                    model=self.model,
+                    messages=[dict(m) for m in messages],  # type: ignore[misc]
+                    max_tokens=max_tokens or self.max_tokens,
+                    temperature=self.temperature if temperature is None else temperature,
+                    stream=stream,
+                ),
+            )
+        )
+
     async def complete(
         self,
         messages: Sequence[Message],
@@ -178,22 +182,11 @@ class LLMClient:
         temperature: float | None = None,
     ) -> str:
         """The whole reply at once. Raises `LLMError` on any failure or an empty reply."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         self.stats.calls += 1
         await self._guarded(_until(deadline, self._sem.acquire()))
         try:
-            resp = await self._guarded(
-                _until(
-                    deadline,
-                    self._client.chat.completions.create(
-                        model=self.model,
-                        messages=[dict(m) for m in messages],  # type: ignore[misc]
-                        max_tokens=max_tokens or self.max_tokens,
-                        temperature=self.temperature if temperature is None else temperature,
-                    ),
-                )
-            )
+            resp = await self._create(messages, max_tokens, temperature, deadline, stream=False)
         finally:
             self._sem.release()
         try:
