@@ -114,7 +114,9 @@ async def answer_with_llm(
     )
     max_tokens = min(llm.max_tokens, style.max_tokens)
     if stream is not None:
-        await stream.start()  # the placeholder shows at once, before the model's first token
+        # The placeholder goes out while the model reads the prompt (not before the request):
+        # a platform round trip would otherwise add to every first token.
+        stream.begin()
 
     messages = base
     unsupported: list[str] = []

@@ -12,6 +12,7 @@ that was continued is never rewritten.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -83,6 +84,7 @@ class StreamingReply:
         self._shown: list[str] = []  # what each message shows now
         self._last_flush: float | None = None
         self._editable = True
+        self._placing: asyncio.Future[None] | None = None  # the placeholder post, once begun
         # Room for the cursor so a streamed message never exceeds the limit.
         self._budget = max(self.limits.max_text - len(CURSOR) - 1, 20)
 
@@ -90,10 +92,24 @@ class StreamingReply:
     def started(self) -> bool:
         return bool(self.message_ids)
 
+    def begin(self) -> None:
+        """Start posting the placeholder without waiting for it.
+
+        The caller sends the model its request meanwhile, so the platform's round trip
+        and the model's prompt processing overlap instead of adding up. `start()`
+        (called by every method that shows text) waits for it and raises its error.
+        """
+        if self._placing is None and not self.started:
+            self._placing = asyncio.ensure_future(self._post_placeholder())
+
     async def start(self) -> None:
         """Post the placeholder (idempotent). Called by `push` if not called before."""
-        if self.started:
-            return
+        # Hazard: two callers racing here must share one post, or the channel gets two "…".
+        self.begin()
+        if self._placing is not None:
+            await self._placing  # a done future re-raises its error to each caller
+
+    async def _post_placeholder(self) -> None:
         mid = await self.responder.send(Reply(text=self.placeholder))
         self.sends += 1
         self.message_ids.append(mid)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import pytest
 
+from bot.errors import DeliveryError
 from bot.factguard import check
 from bot.grounded import NO_ANSWER, answer_with_llm
 from bot.llm import LLMClient
-from bot.model import PlatformLimits
+from bot.model import PlatformLimits, Reply
 from bot.prompting import PromptRenderer, Style
 from bot.streaming import CURSOR
 from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
@@ -252,3 +254,45 @@ async def test_guard_rejection_without_fallback_text_says_so(
     ans = await _ask(llm, renderer, monza_context, resp, fallback="")
     assert resp.final_texts() == [f"⚠️ {NO_ANSWER}"] and ans.fell_back and ans.delivered
     assert "Hamilton" not in " ".join(resp.shown_texts())
+
+
+class SlowPlatformResponder(RecordingResponder):
+    """Its first post (the placeholder) takes as long as a slow platform round trip, and
+    records whether the model had already been asked by the time the post came back."""
+
+    def __init__(self, server: FakeOpenAIServer, round_trip_s: float, fail: bool = False) -> None:
+        super().__init__()
+        self.server, self.round_trip_s, self.fail = server, round_trip_s, fail
+        self.model_asked_during_post: bool | None = None
+
+    async def send(self, reply: Reply) -> str | None:
+        if not self.events and self.model_asked_during_post is None:
+            await asyncio.sleep(self.round_trip_s)
+            self.model_asked_during_post = bool(self.server.requests)
+            if self.fail:
+                raise DeliveryError("The bot may not post in this channel.")
+        return await super().send(reply)
+
+
+async def test_placeholder_post_overlaps_the_model_request(renderer: PromptRenderer) -> None:
+    """A platform round trip (the "…" post) must not delay the model's first token."""
+    async with FakeOpenAIServer(default=Behaviour(reply=GOOD, delay_s=0.3)) as srv:
+        client = LLMClient(base_url=srv.base_url, timeout_s=3)
+        resp = SlowPlatformResponder(srv, round_trip_s=0.25)
+        ans = await _ask(client, renderer, _ctx(), resp)
+        await client.aclose()
+    assert resp.model_asked_during_post is True, "the model was asked only after the post"
+    assert ans.used_llm and ans.reason == "ok"
+    # Still one placeholder, first, then edited into the answer; never a second "…".
+    assert [e[2].text for e in resp.events].count("…") == 1 and resp.events[0][2].text == "…"
+    assert resp.final_texts() == [GOOD]
+
+
+async def test_failed_placeholder_post_surfaces_as_the_platform_error(renderer: PromptRenderer) -> None:
+    async with FakeOpenAIServer(default=Behaviour(reply=GOOD)) as srv:
+        client = LLMClient(base_url=srv.base_url, timeout_s=3)
+        resp = SlowPlatformResponder(srv, round_trip_s=0.05, fail=True)
+        with pytest.raises(DeliveryError, match="may not post"):
+            await _ask(client, renderer, _ctx(), resp)
+        await client.aclose()
+    assert resp.events == []
