@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 DISCORD_LIMITS = PlatformLimits(max_text=2000, edit_interval_s=1.0)
 # The interaction token is valid for 15 minutes; leave a margin for slow requests.
 TOKEN_LIFETIME_S = 14 * 60
+INVALID_WEBHOOK_TOKEN = 50027  # Discord's error code for an expired / revoked interaction token
 
 OnSent = Callable[[int], None]  # called with every message id we create (conversation index)
 
@@ -43,9 +44,18 @@ class InteractionResponder:
         self._deferred = False
         self._original_id: int | None = None  # set once the deferred original holds a real answer
         self._original_deleted = False
+        self._token_rejected = False
 
     def _token_fresh(self) -> bool:
-        return time.monotonic() - self._started < TOKEN_LIFETIME_S
+        return not self._token_rejected and time.monotonic() - self._started < TOKEN_LIFETIME_S
+
+    def _rejected(self, exc: discord.HTTPException) -> bool:
+        """True (and remembered) when Discord refused the token itself: switch to the channel."""
+        if exc.code != INVALID_WEBHOOK_TOKEN:
+            return False
+        log.info("interaction %s: token no longer valid; continuing in the channel", self._interaction.id)
+        self._token_rejected = True
+        return True
 
     async def defer(self) -> None:
         if self._deferred or self._interaction.response.is_done():
@@ -64,9 +74,20 @@ class InteractionResponder:
         return str(first_id) if first_id is not None else None
 
     async def _send_one(self, part: Outgoing, *, ephemeral: bool) -> int | None:
+        if self._token_fresh():
+            try:
+                return await self._interaction_send(part, ephemeral=ephemeral)
+            except discord.HTTPException as exc:
+                if not self._rejected(exc):
+                    raise
+        if ephemeral:
+            # Hazard: in the channel it would be public; only the asker was meant to see it.
+            log.warning("interaction %s expired; ephemeral reply dropped", self._interaction.id)
+            return None
+        return await self._channel_send(part)
+
+    async def _interaction_send(self, part: Outgoing, *, ephemeral: bool) -> int | None:
         interaction = self._interaction
-        if not self._token_fresh():
-            return await self._channel_send(part)
         if not interaction.response.is_done():
             # Not deferred yet (fast answer): the interaction response itself.
             await interaction.response.send_message(
@@ -132,17 +153,22 @@ class InteractionResponder:
         )
         if part.files:
             kwargs["attachments"] = part.discord_files()
-        if not self._token_fresh():
-            channel = interaction.channel
-            if isinstance(channel, discord.abc.Messageable) and hasattr(
-                channel, "get_partial_message"
-            ):
-                await channel.get_partial_message(mid).edit(**kwargs)  # type: ignore[union-attr]
-            return
-        if mid == self._original_id:
-            await interaction.edit_original_response(**kwargs)
+        if self._token_fresh():
+            try:
+                if mid == self._original_id:
+                    await interaction.edit_original_response(**kwargs)
+                else:
+                    await interaction.followup.edit_message(mid, **kwargs)
+                return
+            except discord.HTTPException as exc:
+                if not self._rejected(exc):
+                    raise
+        # Public interaction messages are the bot's own: the channel's Edit Message reaches them.
+        channel = interaction.channel
+        if isinstance(channel, discord.abc.Messageable) and hasattr(channel, "get_partial_message"):
+            await channel.get_partial_message(mid).edit(**kwargs)  # type: ignore[union-attr]
         else:
-            await interaction.followup.edit_message(mid, **kwargs)
+            log.warning("interaction %s expired and channel unknown; edit dropped", interaction.id)
 
     def _sent(self, message_id: int) -> None:
         if self._on_sent is not None:

@@ -255,6 +255,41 @@ async def test_streamed_answer_over_2000_chars_continues_in_a_new_message(
     await app.aclose()
 
 
+async def test_answer_outliving_the_interaction_token_continues_in_the_channel(
+    fake_discord: FakeDiscord, demo_db_url: str, openai_server: FakeOpenAIServer
+) -> None:
+    """Discord refuses a token 15 minutes after the interaction (401, code 50027): a long
+    answer still streaming then must go on through the channel's own endpoints."""
+    openai_server.set_default(Behaviour(reply=LONG, chunk_delay_s=0.004))
+    app = build_demo_app(fake_discord, demo_db_url, llm_base_url=openai_server.base_url)
+    async with running_bot(fake_discord, app.dispatcher) as bot:
+        payload = fake_discord.interaction("ask", {"question": "how was the 2023 italian grand prix won?"})
+        token, channel = payload["token"], fake_discord.channel_id
+        await fake_discord.send_interaction(payload)
+        await bot.wait_request(_edit_original, timeout_s=20)  # the answer has begun
+        fake_discord.expire_token(token)
+        expired_at = len(fake_discord.requests)
+
+        original = fake_discord.originals[token]
+        channel_edit = re.compile(rf"^/channels/{channel}/messages/{original}$")
+        await bot.wait_until(
+            lambda: _norm(_channel_texts(fake_discord, original)) == _norm(LONG), timeout_s=30
+        )
+        after = fake_discord.requests[expired_at:]
+        refused = [r for r in after if token in r.path]
+        assert len(refused) == 1 and refused[0].status == 401, refused  # tried once, then remembered
+        assert any(r.method == "PATCH" and channel_edit.match(r.path) for r in after)
+        assert any(r.method == "POST" and r.path == f"/channels/{channel}/messages" for r in after)
+        assert all(r.json.get("allowed_mentions") == {"parse": []} for r in after if r.json and "content" in r.json)
+    await app.aclose()
+
+
+def _channel_texts(fake: FakeDiscord, original: int) -> str:
+    """The original response, then the bot's later messages in the channel, in order."""
+    later = [m for i, m in fake.messages.items() if i > original and m.get("type") == 0]
+    return " ".join(m["content"] for m in [fake.messages[original], *later] if m["content"])
+
+
 def _messages_for(fake: FakeDiscord, token: str) -> list[dict[str, Any]]:
     ids = [fake.originals.get(token)] + [
         int(m["id"])

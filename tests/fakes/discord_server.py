@@ -142,6 +142,8 @@ class FakeDiscord:
         ] = {}  # "global" | guild id -> synced commands
         self.messages: dict[int, dict[str, Any]] = {}  # message id -> payload (current state)
         self.originals: dict[str, int] = {}  # interaction token -> original message id
+        # Tokens Discord no longer accepts (15 minutes old): webhook calls get 401 / 50027.
+        self.expired_tokens: set[str] = set()
         self._token_channel: dict[str, int] = {}  # interaction token -> channel id
         self.dispatch_times: dict[str, float] = {}  # marker -> perf_counter when the event was sent
         self._rules: list[_Rule] = []
@@ -930,7 +932,13 @@ class FakeDiscord:
             }
         )
 
+    def expire_token(self, token: str) -> None:
+        """Make an interaction token stale, as Discord does 15 minutes after the interaction."""
+        self.expired_tokens.add(token)
+
     def _webhook(self, method: str, token: str, which: str | None, rec: Recorded) -> web.Response:
+        if token in self.expired_tokens:  # Discord's answer to any use of an expired token
+            return _json({"message": "Invalid Webhook Token", "code": 50027}, 401)
         if which == "@original":
             mid = self.originals.get(token)
             if mid is None:
