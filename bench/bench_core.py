@@ -3,7 +3,8 @@
 Prints:
 - p50 / p99 of receive → prompt ready (resolve + context + deterministic text +
   rendered LLM messages) and receive → deterministic reply sent (the whole
-  dispatcher path), on a SQLite store holding the full Ergast history plus the
+  dispatcher path; also as a turn of a thread, with the conversation memory
+  read from and written to the store), on a SQLite store holding the full Ergast history plus the
   15 loadable shared FastF1 sessions (targets: p50 ≤ 5 ms, p99 ≤ 20 ms);
 - the ratio against loading the FastF1 session per question (warm offline cache),
   which is what bots that call FastF1 on the request path pay;
@@ -161,6 +162,7 @@ async def overhead(url: str, iterations: int) -> tuple[list[float], list[float],
     prompt_ms: list[float] = []
     reply_ms: list[float] = []
     loop_cpu_ms: list[float] = []
+    thread_ms: list[float] = []
     n = 0
     sink = Sink()
     for i in range(iterations + 3):
@@ -186,12 +188,20 @@ async def overhead(url: str, iterations: int) -> tuple[list[float], list[float],
             t2 = time.perf_counter()
             c1 = time.thread_time()
             assert fallback and sink.sent and sink.sent[-1].text
+            # The same question as a turn of a thread: conversation memory read + written.
+            threaded = Incoming(
+                event_id=f"t{n}", channel=ChannelRef("console", "console:local:bench"),
+                user=UserRef("console", "console:bench"), text=q, conversation_id=f"bench-thread-{n % 20}",
+            )
+            await app.dispatcher.handle(threaded, sink)
+            t3 = time.perf_counter()
             if i >= 3:  # warm-up rounds fill the small caches a running bot has warm
                 prompt_ms.append((t1 - t0) * 1000)
                 reply_ms.append((t2 - inc.received_at) * 1000)
                 loop_cpu_ms.append((c1 - c0) * 1000)
+                thread_ms.append((t3 - threaded.received_at) * 1000)
     await app.aclose()
-    return prompt_ms, reply_ms, loop_cpu_ms, len(QUESTIONS)
+    return prompt_ms, reply_ms, loop_cpu_ms, thread_ms, len(QUESTIONS)
 
 
 async def burst(url: str, n: int = 200, rounds: int = 3) -> tuple[float, float, float]:
@@ -335,12 +345,13 @@ def main() -> int:
         build_store(store)
     url = f"sqlite:///{store}"
 
-    prompt_ms, reply_ms, loop_ms, nq = asyncio.run(overhead(url, args.iterations))
+    prompt_ms, reply_ms, loop_ms, thread_ms, nq = asyncio.run(overhead(url, args.iterations))
     p50_prompt, p99_prompt = statistics.median(prompt_ms), pct(prompt_ms, 99)
     p50_reply, p99_reply = statistics.median(reply_ms), pct(reply_ms, 99)
     print(f"\nper-question overhead ({len(reply_ms)} samples, {nq} different questions, SQLite, full history + shared sessions)")
     print(f"  receive -> prompt ready     p50 {p50_prompt:6.2f} ms   p99 {p99_prompt:6.2f} ms   (target p50 <= 5, p99 <= 20)")
     print(f"  receive -> reply sent       p50 {p50_reply:6.2f} ms   p99 {p99_reply:6.2f} ms   (deterministic, no LLM)")
+    print(f"  receive -> reply, in a thread p50 {statistics.median(thread_ms):6.2f} ms   p99 {pct(thread_ms, 99):6.2f} ms   (+ conversation memory read and write)")
     print(f"  event-loop CPU per question p50 {statistics.median(loop_ms):6.2f} ms   p99 {pct(loop_ms, 99):6.2f} ms")
     ns = asyncio.run(no_season_loop_cpu(url))
     print(f"  event-loop CPU, questions naming no season (match over all events): "

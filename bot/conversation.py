@@ -6,15 +6,16 @@ fails or its answer does not pass the fact guard. Without one, the
 deterministic answerer replies directly.
 
 Follow-ups in a thread keep their subject: the last race and drivers of a
-conversation are remembered (bounded: a few turns per conversation, a limited
-number of conversations, least recently used forgotten first).
+conversation and its last few turns are kept in the store (`Store.conversation`),
+so they survive a restart and reach whichever process gets the next message.
+Idle conversations are forgotten after `keep_days`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import OrderedDict
 from typing import Any
 
 from bot.answer import answer
@@ -22,6 +23,7 @@ from bot.app import CommandContext
 from bot.context import build_context
 from bot.model import Reply
 from bot.resolve import Resolved, resolve_question
+from storage.conversations import ConversationState
 
 log = logging.getLogger(__name__)
 
@@ -38,50 +40,79 @@ _FOLLOW_UPS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(slots=True)
-class _Memory:
-    turns: deque[tuple[str, str]]
-    last: Resolved | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 class ConversationHandler:
-    """Answers free questions; remembers bounded per-conversation history."""
+    """Answers free questions; remembers each conversation's last turns and subject.
 
-    def __init__(self, *, max_conversations: int = 1000, max_turns: int = 6) -> None:
-        self.max_conversations = max_conversations
+    The store holds the memory; this process also keeps the live `ConversationState`
+    of recent conversations, so two questions of one thread answered at the same time
+    (a follow-up typed while the first answer streams) share one memory and neither
+    overwrites the other's turn.
+    """
+
+    PRUNE_EVERY = 500  # saves between two sweeps of idle conversations
+
+    def __init__(self, *, max_turns: int = 6, keep_days: int = 30, max_live: int = 1000) -> None:
         self.max_turns = max_turns
-        self._mem: OrderedDict[str, _Memory] = OrderedDict()
+        self.keep = dt.timedelta(days=keep_days)
+        self.max_live = max_live
+        self._live: OrderedDict[str, ConversationState] = OrderedDict()
+        self._saves = 0
 
-    def _memory(self, conversation_id: str | None) -> _Memory | None:
-        if conversation_id is None:
+    async def _recall(self, ctx: CommandContext) -> ConversationState | None:
+        """This conversation's memory (empty when new); None when there is none to keep."""
+        cid = ctx.incoming.conversation_id
+        if cid is None:
             return None
-        mem = self._mem.get(conversation_id)
-        if mem is None:
-            mem = _Memory(deque(maxlen=self.max_turns))
-            self._mem[conversation_id] = mem
-            while len(self._mem) > self.max_conversations:
-                self._mem.popitem(last=False)
+        try:
+            stored = await ctx.store.conversation(cid)
+        except Exception:  # memory is a nicety: a database hiccup must not cost the answer
+            log.warning("conversation %s: could not read its memory", cid, exc_info=True)
+            stored = None
+        # No await from here on: the live state is shared by this process's handlers.
+        live = self._live.get(cid)
+        if live is None:
+            live = stored or ConversationState()
+            self._live[cid] = live
+            while len(self._live) > self.max_live:
+                self._live.popitem(last=False)
         else:
-            self._mem.move_to_end(conversation_id)
-        return mem
+            self._live.move_to_end(cid)
+            if stored is not None and stored.updated_at is not None and (
+                live.updated_at is None or stored.updated_at > live.updated_at
+            ):  # another process answered here since: its memory is the newer one
+                live.turns[:] = stored.turns
+                live.event, live.drivers, live.updated_at = stored.event, stored.drivers, stored.updated_at
+        return live
 
-    def history(self, conversation_id: str) -> list[tuple[str, str]]:
-        mem = self._mem.get(conversation_id)
-        return list(mem.turns) if mem else []
+    async def _remember(self, ctx: CommandContext, state: ConversationState) -> None:
+        cid = ctx.incoming.conversation_id
+        assert cid is not None
+        now = ctx.now()
+        state.updated_at = now
+        del state.turns[: -self.max_turns]
+        try:
+            await ctx.store.save_conversation(cid, state, now, max_turns=self.max_turns)
+            if self._saves % self.PRUNE_EVERY == 0:
+                gone = await ctx.store.prune_conversations(now - self.keep)
+                if gone:
+                    log.info("forgot %d conversations idle for %s", gone, self.keep)
+            self._saves += 1
+        except Exception:  # the answer is out already; losing the memory only costs context
+            log.warning("conversation %s: could not save its memory", cid, exc_info=True)
 
-    async def prepare(self, ctx: CommandContext, text: str) -> tuple[Resolved, dict[str, Any], str]:
+    async def prepare(
+        self, ctx: CommandContext, text: str, state: ConversationState | None = None
+    ) -> tuple[Resolved, dict[str, Any], str]:
         """Resolve, build the context and the deterministic answer (no model, no sending)."""
-        mem = self._memory(ctx.incoming.conversation_id)
         res = await resolve_question(ctx.store, text, now=ctx.now())
-        if mem is not None and mem.last is not None:
-            await _carry_over(ctx, res, mem.last)
+        if state is not None:
+            await _carry_over(ctx, res, state)
         context = await build_context(ctx.store, res, now=ctx.now())
         return res, context, answer(context)
 
     async def handle(self, ctx: CommandContext, text: str) -> Reply | None:
-        res, context, fallback = await self.prepare(ctx, text)
-        mem = self._memory(ctx.incoming.conversation_id)
+        state = await self._recall(ctx)
+        res, context, fallback = await self.prepare(ctx, text, state)
         # A question that names nothing and asks for nothing we know (small talk,
         # "ignore previous instructions ...") gets the plain refusal, not a model call.
         vague = res.focus == "unknown" and not res.drivers and "default_event" in res.notes
@@ -92,17 +123,19 @@ class ConversationHandler:
         # A moderator may switch the model off for this channel: data-only answers there.
         llm_allowed = ctx.policy is None or ctx.policy.llm is not False
         if has_facts and llm_allowed and deps.llm is not None and deps.prompts is not None:
-            text_out, sent = await self._llm_answer(ctx, text, context, fallback, mem)
-        if mem is not None:
-            mem.turns.append((text, text_out or fallback))
-            mem.last = res
+            text_out, sent = await self._llm_answer(ctx, text, context, fallback, state)
+        if state is not None:
+            state.turns.append((text, text_out or fallback))
+            state.event, state.drivers = res.event, list(res.drivers)
+            await self._remember(ctx, state)
         if sent:
             return None  # streamed to the user already
         suggestions = list(_FOLLOW_UPS.get(res.focus, ())) if has_facts else []
         return Reply(text=text_out or fallback, suggestions=suggestions)
 
     async def _llm_answer(
-        self, ctx: CommandContext, question: str, context: dict[str, Any], fallback: str, mem: _Memory | None
+        self, ctx: CommandContext, question: str, context: dict[str, Any], fallback: str,
+        state: ConversationState | None,
     ) -> tuple[str, bool]:
         """(text, already_sent). Falls back to the deterministic text on any failure."""
         try:
@@ -122,7 +155,7 @@ class ConversationHandler:
             renderer=ctx.deps.prompts,
             context=context,
             question=question,
-            history=list(mem.turns) if mem else [],
+            history=list(state.turns) if state else [],
             style=style,
             responder=ctx.responder,
             fallback_text=fallback,
@@ -136,7 +169,7 @@ def _has_facts(context: dict[str, Any]) -> bool:
     return any(context.get(k) for k in keys)
 
 
-async def _carry_over(ctx: CommandContext, res: Resolved, last: Resolved) -> None:
+async def _carry_over(ctx: CommandContext, res: Resolved, last: ConversationState) -> None:
     """A follow-up without its own race or drivers keeps the previous ones."""
     if "default_event" in res.notes and last.event is not None and res.focus not in ("standings", "schedule"):
         res.event = last.event

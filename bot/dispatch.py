@@ -168,6 +168,15 @@ class Dispatcher:
             raise RateLimitedUser(m.RATE_LIMITED_CHANNEL.format(seconds=max(1, round(wait))))
         return True
 
+    async def knows_conversation(self, conversation_id: str) -> bool:
+        """Whether the bot has answered in this conversation (any process, any time since
+        its memory was kept). Adapters use it to follow unmentioned thread replies."""
+        try:
+            return await self.deps.store.has_conversation(conversation_id)
+        except Exception:  # an unreadable store means "not ours": stay quiet, never crash
+            log.warning("conversation %s: could not check it", conversation_id, exc_info=True)
+            return False
+
     async def autocomplete(self, source: str, prefix: str, limit: int = 25) -> list[tuple[str, str]]:
         """(label, value) suggestions for a parameter's autocomplete source."""
         try:

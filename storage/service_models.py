@@ -133,3 +133,18 @@ class LeaderLease(SQLModel, table=True):
     holder: str
     expires_at: dt.datetime
     acquired_at: dt.datetime
+
+
+class Conversation(SQLModel, table=True):
+    """A thread / reply chain / DM the bot answered in: its last turns and subject.
+
+    In the database, not in one process: a follow-up keeps its subject across a
+    restart and when another process (a second Slack worker) receives it.
+    """
+
+    __tablename__ = "conversation"
+
+    id: str = Field(primary_key=True, max_length=255)  # namespaced, e.g. "slack:T1:C9:1712.33"
+    turns: str = Field(sa_column=Column(Text, nullable=False))  # JSON [[question, answer], ...]
+    subject: str | None = Field(default=None, sa_column=Column(Text))  # JSON: last race, drivers
+    updated_at: dt.datetime = Field(index=True)

@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from storage import conversations as conv
 from storage import queries as q
 
 T = TypeVar("T")
 
 
 class Store:
-    """Async read API over one engine."""
+    """Async read API over one engine (and the bot's one write: conversation memory)."""
 
     def __init__(self, engine: Engine, *, cache_ttl_s: float = 30.0) -> None:
         self.engine = engine
@@ -123,6 +124,21 @@ class Store:
 
     async def constructors_in_season(self, year: int) -> list[tuple[str, str]]:
         return await self._cached(("teams", year), q.constructors_in_season, year)
+
+    # -- conversation memory (shared by every process on this database)
+    async def conversation(self, conversation_id: str) -> conv.ConversationState | None:
+        return await self.run(conv.load_conversation, conversation_id)
+
+    async def save_conversation(
+        self, conversation_id: str, state: conv.ConversationState, now: dt.datetime, *, max_turns: int
+    ) -> None:
+        await self.run(conv.save_conversation, conversation_id, state, now, max_turns=max_turns)
+
+    async def has_conversation(self, conversation_id: str) -> bool:
+        return await self.run(conv.conversation_exists, conversation_id)
+
+    async def prune_conversations(self, older_than: dt.datetime) -> int:
+        return await self.run(conv.prune_conversations, older_than)
 
 
 def _last_event(engine: Engine, year: int | None, session_type: str) -> q.EventInfo | None:

@@ -33,7 +33,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model import Incoming, Responder
 
-from .convert import PrivilegeCache, incoming_from_command, incoming_from_event, user_ref
+from .convert import (
+    PrivilegeCache,
+    conversation_key,
+    incoming_from_command,
+    incoming_from_event,
+    user_ref,
+)
 from .responder import SlackResponder
 
 log = logging.getLogger(__name__)
@@ -49,6 +55,8 @@ class Dispatches(Protocol):
     """What the adapter needs from the core (`bot.dispatch.Dispatcher`)."""
 
     async def handle(self, incoming: Incoming, responder: Responder) -> None: ...
+
+    async def knows_conversation(self, conversation_id: str) -> bool: ...
 
 
 class _SeenIds:
@@ -174,10 +182,8 @@ class SlackAdapter:
             kind = "thread_reply" if thread_ts and thread_ts != event.get("ts") else "dm"
         elif mentions_us:
             return  # the app_mention event for the same message answers it
-        elif (
-            thread_ts
-            and thread_ts != event.get("ts")
-            and (channel, thread_ts) in self._active_threads
+        elif thread_ts and thread_ts != event.get("ts") and await self._our_thread(
+            str(body.get("team_id") or event.get("team", "")), channel, str(thread_ts)
         ):
             kind = "thread_reply"
         else:
@@ -256,6 +262,13 @@ class SlackAdapter:
     def _remember_bot(self, context: dict[str, Any]) -> None:
         if self.bot_user_id is None and context.get("bot_user_id"):
             self.bot_user_id = str(context["bot_user_id"])
+
+    async def _our_thread(self, team: str, channel: str, thread_ts: str) -> bool:
+        """A thread this process posted in, or one whose conversation the store remembers
+        (answered before a restart, or by another worker)."""
+        if (channel, thread_ts) in self._active_threads:
+            return True
+        return await self.dispatcher.knows_conversation(conversation_key(team, channel, thread_ts))
 
     def _mark_thread(self, channel: str, thread_ts: str) -> None:
         self._active_threads[(channel, thread_ts)] = None

@@ -159,6 +159,11 @@ def incoming_from_command(body: dict[str, Any], user: UserRef) -> Incoming:
     )
 
 
+def conversation_key(team: str, channel: str, thread_ts: Any) -> str:
+    """The conversation id of a Slack thread (its root message's ts)."""
+    return f"slack:{team}:{channel}:{thread_ts}"
+
+
 def incoming_from_event(
     body: dict[str, Any],
     event: dict[str, Any],
@@ -178,11 +183,11 @@ def incoming_from_event(
     is_dm = event.get("channel_type") == "im" or channel.startswith("D")
     thread_ts = event.get("thread_ts")
     if thread_ts:
-        conversation = f"slack:{team}:{channel}:{thread_ts}"
+        conversation = conversation_key(team, channel, thread_ts)
     elif is_dm:
         conversation = f"slack:{team}:{channel}"
     else:
-        conversation = f"slack:{team}:{channel}:{event.get('ts')}"
+        conversation = conversation_key(team, channel, event.get("ts"))
     return Incoming(
         event_id=f"slack:{body.get('event_id') or event.get('client_msg_id') or event.get('ts')}",
         channel=channel_ref(team, channel, is_dm=is_dm),

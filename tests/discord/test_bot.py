@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from bot.model import Privilege, Reply
+from storage.conversations import load_conversation
 from tests.discord.conftest import build_demo_app, running_bot
 from tests.fakes.discord_server import FakeDiscord, Recorded
 from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
@@ -138,10 +139,8 @@ async def test_dm_is_answered_without_a_mention(
         assert "Verstappen" in reply.json["content"]
         assert reply.json["allowed_mentions"] == {"parse": []}
         # A DM is one conversation, keyed with "@me" where a guild id would be.
-        conv = app.deps.conversation
-        assert conv is not None
         key = f"discord:@me:{fake_discord.dm_channel_id}"
-        await bot.wait_until(lambda: conv.history(key))
+        await bot.wait_until(lambda: _turns(app, key))
     await app.aclose()
 
 
@@ -188,10 +187,8 @@ async def test_thread_follow_up_uses_the_earlier_turn(
         flat = "\n".join(str(m.get("content")) for m in prompt)
         assert "who won the 2023 italian grand prix?" in flat  # the earlier turn is in the history
         assert "Italian Grand Prix" in flat or "Monza" in flat  # and its race is the context
-        conv = app.deps.conversation
-        assert conv is not None
         key = f"discord:{fake_discord.guild_id}:{thread}"  # the thread is one conversation
-        history = await bot.wait_until(lambda: len(conv.history(key)) == 2 and conv.history(key))
+        history = await bot.wait_until(lambda: len(_turns(app, key)) == 2 and _turns(app, key))
         assert [q for q, _ in history] == [
             "who won the 2023 italian grand prix?",
             "and who set the fastest lap?",
@@ -288,6 +285,12 @@ def _channel_texts(fake: FakeDiscord, original: int) -> str:
     """The original response, then the bot's later messages in the channel, in order."""
     later = [m for i, m in fake.messages.items() if i > original and m.get("type") == 0]
     return " ".join(m["content"] for m in [fake.messages[original], *later] if m["content"])
+
+
+def _turns(app: Any, conversation_id: str) -> list[tuple[str, str]]:
+    """The conversation's remembered turns, as stored (a quick read of the test's SQLite)."""
+    state = load_conversation(app.engine, conversation_id)
+    return state.turns if state else []
 
 
 def _messages_for(fake: FakeDiscord, token: str) -> list[dict[str, Any]]:
@@ -416,8 +419,6 @@ async def test_reconnect_resume_mid_conversation_keeps_the_thread(
         assert fake_discord.resume_count == 1 and fake_discord.identify_count == 1
         assert reply.json["message_reference"]["message_id"] == int(follow["id"])
         assert "Italian Grand Prix" in reply.json["content"] or "Monza" in reply.json["content"]
-        conv = app.deps.conversation
-        assert conv is not None
         key = f"discord:{fake_discord.guild_id}:{thread}"
-        await bot.wait_until(lambda: len(conv.history(key)) == 2)
+        await bot.wait_until(lambda: len(_turns(app, key)) == 2)
     await app.aclose()

@@ -62,6 +62,29 @@ async def test_mention_question_then_thread_follow_up(start_slack, demo_app) -> 
     assert posts[2].args["thread_ts"] == other and "Italian Grand Prix" not in posts[2].all_text()
 
 
+async def test_thread_follow_up_reaches_a_second_worker(start_slack, demo_app) -> None:
+    """Two Slack workers on one database (or one worker before and after a restart): a plain
+    reply in a thread the first answered is a follow-up for the second, with its subject."""
+    first, second = await demo_app(), await demo_app()
+    run1 = await start_slack(first.dispatcher)
+    run2 = await start_slack(second.dispatcher)
+    root = new_ts()
+    await run1.event(mention_event("who won monza 2023?", ts=root))
+    (answer,) = await run1.fake.wait_calls("chat.postMessage", timeout_s=10)
+    assert "Verstappen" in answer.all_text()
+    await run1.settle()
+
+    await run2.event(message_event("and who set the fastest lap?", thread_ts=root))
+    posts = await run2.fake.wait_calls("chat.postMessage", 2, timeout_s=10)
+    assert posts[1].args["thread_ts"] == root
+    assert "Piastri" in posts[1].all_text() and "Italian Grand Prix" in posts[1].all_text()
+
+    # A thread nobody answered in stays ordinary chatter for both.
+    await run2.event(message_event("and who set the fastest lap?", thread_ts=new_ts()))
+    await run2.settle()
+    assert len(run2.fake.posts()) == 2
+
+
 async def test_streamed_long_answer(start_slack, demo_app) -> None:
     sentence = "Verstappen won the Italian Grand Prix from pole. "
     chunks = [sentence] * 110  # ~5,400 characters: more than one Slack message
