@@ -13,6 +13,7 @@ Idle conversations are forgotten after `keep_days`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict
@@ -91,7 +92,9 @@ class ConversationHandler:
         state.updated_at = now
         del state.turns[: -self.max_turns]
         try:
-            await ctx.store.save_conversation(cid, state, now, max_turns=self.max_turns)
+            # A snapshot: the live state may gain a turn while the writer thread serialises it.
+            snapshot = ConversationState(list(state.turns), state.event, list(state.drivers), now)
+            await ctx.store.save_conversation(cid, snapshot, now, max_turns=self.max_turns)
             if self._saves % self.PRUNE_EVERY == 0:
                 gone = await ctx.store.prune_conversations(now - self.keep)
                 if gone:
@@ -105,14 +108,22 @@ class ConversationHandler:
     ) -> tuple[Resolved, dict[str, Any], str]:
         """Resolve, build the context and the deterministic answer (no model, no sending)."""
         res = await resolve_question(ctx.store, text, now=ctx.now())
+        return await self._build(ctx, res, state)
+
+    async def _build(
+        self, ctx: CommandContext, res: Resolved, state: ConversationState | None
+    ) -> tuple[Resolved, dict[str, Any], str]:
         if state is not None:
             await _carry_over(ctx, res, state)
         context = await build_context(ctx.store, res, now=ctx.now())
         return res, context, answer(context)
 
     async def handle(self, ctx: CommandContext, text: str) -> Reply | None:
-        state = await self._recall(ctx)
-        res, context, fallback = await self.prepare(ctx, text, state)
+        # Two independent reads at once: the memory and the question's own entities.
+        state, resolved = await asyncio.gather(
+            self._recall(ctx), resolve_question(ctx.store, text, now=ctx.now())
+        )
+        res, context, fallback = await self._build(ctx, resolved, state)
         # A question that names nothing and asks for nothing we know (small talk,
         # "ignore previous instructions ...") gets the plain refusal, not a model call.
         vague = res.focus == "unknown" and not res.drivers and "default_event" in res.notes

@@ -8,6 +8,7 @@ client (openai) is only imported when `LLM_BASE_URL` is set.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ class App:
     async def aclose(self) -> None:
         if self.deps.llm is not None and hasattr(self.deps.llm, "aclose"):
             await self.deps.llm.aclose()
+        await asyncio.to_thread(self.store.close)  # queued memory writes land before the engine goes
         self.engine.dispose()
 
 

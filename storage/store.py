@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -29,10 +30,21 @@ class Store:
         self.engine = engine
         self._cache_ttl_s = cache_ttl_s
         self._cache: dict[Any, tuple[float, Any]] = {}
+        # Writes get a thread of their own: on SQLite they queue for one lock anyway, and
+        # a burst of them waiting in the shared pool would hold up every read behind them.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run any `queries` function (or other sync read) off the event loop."""
         return await asyncio.to_thread(fn, self.engine, *args, **kwargs)
+
+    async def _write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, lambda: fn(self.engine, *args, **kwargs))
+
+    def close(self) -> None:
+        """Let queued writes finish, then stop the writer thread."""
+        self._writer.shutdown(wait=True)
 
     async def _cached(self, key: Any, fn: Callable[..., T], *args: Any) -> T:
         hit = self._cache.get(key)
@@ -132,13 +144,13 @@ class Store:
     async def save_conversation(
         self, conversation_id: str, state: conv.ConversationState, now: dt.datetime, *, max_turns: int
     ) -> None:
-        await self.run(conv.save_conversation, conversation_id, state, now, max_turns=max_turns)
+        await self._write(conv.save_conversation, conversation_id, state, now, max_turns=max_turns)
 
     async def has_conversation(self, conversation_id: str) -> bool:
         return await self.run(conv.conversation_exists, conversation_id)
 
     async def prune_conversations(self, older_than: dt.datetime) -> int:
-        return await self.run(conv.prune_conversations, older_than)
+        return await self._write(conv.prune_conversations, older_than)
 
 
 def _last_event(engine: Engine, year: int | None, session_type: str) -> q.EventInfo | None:
