@@ -103,16 +103,10 @@ class ConversationHandler:
         except Exception:  # the answer is out already; losing the memory only costs context
             log.warning("conversation %s: could not save its memory", cid, exc_info=True)
 
-    async def prepare(
-        self, ctx: CommandContext, text: str, state: ConversationState | None = None
-    ) -> tuple[Resolved, dict[str, Any], str]:
-        """Resolve, build the context and the deterministic answer (no model, no sending)."""
-        res = await resolve_question(ctx.store, text, now=ctx.now())
-        return await self._build(ctx, res, state)
-
     async def _build(
         self, ctx: CommandContext, res: Resolved, state: ConversationState | None
     ) -> tuple[Resolved, dict[str, Any], str]:
+        """The context and the deterministic answer (no model, no sending)."""
         if state is not None:
             await _carry_over(ctx, res, state)
         context = await build_context(ctx.store, res, now=ctx.now())
