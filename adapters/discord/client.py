@@ -23,7 +23,7 @@ import yarl
 from discord import app_commands
 
 from adapters.discord.commands import build_group
-from adapters.discord.convert import ConversationIndex, from_interaction, from_message
+from adapters.discord.convert import ConversationIndex, channel_key, from_interaction, from_message
 from adapters.discord.render import NO_MENTIONS
 from adapters.discord.responder import InteractionResponder, MessageResponder
 from bot.model import Incoming, Reply, Responder
@@ -46,6 +46,8 @@ class DispatcherLike(Protocol):
     async def autocomplete(
         self, source: str, prefix: str, limit: int = 25
     ) -> list[tuple[str, str]]: ...
+
+    async def knows_conversation(self, conversation_id: str) -> bool: ...
 
 
 def configure_endpoints(api_base: str | None, gateway_url: str | None) -> None:
@@ -147,7 +149,10 @@ class SlipstreamClient(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         if self.user is None or self.dispatcher is None:
             return
-        follow = frozenset(self._answered_threads) if self.follow_unmentioned else frozenset()
+        follow: frozenset[int] = frozenset()
+        if self.follow_unmentioned:
+            await self._learn_thread(message)
+            follow = frozenset(self._answered_threads)
         incoming = from_message(
             message,
             self.user,
@@ -172,6 +177,18 @@ class SlipstreamClient(discord.Client):
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _learn_thread(self, message: discord.Message) -> None:
+        """A thread this process has not answered in may still be ours: answered before a
+        restart (the conversation memory in the store remembers it)."""
+        channel = message.channel
+        if not isinstance(channel, discord.Thread) or channel.id in self._answered_threads:
+            return
+        if message.author.bot or self.dispatcher is None:
+            return
+        guild_id = message.guild.id if message.guild is not None else None
+        if await self.dispatcher.knows_conversation(channel_key(guild_id, channel.id)):
+            self._answered_threads.add(channel.id)
 
     async def _ack_and_handle(self, incoming: Incoming, responder: MessageResponder) -> None:
         await responder.defer()  # typing indicator: cheap, before waiting for a core slot

@@ -287,6 +287,30 @@ def _channel_texts(fake: FakeDiscord, original: int) -> str:
     return " ".join(m["content"] for m in [fake.messages[original], *later] if m["content"])
 
 
+async def test_thread_answered_before_a_restart_is_still_followed(
+    fake_discord: FakeDiscord, demo_db_url: str
+) -> None:
+    """With Message Content on, an unmentioned message in a thread the bot answered in is a
+    follow-up, also for the next process: the store's conversation memory says so."""
+    fake_discord.privileged_intents = 1 << 15  # enabled in the "Developer Portal"
+    thread = fake_discord.thread_id
+    before = build_demo_app(fake_discord, demo_db_url)
+    async with running_bot(fake_discord, before.dispatcher, message_content=True) as bot:
+        await fake_discord.send_message(fake_discord.message(
+            "who won the 2023 italian grand prix?", mention_bot=True, channel_id=thread))
+        await bot.wait_until(lambda: _turns(before, f"discord:{fake_discord.guild_id}:{thread}"))
+    await before.aclose()
+
+    after = build_demo_app(fake_discord, demo_db_url)  # a new process on the same store
+    async with running_bot(fake_discord, after.dispatcher, message_content=True) as bot:
+        mark = bot.mark()
+        await fake_discord.send_message(
+            fake_discord.message("and who set the fastest lap?", channel_id=thread))
+        reply = await bot.wait_request(_channel_post(thread), start=mark)
+        assert "Piastri" in reply.json["content"] and "1:25.072" in reply.json["content"]
+    await after.aclose()
+
+
 def _turns(app: Any, conversation_id: str) -> list[tuple[str, str]]:
     """The conversation's remembered turns, as stored (a quick read of the test's SQLite)."""
     state = load_conversation(app.engine, conversation_id)
