@@ -57,7 +57,7 @@ def _deliverer_factory() -> Callable[..., Any] | None:
 
 async def serve(settings: Settings, *, console: bool = False, stop: asyncio.Event | None = None) -> int:
     """Run until `stop` is set or a signal arrives; returns the process exit code."""
-    from bot.commands.admin import install_hooks
+    from bot.policy import install_hooks
     from slipstream.metrics import MeteredDispatcher, Metrics, db_ping, start_http
     from slipstream.service import Service, default_pulse, make_schedule_sync, make_store_ingest
     from slipstream.wiring import build_app

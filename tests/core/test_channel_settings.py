@@ -86,11 +86,10 @@ async def test_settings_are_cached_with_a_short_ttl(demo_url: str) -> None:
             await ask(app, "who won at monza 2023?")
         assert cache.loads == 1  # one database read for twenty questions
         # A change written by another process (straight into the table) shows up after the TTL.
-        from bot.commands.admin import _upsert
-        from storage.service_models import ChannelSetting
+        from storage import community
 
-        _upsert(app.engine, ChannelSetting, {"channel_id": "console:local:c1", "answers_enabled": False},
-                "channel_id")
+        community.save_channel_settings(app.engine, "console:local:c1", {"answers_enabled": False},
+                                        at=NOW, by="other-process")
         r = await ask(app, "who won at monza 2023?")
         assert "Verstappen" in r.text  # still cached
         cache.ttl_s = 0.0

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine, select
 
 from adapters.console.responder import ConsoleResponder
-from bot.commands.admin import install_hooks
 from bot.model import ChannelRef, Incoming, Privilege, Reply, UserRef
 from bot.settings import Settings
 from slipstream.wiring import App, build_app
@@ -24,9 +23,8 @@ FAN = UserRef("slack", "slack:T1:UFAN", name="fan")
 
 @pytest.fixture
 def app(engine: Engine) -> Iterator[App]:
-    built = build_app(Settings(_env_file=None, database_url="sqlite://"), engine=engine)
-    install_hooks(built.deps, engine)  # as `slipstream run` does: stored moderators count
-    yield built
+    # build_app installs the policy hooks: stored moderators count on this path too.
+    yield build_app(Settings(_env_file=None, database_url="sqlite://"), engine=engine)
 
 
 class Chat:
