@@ -22,9 +22,10 @@ from bot.errors import UserError
 from bot.model import Card, CardField, ChannelRef, Privilege, Reply
 from bot.policy import scope_of
 from bot.prompting import Style
+from bot.pulse.types import KINDS
 from bot.registry import Registry
 from bot.scheduling import parse_offsets
-from storage import community
+from storage import community, pulse_store
 from storage.community import ChannelSettings
 from storage.read_status import StatusFacts, status_facts
 
@@ -100,9 +101,6 @@ def register(registry: Registry) -> None:  # noqa: C901 - one closure per comman
             reminders: minutes before Q and R starts, e.g. 60,10; or off.
             highlights: post highlights here (yes/no).
         """
-        from bot.pulse.types import KINDS
-        from storage import pulse_store
-
         channel, user = ctx.incoming.channel, ctx.incoming.user
         kind_list = [k.lower() for k in _csv_list(kinds)]
         bad = [k for k in kind_list if k not in KINDS]
@@ -167,8 +165,6 @@ def register(registry: Registry) -> None:  # noqa: C901 - one closure per comman
         Args:
             what: what to stop.
         """
-        from storage import pulse_store
-
         channel, user = ctx.incoming.channel, ctx.incoming.user
         engine = _engine(ctx)
         stopped: list[str] = []
