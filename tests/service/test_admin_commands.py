@@ -111,3 +111,12 @@ async def test_changes_are_stored_and_audited(app: App, engine: Engine) -> None:
     assert log[0][2]["reminders"] == [60, 10]
     audit_text = await chat.text(MOD, "audit")
     assert "moderator.add" in audit_text and "settings" in audit_text and "mod" in audit_text
+
+
+async def test_status_reports_an_empty_store_plainly(app: App) -> None:
+    replies = await Chat(app).say(MOD, "status")
+    fields = {f.name: f.value for r in replies for c in r.cards for f in c.fields}
+    assert fields["Data"] == "no session ingested yet"
+    assert (fields["Last ingestion runs"], fields["Errors"]) == ("none yet", "none")
+    assert fields["Delivery backlog"] == "0 highlight(s), 0 reminder(s) waiting"
+    assert fields["LLM"].startswith("off")
