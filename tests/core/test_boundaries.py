@@ -128,3 +128,17 @@ print(",".join(heavy))
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "", f"heavy modules imported in the chat path: {p.stdout.strip()}"
+
+
+def test_storage_imports_nothing_from_the_layers_above() -> None:
+    assert _upward_imports("storage") == []
+
+
+def test_no_sql_outside_storage() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}:{found}"
+        for layer in LAYERS[1:]
+        for path in sorted((ROOT / layer).rglob("*.py"))
+        for found in _sql_constructs(path)
+    ]
+    assert offenders == [], "\n".join(offenders)
