@@ -45,7 +45,7 @@ class BotDeps:
     style_lookup: Callable[[ChannelRef], Awaitable[Any]] | None = None
     conversation: ConversationHandler | None = None
     # Per-channel moderator settings (answers on/off, LLM on/off, rate limits, style),
-    # cached; set by `bot.commands.admin.install_hooks` (wired in `build_app`).
+    # cached; set by `bot.policy.install_hooks` (wired in `build_app`).
     channel_policies: ChannelPolicyCache | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -7,8 +7,8 @@ within it) and drops a channel at once when this process changes it
 (`invalidate`, called by the dispatcher after a moderator command). Concurrent
 misses for one channel share one load.
 
-The loader (a database read) is supplied by the service area's hooks
-(`bot.commands.admin.install_hooks`); the core imports no table here.
+The loader (a read of the community store) is supplied by `bot.policy.install_hooks`;
+this module imports no storage.
 """
 
 from __future__ import annotations

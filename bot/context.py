@@ -14,6 +14,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from sqlalchemy import Engine
+
 from bot import format as f
 from bot.compare import common_lap_delta, lap_stats
 from bot.resolve import Resolved
@@ -259,10 +261,8 @@ async def compare_ctx(
 
 
 def _compare_sync(
-    engine: Any, s: SessionInfo, drivers: list[DriverInfo], lap_range: tuple[int | None, int | None] | None
+    engine: Engine, s: SessionInfo, drivers: list[DriverInfo], lap_range: tuple[int | None, int | None] | None
 ) -> Ctx:
-    from storage import queries as q
-
     first, last = lap_range or (None, None)
     out: Ctx = {"lap_range": [first, last] if lap_range else None, "drivers": []}
     laps = [q.laps_of_driver(engine, s.id, d.id, first=first, last=last) for d in drivers]

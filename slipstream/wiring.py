@@ -229,7 +229,7 @@ def build_app(
         conversation=ConversationHandler(),
     )
     # Stored moderators and per-channel settings apply on every path (chat, ask, adapters).
-    from bot.commands.admin import install_hooks
+    from bot.policy import install_hooks
 
     install_hooks(deps, engine)
     app = App(settings, engine, store, registry, deps, Dispatcher(deps),

@@ -112,3 +112,20 @@ def upsert(
     for i in range(0, len(rows), batch):
         conn.execute(stmt, list(rows[i : i + batch]))
     return len(rows)
+
+
+def insert_missing(
+    conn: Connection, model: type[SQLModel], rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> int:
+    """Insert the rows whose natural `keys` are not stored yet; return how many were new.
+
+    "Was it new?" is the answer callers need (a moderator already named, a
+    reminder already queued), so the count comes from RETURNING, which both
+    backends support, rather than from `rowcount`, which executemany may not sum.
+    """
+    if not rows:
+        return 0
+    tbl = table(model)
+    ins = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(tbl)
+    stmt = ins.on_conflict_do_nothing(index_elements=list(keys)).returning(tbl.c[keys[0]])
+    return len(conn.execute(stmt, list(rows)).all())

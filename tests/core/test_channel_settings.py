@@ -86,11 +86,10 @@ async def test_settings_are_cached_with_a_short_ttl(demo_url: str) -> None:
             await ask(app, "who won at monza 2023?")
         assert cache.loads == 1  # one database read for twenty questions
         # A change written by another process (straight into the table) shows up after the TTL.
-        from bot.commands.admin import _upsert
-        from storage.service_models import ChannelSetting
+        from storage import community
 
-        _upsert(app.engine, ChannelSetting, {"channel_id": "console:local:c1", "answers_enabled": False},
-                "channel_id")
+        community.save_channel_settings(app.engine, "console:local:c1", {"answers_enabled": False},
+                                        at=NOW, by="other-process")
         r = await ask(app, "who won at monza 2023?")
         assert "Verstappen" in r.text  # still cached
         cache.ttl_s = 0.0
@@ -151,3 +150,22 @@ async def test_llm_off_and_style_per_channel(llm_app: App, openai_server: FakeOp
     r = await ask(llm_app, "who won the 2023 italian grand prix?", channel="plain")
     assert "**Max Verstappen (VER)** won the 2023 Italian Grand Prix" in r.text
     assert len(openai_server.requests) == before  # the model was not called in that channel
+
+
+async def test_a_stored_style_the_code_no_longer_accepts_falls_back_to_defaults(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.policy import load_channel_policy
+    from storage import community
+
+    # As an older version (or a hand edit) might have left it: an unknown tone next to a valid limit.
+    community.save_channel_settings(app.engine, "console:local:old", {"tone": "shouty", "llm_enabled": False},
+                                    at=NOW, by="older-version")
+    with caplog.at_level("WARNING", logger="bot.policy"):
+        policy = await load_channel_policy(app.engine, ChannelRef("console", "console:local:old"))
+    assert policy == ChannelPolicy(answers=True, llm=False, style=None)
+    assert [r.getMessage() for r in caplog.records if r.name == "bot.policy"] == [
+        "channel console:local:old has an unusable style 'shouty'/None/None; using the defaults"]
+    r = await ask(app, "who won the 2023 italian grand prix?", channel="old")
+    assert "Verstappen" in r.text
+    assert await load_channel_policy(app.engine, ChannelRef("console", "console:local:none")) is None

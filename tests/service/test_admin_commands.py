@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import Engine, select
 
 from adapters.console.responder import ConsoleResponder
-from bot.commands.admin import install_hooks
 from bot.model import ChannelRef, Incoming, Privilege, Reply, UserRef
 from bot.settings import Settings
 from slipstream.wiring import App, build_app
@@ -24,9 +23,8 @@ FAN = UserRef("slack", "slack:T1:UFAN", name="fan")
 
 @pytest.fixture
 def app(engine: Engine) -> Iterator[App]:
-    built = build_app(Settings(_env_file=None, database_url="sqlite://"), engine=engine)
-    install_hooks(built.deps, engine)  # as `slipstream run` does: stored moderators count
-    yield built
+    # build_app installs the policy hooks: stored moderators count on this path too.
+    yield build_app(Settings(_env_file=None, database_url="sqlite://"), engine=engine)
 
 
 class Chat:
@@ -116,3 +114,12 @@ async def test_changes_are_stored_and_audited(app: App, engine: Engine) -> None:
     assert log[0][2]["reminders"] == [60, 10]
     audit_text = await chat.text(MOD, "audit")
     assert "moderator.add" in audit_text and "settings" in audit_text and "mod" in audit_text
+
+
+async def test_status_reports_an_empty_store_plainly(app: App) -> None:
+    replies = await Chat(app).say(MOD, "status")
+    fields = {f.name: f.value for r in replies for c in r.cards for f in c.fields}
+    assert fields["Data"] == "no session ingested yet"
+    assert (fields["Last ingestion runs"], fields["Errors"]) == ("none yet", "none")
+    assert fields["Delivery backlog"] == "0 highlight(s), 0 reminder(s) waiting"
+    assert fields["LLM"].startswith("off")
