@@ -3,7 +3,9 @@
 PostgreSQL tests each get a fresh database on 127.0.0.1:5432 (dropped
 afterwards), so parallel runs never see each other's rows.
 
-The demo store (the bundled 2023 history + the Monza 2023 race through FastF1's
+Stores are built once per run and copied per test, because building is the slow
+part: the schema (`init_db`: 0.8 s a database on PostgreSQL, a copy takes 0.1 s)
+and the demo store. The demo store (the bundled 2023 history + the Monza 2023 race through FastF1's
 real loader in a child process) takes seconds to build, so it is built at most
 once per run and backend: a template that each test copies (a SQLite file copy,
 or `CREATE DATABASE ... TEMPLATE` on PostgreSQL). Every test writes only to its
@@ -47,19 +49,23 @@ def pg_available() -> bool:
 
 
 def create_pg_database(template: str | None = None) -> str:
-    """Create a database (empty, or a copy of `template`'s URL) and return its URL."""
+    """Create a database (empty, or a copy of the one at URL `template`); return its URL."""
     import psycopg
 
     name = f"slipstream_t_{uuid.uuid4().hex[:12]}"
-    sql = f'CREATE DATABASE "{name}"'
-    if template is not None:
-        # Hazard: PostgreSQL refuses to copy a database anyone is connected to, so the
-        # template's engine must be disposed before this. FILE_COPY copies the files
-        # (one checkpoint) instead of WAL-logging every block: faster for a small store.
-        sql += f' TEMPLATE "{template.rsplit("/", 1)[1]}" STRATEGY FILE_COPY'
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
+        conn.execute(_create_sql(name, template))
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _create_sql(name: str, template: str | None) -> str:
+    if template is None:
+        return f'CREATE DATABASE "{name}"'
+    # Hazard: PostgreSQL refuses to copy a database anyone is connected to, so a
+    # template's engine is disposed as soon as it is built. The default strategy
+    # (WAL_LOG) is the fast one here: FILE_COPY forces a checkpoint, 1-4 s under load.
+    return f'CREATE DATABASE "{name}" TEMPLATE "{template.rsplit("/", 1)[1]}"'
+
 
 
 def drop_pg_database(url: str) -> None:
@@ -86,18 +92,82 @@ def pg_url(pg_available: bool) -> Iterator[str]:
         drop_pg_database(url)
 
 
+@pytest.fixture
+def pg_schema_url(pg_schema_template: str) -> Iterator[str]:
+    """A PostgreSQL database holding the schema and no rows, private to this test."""
+    url = create_pg_database(template=pg_schema_template)
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest) -> str:
-    """The same test on SQLite and on PostgreSQL."""
+    """The same test on SQLite and on PostgreSQL: an empty store, or the schema if the
+    test uses `engine` (which would create it at once anyway)."""
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
+    if "engine" in request.fixturenames:
+        # Copying the schema template takes 0.2 s; `init_db` on an empty database 0.5-0.8 s.
+        return request.getfixturevalue("pg_schema_url")
     return request.getfixturevalue("pg_url")
 
 
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
+def _rollback_journal(path: Path) -> None:
+    """Make a SQLite template self-contained, so that copying its one file copies it all."""
+    # Hazard: stores run in WAL mode, and a copy of the main file alone would miss what
+    # is still in its -wal file. Rollback-journal mode checkpoints the WAL into the file;
+    # each copy turns WAL on again when an engine connects to it.
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    finally:
+        conn.close()
+    assert not Path(f"{path}-wal").exists()
+
+
+@pytest.fixture(scope="session")
+def schema_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty store with the schema, as a SQLite file: `init_db` once per run."""
+    path = tmp_path_factory.mktemp("schema-template") / "schema.db"
+    eng = make_engine(f"sqlite:///{path}")
     init_db(eng)
+    eng.dispose()
+    _rollback_journal(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema_template(pg_available: bool) -> Iterator[str]:
+    """An empty store with the schema on PostgreSQL: only ever a TEMPLATE."""
+    if not pg_available:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    url = create_pg_database()
+    try:
+        eng = make_engine(url)
+        init_db(eng)
+        eng.dispose()
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+def _store_engine(url: str, request: pytest.FixtureRequest) -> Engine:
+    """An engine on the store at `url` holding the schema (PostgreSQL: see `db_url`)."""
+    if url.startswith("sqlite"):
+        path = Path(url.split("///", 1)[1])
+        if not path.exists():  # a new store: copy the schema rather than create it
+            shutil.copyfile(request.getfixturevalue("schema_template"), path)
+    eng = make_engine(url)
+    init_db(eng)  # a no-op on a copy (a few ms); the store is whatever init_db makes it
+    return eng
+
+
+@pytest.fixture
+def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A store with the schema, on SQLite and on PostgreSQL (via `db_url`)."""
+    eng = _store_engine(db_url, request)
     try:
         yield eng
     finally:
@@ -105,9 +175,8 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
-    eng = make_engine(sqlite_url)
-    init_db(eng)
+def sqlite_engine(sqlite_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    eng = _store_engine(sqlite_url, request)
     try:
         yield eng
     finally:
@@ -151,13 +220,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("demo-template")
     path = base / "demo.db"
     _build_demo(f"sqlite:///{path}", base / "work")
-    # Hazard: the store runs in WAL mode, and a copy of the main file alone would miss
-    # whatever is still in demo.db-wal. Switching the file back to rollback-journal mode
-    # checkpoints the WAL into it; each copy turns WAL on again when the engine connects.
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
-    conn.close()
-    assert not Path(f"{path}-wal").exists()
+    _rollback_journal(path)
     return path
 
 
