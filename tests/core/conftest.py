@@ -1,16 +1,13 @@
-"""Core fixtures: a real SQLite store holding the bundled demo data (2023 + Monza laps).
+"""Core fixtures: the app on a real SQLite store holding the bundled demo data.
 
-The demo is loaded once per test session (history import + the real FastF1
-ingest in a child process, a few seconds) into a template file; each test
-gets its own copy, so tests never see each other's writes.
+`demo_url` (tests/conftest.py) is a private copy of the demo store, built once
+per run, so tests never see each other's writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -18,31 +15,10 @@ from sqlalchemy import Engine
 from bot.model import ChannelRef, Incoming, PlatformLimits, Privilege, Reply, UserRef
 from bot.settings import Settings
 from slipstream.wiring import App, build_app
-from storage.db import init_db, make_engine
+from storage.db import make_engine
 
 # A fixed "now" after the 2023 season: answers and countdowns do not drift with the wall clock.
 NOW = dt.datetime(2023, 12, 1, 12, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from storage.demo import load_demo
-
-    base = tmp_path_factory.mktemp("demo")
-    path = base / "demo.db"
-    engine = make_engine(f"sqlite:///{path}")
-    init_db(engine)
-    report = load_demo(engine, work_dir=base / "work")
-    assert report.ok, report
-    engine.dispose()
-    return path
-
-
-@pytest.fixture
-def demo_url(demo_template: Path, tmp_path: Path) -> str:
-    dest = tmp_path / "store.db"
-    shutil.copyfile(demo_template, dest)
-    return f"sqlite:///{dest}"
 
 
 @pytest.fixture

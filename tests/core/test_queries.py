@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
 
 from storage import queries as q
-from storage.demo import load_demo
+from storage.db import make_engine
 
 
 @pytest.fixture
-def loaded(engine: Engine, tmp_path: Path) -> Engine:
-    assert load_demo(engine, work_dir=tmp_path / "work").ok
-    return engine
+def loaded(demo_store_url: str) -> Iterator[Engine]:
+    """A private copy of the demo store, on SQLite and on PostgreSQL."""
+    engine = make_engine(demo_store_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def test_reads_on_both_databases(loaded: Engine) -> None:

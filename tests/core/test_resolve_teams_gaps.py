@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from bot.resolve import EventIndex, event_index, resolve_question
@@ -57,11 +55,10 @@ async def test_indexes_are_built_once_per_store_list(app: App) -> None:
     a, _ = event_index(events, today=NOW.date())
     b, _ = event_index(await app.store.events(None), today=NOW.date())
     assert a is b  # the store's cached list -> the same index, no rebuild per question
-    t = time.perf_counter()
-    for _ in range(200):
+    for _ in range(3):
         await resolve_question(app.store, "who won the 2023 italian grand prix?", now=NOW)
-    per_q_ms = (time.perf_counter() - t) / 200 * 1000
-    assert per_q_ms < 20, per_q_ms  # generous: 2 shared cores; typically well under 1 ms
+    c, _ = event_index(await app.store.events(None), today=NOW.date())
+    assert c is a  # questions reuse it too. Time per question: bench/bench_core.py (p50 / p99).
 
 
 @pytest.mark.parametrize("text", ["how did Ferari do at monza 2023"])

@@ -145,31 +145,6 @@ def make_dispatcher(tmp_path: Any, registry: Any = None, **settings_overrides: A
     return Dispatcher(deps)
 
 
-@pytest.fixture(scope="session")
-def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The bundled demo data (2023 history + Monza 2023 FastF1) loaded once into a SQLite file."""
-    from storage.db import init_db, make_engine
-    from storage.demo import load_demo
-
-    path = tmp_path_factory.mktemp("discord-demo") / "demo.db"
-    engine = make_engine(f"sqlite:///{path}")
-    init_db(engine)
-    report = load_demo(engine, work_dir=path.parent)
-    engine.dispose()
-    assert report.ok, report
-    return path
-
-
-@pytest.fixture
-def demo_db_url(demo_db_template: Any, tmp_path: Any) -> str:
-    """A private copy of the demo store for one test."""
-    import shutil
-
-    dst = tmp_path / "demo.db"
-    shutil.copyfile(demo_db_template, dst)
-    return f"sqlite:///{dst}"
-
-
 def build_demo_app(fake: FakeDiscord, db_url: str, **overrides: Any) -> Any:
     """The bot as `slipstream run` wires it (`build_app`), on the demo data, pointed at the fake."""
     from slipstream.wiring import build_app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -73,11 +72,9 @@ async def test_dead_client_fails_the_wait_instead_of_hanging(
             bad = fake_discord.interaction("echo", {"words": "x"})
             del bad["attachment_size_limit"]  # discord.py 2.7 raises KeyError in the gateway loop
             await fake_discord.send_interaction(bad)
-            t0 = time.perf_counter()
-            try:
-                await bot.wait_request(lambda r: r.path.endswith("/callback"), timeout_s=30)
-            finally:
-                assert time.perf_counter() - t0 < 5  # failed fast, not after the 30 s timeout
+            # A wait that ran into its timeout fails with "timed out ...", not the message
+            # matched above: so passing proves the wait ended because the client task died.
+            await bot.wait_request(lambda r: r.path.endswith("/callback"), timeout_s=30)
 
 
 async def test_cards_and_images_reach_discord_as_embeds_and_files(

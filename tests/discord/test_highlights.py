@@ -13,9 +13,9 @@ from tests.fakes.discord_server import FakeDiscord
 
 
 async def test_highlights_posted_to_the_subscribed_channel_once(
-    fake_discord: FakeDiscord, demo_db_url: str
+    fake_discord: FakeDiscord, demo_url: str
 ) -> None:
-    app = build_demo_app(fake_discord, demo_db_url)
+    app = build_demo_app(fake_discord, demo_url)
     engine = app.engine
     subscribed = f"discord:{fake_discord.guild_id}:{fake_discord.highlights_channel_id}"
     await asyncio.to_thread(pulse_store.subscribe, engine, subscribed, min_priority="critical")

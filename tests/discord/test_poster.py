@@ -80,7 +80,7 @@ async def test_long_rate_limit_is_raised_for_the_deliverer(
         with pytest.raises(RateLimited) as info:
             await bot.poster.post(channel, _highlight(), idempotency_key="hl-long")
         assert info.value.retry_after == pytest.approx(60.0)
-        assert time.perf_counter() - t0 < 5
+        assert time.perf_counter() - t0 < 30  # raised at once, not after the 60 s retry_after
         assert fake_discord.channel_messages(fake_discord.highlights_channel_id) == []
 
 

@@ -8,7 +8,7 @@ Everything the client sends is recorded (`fake.requests`, `fake.gateway_frames`)
 so tests assert on what Discord would have received. Payloads follow the shapes
 of the real API (v10) closely enough for discord.py 2.7 to parse them.
 
-Hazards discord.py has and this fake honours (see docs/DESIGN.md):
+Hazards discord.py has and this fake honours (each one cost a silent failure once):
 - JSON is decoded only when `Content-Type` is exactly `application/json`.
 - INTERACTION_CREATE needs `attachment_size_limit` or the client task dies.
 - A 429 is retried only when the response carries a `Via` header.

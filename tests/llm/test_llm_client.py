@@ -61,7 +61,8 @@ async def test_failures_become_llm_error(
         else:
             await llm.complete(MSG)
     assert info.value.reason == reason
-    assert time.perf_counter() - t0 < 1.5  # timeout_s=0.5 bounds the wait
+    # The client's timeout_s=0.5 ends a hung call: well before this bound, far from flaky.
+    assert time.perf_counter() - t0 < 10
     assert llm.stats.failures == 1 and llm.stats.timeouts == (1 if reason == "timeout" else 0)
     assert len(openai_server.requests) == 1  # no hidden retries inside the client
 

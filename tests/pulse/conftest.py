@@ -17,20 +17,16 @@ from storage import pulse_store
 from storage.db import init_db, make_engine
 from storage.models import Event, Season
 from storage.models import Session as RaceSession
+from tests.conftest import copy_demo
 
 
 @pytest.fixture(scope="session")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A SQLite store with the bundled demo: 2023 history + the real Monza 2023 race (FastF1)."""
-    from storage.demo import load_demo
+def demo_url(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite store with the bundled demo: 2023 history + the real Monza 2023 race (FastF1).
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('pulse-demo') / 'demo.db'}"
-    eng = make_engine(url)
-    init_db(eng)
-    report = load_demo(eng)
-    assert report.ok, report
-    eng.dispose()
-    return url
+    One copy of the run's demo template (tests/conftest.py), shared by the Track Pulse tests.
+    """
+    return copy_demo(demo_template, tmp_path_factory.mktemp("pulse-demo"))
 
 
 @pytest.fixture(scope="session")

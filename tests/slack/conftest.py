@@ -159,35 +159,10 @@ async def start_slack(
 
 
 # ---------------------------------------------------------------------- the real app on demo data
-import shutil  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def demo_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file with the bundled demo data (2023 history + Monza 2023), built once per run."""
-    from storage.db import init_db, make_engine
-    from storage.demo import load_demo
-
-    root = tmp_path_factory.mktemp("slack-demo")
-    path = root / "demo.db"
-    engine = make_engine(f"sqlite:///{path}")
-    init_db(engine)
-    load_demo(engine, work_dir=root / "work")
-    engine.dispose()
-    return path
 
 
 @pytest.fixture
-def demo_db_url(demo_db_file: Path, tmp_path: Path) -> str:
-    """A private copy of the demo database for one test."""
-    dest = tmp_path / "demo.db"
-    shutil.copy(demo_db_file, dest)
-    return f"sqlite:///{dest}"
-
-
-@pytest.fixture
-async def demo_app(demo_db_url: str):
+async def demo_app(demo_url: str):
     """`await demo_app(llm_base_url=None)` -> slipstream.wiring.App on a copy of the demo data."""
     from slipstream.wiring import build_app
 
@@ -195,7 +170,7 @@ async def demo_app(demo_db_url: str):
 
     async def make(**overrides: Any):
         settings = Settings(
-            database_url=demo_db_url, rate_user_per_min=1000, rate_channel_per_min=1000, **overrides
+            database_url=demo_url, rate_user_per_min=1000, rate_channel_per_min=1000, **overrides
         )
         app = build_app(settings)
         apps.append(app)

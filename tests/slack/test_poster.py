@@ -41,17 +41,21 @@ async def test_paced_to_one_message_per_second_per_channel(
     fake_slack: FakeSlack, poster_client
 ) -> None:
     poster = SlackPoster(poster_client, min_interval_s=1.0)
-    start = time.perf_counter()
     for i in range(3):
         await poster.post("slack:T0TEST:C0PULSE", Reply(text=f"h{i}"), idempotency_key=f"k{i}")
-    await poster.post("slack:T0TEST:C0OTHER", Reply(text="other"), idempotency_key="k-other")
     posts = fake_slack.posts("C0PULSE")
     assert [p.args["text"] for p in posts] == ["h0", "h1", "h2"]
     gaps = [b.at - a.at for a, b in zip(posts, posts[1:], strict=False)]
-    assert all(g >= 0.95 for g in gaps), gaps
-    other = fake_slack.posts("C0OTHER")[0]
-    assert other.at - posts[-1].at < 0.5  # another channel is not held back
-    assert time.perf_counter() - start < 3.5
+    assert all(0.95 <= g < 10 for g in gaps), gaps  # paced, not stalled (bounds far apart)
+
+    # Another channel is not held back by this one's pacing. With a 60 s interval the
+    # bound below is far from both outcomes: at once if per channel, 60 s if shared.
+    slow = SlackPoster(poster_client, min_interval_s=60.0)
+    await slow.post("slack:T0TEST:C0PULSE", Reply(text="h3"), idempotency_key="k3")
+    start = time.perf_counter()
+    await slow.post("slack:T0TEST:C0OTHER", Reply(text="other"), idempotency_key="k-other")
+    assert time.perf_counter() - start < 20
+    assert [p.args["text"] for p in fake_slack.posts("C0OTHER")] == ["other"]
 
 
 async def test_429_with_short_retry_after_is_waited_out(

@@ -130,8 +130,7 @@ def test_corrupt_row_names_file_and_line_and_writes_nothing(
 
 def test_full_history_import(shared_data: Path, engine: Engine) -> None:
     csv_dir = shared_data / "ergast-csv"
-    rep = import_history(engine, csv_dir)
-    assert rep.elapsed_s < 15 * 3  # the ≤15 s target is measured by bench/, this only guards regressions
+    import_history(engine, csv_dir)  # how fast: bench/bench_history.py (target ≤ 15 s on SQLite)
     first = _counts(engine)
     assert first["event"] > 1100 and first["driver"] == 864
     standings = _db_standings(engine, 2023, 14)

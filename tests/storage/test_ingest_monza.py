@@ -45,9 +45,7 @@ def _counts(engine: Engine) -> dict[str, int]:
 
 
 def test_monza_facts_and_unchanged_reingest(engine: Engine, monza_cache: Path) -> None:
-    t0 = time.perf_counter()
     first = ingest(engine, 2023, "Monza", "R", cache_dir=monza_cache)
-    first_s = time.perf_counter() - t0
     assert [s.outcome for s in first.sessions] == ["added"], first.sessions
     sid = _q(engine, MONZA_R)[0][0]
 
@@ -87,13 +85,14 @@ def test_monza_facts_and_unchanged_reingest(engine: Engine, monza_cache: Path) -
               s=sid)[0][0] == 0
 
     before = _counts(engine)
-    t1 = time.perf_counter()
     second = ingest(engine, 2023, "Monza", "R", cache_dir=monza_cache)
-    second_s = time.perf_counter() - t1
     assert [s.outcome for s in second.sessions] == ["skipped"]
+    # Cheap because FastF1 never ran: the cache files' fingerprint matched, no child was
+    # called. (How cheap is bench/bench_ingest.py's "unchanged re-ingest" figure.)
+    (skip,) = second.sessions
+    assert skip.reason == "unchanged (cache files)" and skip.child_s is None and skip.load_s is None
     assert second.schedule_source == "store"
     assert _counts(engine) == before
-    assert second_s < first_s / 5, (first_s, second_s)
     with engine.connect() as conn:
         runs = conn.execute(select(table(IngestRun).c.outcome).where(table(IngestRun).c.kind == "session")
                             .order_by(table(IngestRun).c.id)).scalars().all()
