@@ -27,9 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.scheduling import LedgerEntry, Policy, SessionSlot, plan  # noqa: E402
+from bot.scheduling import Policy, plan  # noqa: E402
 from slipstream.service import IngestResult, Service, ServiceConfig  # noqa: E402
 from storage.db import init_db, make_engine  # noqa: E402
+from storage.jobs import LedgerEntry, SessionSlot  # noqa: E402
 from storage.models import Event, Season  # noqa: E402
 from storage.models import Session as RaceSession  # noqa: E402
 

@@ -67,6 +67,7 @@ def upsert(
     update: Iterable[str] | None = None,
     keep_existing_when_null: bool = False,
     prefer_existing: bool = False,
+    count_written: bool = False,
 ) -> int:
     """Insert `rows`, or update the row with the same natural `keys`.
 
@@ -75,7 +76,8 @@ def upsert(
     never erases a stored value: two sources (FastF1 and history) each fill
     what the other lacks. With `prefer_existing`, a stored non-NULL value always
     wins and the new row only fills NULLs (history filling a FastF1 session).
-    Returns the number of rows sent.
+    Returns the number of rows sent; with `count_written`, the number the database
+    actually wrote (with `update=[]`: how many were new, "do nothing on conflict").
     """
     if not rows:
         return 0
@@ -102,6 +104,12 @@ def upsert(
         stmt = ins.on_conflict_do_nothing(index_elements=list(keys))
     # Batches keep SQLite under its bound-parameter limit and PostgreSQL round trips low.
     batch = max(1, 30000 // max(1, len(rows[0])))
+    if count_written:
+        # RETURNING lists only the rows written (executemany rowcounts are unreliable).
+        stmt = stmt.returning(*tbl.primary_key.columns)
+    written = 0
     for i in range(0, len(rows), batch):
-        conn.execute(stmt, list(rows[i : i + batch]))
-    return len(rows)
+        res = conn.execute(stmt, list(rows[i : i + batch]))
+        if count_written:
+            written += len(res.all())
+    return written if count_written else len(rows)
