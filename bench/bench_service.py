@@ -1,4 +1,5 @@
-"""Service figures: scheduler overhead, leader take-over time, idle memory of `slipstream run`.
+"""Service figures: scheduler overhead, reminder claims against a backlog, leader take-over
+time, idle memory of `slipstream run`.
 
     python bench/bench_service.py [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
@@ -117,6 +118,46 @@ async def bench_scheduler(url: str, label: str) -> None:
     engine.dispose()
 
 
+def bench_claim(url: str, label: str) -> None:
+    """Claim + finish batches of 50 reminders (`storage.outbox` through `storage.reminders`)
+    with a small and a large backlog: the claim reads through the status index, so its cost
+    should not grow with the backlog (nor with the history of sent rows)."""
+    from sqlalchemy import text
+
+    from storage.reminders import claim_reminders, finish_reminder
+    from storage.service_models import ReminderSent
+
+    engine = make_engine(url)
+    init_db(engine)
+    now = SEASON_START - dt.timedelta(hours=2)
+    with engine.begin() as conn:
+        conn.execute(Season.__table__.insert(), [{"year": 2030}])
+        conn.execute(Event.__table__.insert(), [{"id": 1, "year": 2030, "round": 1, "name": "Round 1"}])
+        conn.execute(RaceSession.__table__.insert(), [{"id": 1, "event_id": 1, "type": "R", "name": "Race",
+                                                       "start_utc": SEASON_START, "status": "scheduled"}])
+    done = 0
+    for backlog in (1_000, 45_000):
+        with engine.begin() as conn:
+            conn.execute(ReminderSent.__table__.insert(), [
+                {"channel_id": f"console:local:b{backlog}-{i}", "session_id": 1, "offset_min": 60,
+                 "status": "pending", "attempts": 0, "created_at": now}
+                for i in range(backlog - done)])
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE reminder_sent"))
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            rows = claim_reminders(engine, ["console"], now=now, lease_s=60)
+            times.append(time.perf_counter() - t0)
+            for r in rows:  # finished rows become history the next claims must not read
+                finish_reminder(engine, r.id, "sent", sent_at=now, message_id="m")
+        done = backlog
+        print(f"[{label}] reminder claim of 50 with {backlog:,} pending: median "
+              f"{statistics.median(times) * 1e3:.2f} ms, p99 {pct(times, 99) * 1e3:.2f} ms")
+    engine.dispose()
+
+
 def pg_url_for(admin: str) -> str | None:
     try:
         import psycopg
@@ -219,10 +260,12 @@ async def main() -> None:
     bench_plan()
     with tempfile.TemporaryDirectory() as tmp:
         await bench_scheduler(f"sqlite:///{tmp}/bench.db", "sqlite")
+        bench_claim(f"sqlite:///{tmp}/claim.db", "sqlite")
     url = pg_url_for(args.pg)
     if url:
         try:
             await bench_scheduler(url, "postgresql")
+            bench_claim(url, "postgresql")
             await bench_takeover(url)
         finally:
             drop_pg(args.pg, url)
