@@ -271,10 +271,11 @@ class Service:
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        # Paused: nothing fires by APScheduler's own (real) clock; `run_due()` does it by ours.
+        # autowake=False (a fake clock): started paused, so nothing fires by APScheduler's own
+        # real-time clock; `run_due()` starts what is due by ours.
         self.scheduler.start(paused=not self.autowake)
         self.scheduler.add_job(
-            self.reconcile, IntervalTrigger(seconds=self.config.reconcile_every_s),
+            self._replan, IntervalTrigger(seconds=self.config.reconcile_every_s),
             id=RECONCILE_JOB, name=RECONCILE_JOB, replace_existing=True,
         )
         self._reconcile_lock = asyncio.Lock()  # this term's, on the running loop
@@ -375,6 +376,16 @@ class Service:
                     pass
         return len(specs)
 
+    async def _replan(self) -> None:
+        """The periodic re-plan, as APScheduler calls it: run as a task of ours (see `_fire`)."""
+        self._track(asyncio.get_running_loop().create_task(self._replan_logged(), name="reconcile"))
+
+    async def _replan_logged(self) -> None:
+        try:
+            await self.reconcile()
+        except Exception:
+            log.exception("service: reconcile failed; the next one tries again")
+
     async def _fire(self, **job: Any) -> None:
         """What APScheduler calls: start the job body as a task of ours and return at once.
 
@@ -384,7 +395,9 @@ class Service:
         self._start(job)
 
     def _start(self, job: dict[str, Any]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(self.run_job(**job), name=f"job:{job['key']}")
+        return self._track(asyncio.get_running_loop().create_task(self.run_job(**job), name=f"job:{job['key']}"))
+
+    def _track(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
         self._jobs.add(task)
         task.add_done_callback(self._jobs.discard)
         return task
