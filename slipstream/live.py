@@ -246,12 +246,13 @@ def default_live_feed(
     interval_s: float = 60.0,
     timeout_s: float = 90.0,
 ) -> IngestLiveFeed | None:
-    """The live feed matching the service's store ingest (`make_store_ingest` marks its
-    function with `live_source`), so `slipstream run` polls the same cache and mode."""
-    source = getattr(ingest, "live_source", None)
-    if source is None:
+    """The live feed matching the service's store ingest (`slipstream.service.StoreIngest`),
+    so `slipstream run` polls the same cache and mode. None for any other ingest hook."""
+    from slipstream.service import StoreIngest
+
+    if not isinstance(ingest, StoreIngest):
         return None
-    cache_dir, offline = source
     return IngestLiveFeed(
-        engine, cache_dir, offline=offline, interval_s=interval_s, timeout_s=timeout_s, clock=clock
+        engine, ingest.cache_dir, offline=ingest.offline, interval_s=interval_s, timeout_s=timeout_s,
+        clock=clock,
     )

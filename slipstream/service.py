@@ -99,30 +99,41 @@ class JobError(Exception):
     """An expected job failure (source unreachable, data missing): one log line, no traceback."""
 
 
-def make_store_ingest(
-    engine: Engine, cache_dir: str | Path, *, offline: bool = False, timeout_s: float = 300.0
-) -> IngestFn:
-    """Ingest one session through `storage.ingest` (FastF1 in a child process, time-limited)."""
+@dataclass(frozen=True, slots=True)
+class StoreIngest:
+    """Ingest one session through `storage.ingest` (FastF1 in a child process, time-limited).
 
-    async def _ingest(slot: SessionSlot) -> IngestResult:
+    Its cache and mode are public: the production live feed (`slipstream.live.default_live_feed`)
+    polls the same FastF1 cache, online or offline alike.
+    """
+
+    engine: Engine
+    cache_dir: Path
+    offline: bool = False
+    timeout_s: float = 300.0
+
+    async def __call__(self, slot: SessionSlot) -> IngestResult:
         from storage.ingest import IngestError, ingest_async
 
         try:
             report = await ingest_async(
-                engine, slot.year, slot.round, slot.type,
-                cache_dir=cache_dir, offline=offline, timeout_s=timeout_s,
+                self.engine, slot.year, slot.round, slot.type,
+                cache_dir=self.cache_dir, offline=self.offline, timeout_s=self.timeout_s,
             )
         except IngestError as exc:
             return IngestResult(False, "failed", str(exc))
         outcome = report.sessions[0] if report.sessions else None
-        complete = await asyncio.to_thread(session_complete, engine, slot.session_id, slot.type)
+        complete = await asyncio.to_thread(session_complete, self.engine, slot.session_id, slot.type)
         if outcome is None:
             return IngestResult(complete, "failed", "no session ingested")
         return IngestResult(complete, outcome.outcome, outcome.reason or "")
 
-    # Read by `slipstream.live.default_live_feed`: the live feed polls the same cache, same mode.
-    _ingest.live_source = (Path(cache_dir), offline)  # type: ignore[attr-defined]
-    return _ingest
+
+def make_store_ingest(
+    engine: Engine, cache_dir: str | Path, *, offline: bool = False, timeout_s: float = 300.0
+) -> StoreIngest:
+    """The service's ingest hook for this store and FastF1 cache."""
+    return StoreIngest(engine, Path(cache_dir), offline, timeout_s)
 
 
 def make_schedule_sync(engine: Engine, cache_dir: str | Path, *, offline: bool = False,
