@@ -285,10 +285,13 @@ class Service:
         # autowake=False (a fake clock): started paused, so nothing fires by APScheduler's own
         # real-time clock; `run_due()` starts what is due by ours.
         self.scheduler.start(paused=not self.autowake)
-        self.scheduler.add_job(
-            self._replan, IntervalTrigger(seconds=self.config.reconcile_every_s),
-            id=RECONCILE_JOB, name=RECONCILE_JOB, replace_existing=True,
-        )
+        if self.autowake:
+            # On a fake clock the caller re-plans (`reconcile()`); a paused interval job would
+            # only sit in `get_jobs()` with a real-time next run, among the fake-time ones.
+            self.scheduler.add_job(
+                self._replan, IntervalTrigger(seconds=self.config.reconcile_every_s),
+                id=RECONCILE_JOB, name=RECONCILE_JOB, replace_existing=True,
+            )
         self._reconcile_lock = asyncio.Lock()  # this term's, on the running loop
         await self.reconcile()
         self._lead_stop = asyncio.Event()

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from bot.scheduling import Policy
@@ -46,14 +47,17 @@ async def test_reminder_job_fires_on_the_real_clock(engine: Engine, tmp_path: Pa
         # A reminder later than the policy's grace would be wrong: APScheduler drops it.
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, 300)
         assert read_posts(posts) == [], "not due yet"
-        for _ in range(60):  # up to 3 s: the job is due after 0.8 s
-            if read_posts(posts):
+        replan = service.scheduler.get_job("reconcile")
+        assert replan is not None and isinstance(replan.trigger, IntervalTrigger)
+        assert replan.trigger.interval == dt.timedelta(seconds=ServiceConfig().reconcile_every_s)
+        for _ in range(60):  # up to 3 s: the job is due after 0.8 s (posts, then records)
+            if ("reminder:1:60", "done") in service.history:
                 break
             await asyncio.sleep(0.05)
+        assert ("reminder:1:60", "done") in service.history
         (post,) = read_posts(posts)
         assert post["key"] == "reminder:1:60:console:local:pit"
         assert "starts in 1 hour, " in post["text"] and post["text"].endswith(" UTC.")
-        assert ("reminder:1:60", "done") in service.history
         assert service.scheduler.get_job("reminder:1:60") is None, "a date job fires once"
         # The re-plan after the job plans what follows (the ingest after the race), not it again.
         ingest = service.scheduler.get_job("ingest:1:1")
