@@ -129,17 +129,20 @@ def bench_claim(url: str, label: str) -> None:
 
     engine = make_engine(url)
     init_db(engine)
-    now = SEASON_START - dt.timedelta(hours=2)
+    # Its own season and ids: on PostgreSQL this shares the scheduler figures' database.
+    start = dt.datetime(2031, 3, 1, tzinfo=UTC)
+    now = start - dt.timedelta(hours=2)
     with engine.begin() as conn:
-        conn.execute(Season.__table__.insert(), [{"year": 2030}])
-        conn.execute(Event.__table__.insert(), [{"id": 1, "year": 2030, "round": 1, "name": "Round 1"}])
-        conn.execute(RaceSession.__table__.insert(), [{"id": 1, "event_id": 1, "type": "R", "name": "Race",
-                                                       "start_utc": SEASON_START, "status": "scheduled"}])
+        conn.execute(Season.__table__.insert(), [{"year": 2031}])
+        conn.execute(Event.__table__.insert(), [{"id": 9001, "year": 2031, "round": 1, "name": "Round 1"}])
+        conn.execute(RaceSession.__table__.insert(), [{"id": 9001, "event_id": 9001, "type": "R",
+                                                       "name": "Race", "start_utc": start,
+                                                       "status": "scheduled"}])
     done = 0
     for backlog in (1_000, 45_000):
         with engine.begin() as conn:
             conn.execute(ReminderSent.__table__.insert(), [
-                {"channel_id": f"console:local:b{backlog}-{i}", "session_id": 1, "offset_min": 60,
+                {"channel_id": f"console:local:b{backlog}-{i}", "session_id": 9001, "offset_min": 60,
                  "status": "pending", "attempts": 0, "created_at": now}
                 for i in range(backlog - done)])
         if engine.dialect.name == "postgresql":
