@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, false, func, or_, select
+from sqlalchemy import Engine, false, func, literal, or_, select
 
 from storage import outbox
 from storage.db import table, upsert
@@ -51,8 +51,10 @@ class ClaimedReminder:
 
 def _queue() -> outbox.LeaseTable:
     tbl = table(ReminderSent)
-    return outbox.LeaseTable(tbl, key="id", lease="claimed_until", open=tbl.c.status == "pending",
-                             attempts="attempts")
+    # 'pending' inline, not a bound parameter: only then can a prepared (generic) PostgreSQL
+    # plan, and SQLite, use the partial index `ix_reminder_sent_pending` for the claim.
+    pending = tbl.c.status == literal("pending", literal_execute=True)
+    return outbox.LeaseTable(tbl, key="id", lease="claimed_until", open=pending, attempts="attempts")
 
 
 def _csv(text: str) -> set[str]:
