@@ -25,11 +25,15 @@ floats) says so with `LeaseTable(unix=True)`; the conversion happens here and
 nowhere else, so callers never mix the two.
 
 Claims go through an index: `claim_due` selects at most `limit` candidate keys
-with `WHERE open AND lease expired ORDER BY key LIMIT n`, which the table's index
-on its status column answers without reading the finished rows (the growing
-history) or more of the backlog than the batch. On PostgreSQL the candidate
-rows are locked with `FOR UPDATE SKIP LOCKED`, so concurrent claimers take
-different rows instead of queueing behind each other.
+with `WHERE open AND lease expired ORDER BY key LIMIT n`. Each table declares an
+index that answers exactly that (reminders: the partial index
+`ix_reminder_sent_pending` on `id WHERE status = 'pending'`), so a claim reads one
+batch of open rows, never the finished ones (the growing history) nor the rest of
+the backlog. Write the `open` value inline (`literal(..., literal_execute=True)`):
+a bound parameter hides it from the planner of a prepared PostgreSQL statement,
+which then cannot use a partial index. On PostgreSQL the candidate rows are
+locked with `FOR UPDATE SKIP LOCKED`, so concurrent claimers take different rows
+instead of queueing behind each other.
 """
 
 from __future__ import annotations
