@@ -165,7 +165,7 @@ def make_schedule_sync(engine: Engine, cache_dir: str | Path, *, offline: bool =
 
 def default_pulse(engine: Engine, llm: Any | None = None) -> SessionFn:
     """Track Pulse: detect what is new in a session, queue it for subscribed channels."""
-    # Imported here: Track Pulse pulls in pandas-free but sizeable detector modules.
+    # Imported on use: importing this module (the CLI does) stays cheap.
     from bot.pulse.commentary import Commentator
     from bot.pulse.pipeline import run_session
 
