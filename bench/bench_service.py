@@ -1,4 +1,5 @@
-"""Service figures: scheduler overhead, leader take-over time, idle memory of `slipstream run`.
+"""Service figures: scheduler overhead, reminder claims against a backlog, leader take-over
+time, idle memory of `slipstream run`.
 
     python bench/bench_service.py [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
@@ -27,9 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.scheduling import LedgerEntry, Policy, SessionSlot, plan  # noqa: E402
+from bot.scheduling import Policy, plan  # noqa: E402
 from slipstream.service import IngestResult, Service, ServiceConfig  # noqa: E402
 from storage.db import init_db, make_engine  # noqa: E402
+from storage.jobs import LedgerEntry, SessionSlot  # noqa: E402
 from storage.models import Event, Season  # noqa: E402
 from storage.models import Session as RaceSession  # noqa: E402
 
@@ -113,6 +115,49 @@ async def bench_scheduler(url: str, label: str) -> None:
           f"p99 {pct(rec, 99) * 1e3:.1f} ms")
     print(f"[{label}] scheduler overhead per job (claim + run no-op + finish + re-plan): "
           f"{elapsed / max(n, 1) * 1e3:.1f} ms over {n} jobs")
+    engine.dispose()
+
+
+def bench_claim(url: str, label: str) -> None:
+    """Claim + finish batches of 50 reminders (`storage.outbox` through `storage.reminders`)
+    with a small and a large backlog: the claim reads through the status index, so its cost
+    should not grow with the backlog (nor with the history of sent rows)."""
+    from sqlalchemy import text
+
+    from storage.reminders import claim_reminders, finish_reminder
+    from storage.service_models import ReminderSent
+
+    engine = make_engine(url)
+    init_db(engine)
+    # Its own season and ids: on PostgreSQL this shares the scheduler figures' database.
+    start = dt.datetime(2031, 3, 1, tzinfo=UTC)
+    now = start - dt.timedelta(hours=2)
+    with engine.begin() as conn:
+        conn.execute(Season.__table__.insert(), [{"year": 2031}])
+        conn.execute(Event.__table__.insert(), [{"id": 9001, "year": 2031, "round": 1, "name": "Round 1"}])
+        conn.execute(RaceSession.__table__.insert(), [{"id": 9001, "event_id": 9001, "type": "R",
+                                                       "name": "Race", "start_utc": start,
+                                                       "status": "scheduled"}])
+    for history, backlog in ((0, 1_000), (45_000, 45_000)):
+        # Sent rows first (lower ids), then the pending ones: the layout that made PostgreSQL
+        # walk the primary key through the history before the partial index existed.
+        with engine.begin() as conn:
+            conn.execute(ReminderSent.__table__.insert(), [
+                {"channel_id": f"console:local:{status}{backlog}-{i}", "session_id": 9001, "offset_min": 60,
+                 "status": status, "attempts": 0, "created_at": now}
+                for status, n in (("sent", history), ("pending", backlog)) for i in range(n)])
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE reminder_sent"))
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            rows = claim_reminders(engine, ["console"], now=now, lease_s=60)
+            times.append(time.perf_counter() - t0)
+            for r in rows:  # finished rows become history the next claims must not read
+                finish_reminder(engine, r.id, "sent", sent_at=now, message_id="m")
+        print(f"[{label}] reminder claim of 50 with {backlog:,} pending behind {history:,} sent: median "
+              f"{statistics.median(times) * 1e3:.2f} ms, p99 {pct(times, 99) * 1e3:.2f} ms")
     engine.dispose()
 
 
@@ -218,10 +263,12 @@ async def main() -> None:
     bench_plan()
     with tempfile.TemporaryDirectory() as tmp:
         await bench_scheduler(f"sqlite:///{tmp}/bench.db", "sqlite")
+        bench_claim(f"sqlite:///{tmp}/claim.db", "sqlite")
     url = pg_url_for(args.pg)
     if url:
         try:
             await bench_scheduler(url, "postgresql")
+            bench_claim(url, "postgresql")
             await bench_takeover(url)
         finally:
             drop_pg(args.pg, url)

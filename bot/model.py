@@ -7,7 +7,10 @@ users likewise (`discord:<user>`, `slack:<team>:<user>`, `console:<name>`).
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -100,6 +103,35 @@ class Image:
     alt: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class LocalTime:
+    """A moment to show in each reader's own time zone; adapters render it, the core never.
+
+    The reply's text holds `marker` where the time goes. Each adapter's renderer
+    replaces it (Discord `<t:…>`, Slack `<!date^…>`, the console plain UTC and a
+    relative time); `fallback` is the UTC text for anything that cannot localise.
+    The marker is letters and digits only, so no renderer step (escaping, Markdown,
+    splitting at spaces) alters or cuts it, and 64 random bits per time, so text
+    from a model can neither guess nor forge one: only code builds a `LocalTime`.
+    """
+
+    marker: str
+    at: dt.datetime  # aware UTC
+
+    @property
+    def unix(self) -> int:
+        return int(self.at.timestamp())
+
+    @property
+    def fallback(self) -> str:
+        return self.at.astimezone(dt.UTC).strftime("%a %d %b %H:%M UTC")
+
+    @staticmethod
+    def new(at: dt.datetime) -> LocalTime:
+        """A `LocalTime` with a fresh random marker."""
+        return LocalTime(marker=f"SLIPTIME{secrets.token_hex(8)}Z", at=at.astimezone(dt.UTC))
+
+
 @dataclass(slots=True)
 class Reply:
     """What a handler returns. Markdown text (CommonMark subset) plus optional extras.
@@ -113,6 +145,35 @@ class Reply:
     images: list[Image] = field(default_factory=list)
     ephemeral: bool = False  # only the asking user sees it, where the platform can
     suggestions: list[str] = field(default_factory=list)  # follow-up questions
+    # Times named in the text by marker, rendered per platform (see `LocalTime`).
+    local_times: tuple[LocalTime, ...] = ()
+
+    def show_times(self, show: Callable[[LocalTime], str]) -> Reply:
+        """The same reply with each time marker replaced by `show(time)`, everywhere text goes.
+
+        Renderers whose output is not escaped afterwards (Discord, the console) call
+        this first; Slack substitutes after escaping instead (`adapters.slack.render`).
+        """
+        if not self.local_times:
+            return self
+
+        def fill(text: str) -> str:
+            for t in self.local_times:
+                text = text.replace(t.marker, show(t))
+            return text
+
+        cards = [
+            Card(title=fill(c.title), description=fill(c.description),
+                 fields=[CardField(fill(f.name), fill(f.value), f.inline) for f in c.fields],
+                 colour=c.colour, footer=fill(c.footer) if c.footer else c.footer, url=c.url)
+            for c in self.cards
+        ]
+        return Reply(text=fill(self.text), cards=cards, images=self.images, ephemeral=self.ephemeral,
+                     suggestions=[fill(x) for x in self.suggestions])
+
+    def with_utc_times(self) -> Reply:
+        """Every time as its UTC fallback: for a poster that cannot localise (never a raw marker)."""
+        return self.show_times(lambda t: t.fallback)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from storage.jobs import LedgerEntry, SessionSlot
+
 # Order of kinds due at the same instant: data first, then what reads it.
 KIND_ORDER = {
     "schedule": 0,
@@ -36,30 +38,6 @@ KIND_ORDER = {
 }
 
 SUMMARY_TYPES = frozenset({"R", "S"})
-
-
-@dataclass(frozen=True, slots=True)
-class SessionSlot:
-    """The part of a stored session the planner needs (aware UTC times, as the store returns them)."""
-
-    session_id: int
-    year: int
-    round: int
-    type: str
-    name: str
-    event_name: str
-    start_utc: dt.datetime | None
-    end_utc: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """One row of the job ledger (`storage.service_models.JobRun`)."""
-
-    key: str
-    status: str  # running / done / failed
-    finished_at: dt.datetime | None = None
-    lease_until: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,11 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from bot.scheduling import SessionSlot
-from storage.models import Event, Lap
-from storage.models import Session as RaceSession
+from storage.jobs import SessionSlot, lap_count, load_slot, session_complete
 
 log = logging.getLogger(__name__)
 
@@ -80,26 +78,6 @@ class LiveState:
     @property
     def failures(self) -> int:
         return sum(1 for p in self.polls if p.outcome == "failed")
-
-
-def _stored_session(engine: Engine, session_id: int) -> tuple[int, int, str] | None:
-    """(year, round, type) of a stored session, or None when it is not in the store."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(Event.year, Event.round, RaceSession.type)
-            .join(Event, Event.id == RaceSession.event_id)
-            .where(RaceSession.id == session_id)
-        ).first()
-    return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
-
-
-def _lap_count(engine: Engine, session_id: int) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count()).select_from(Lap).where(Lap.session_id == session_id)
-            ).scalar_one()
-        )
 
 
 class IngestLiveFeed:
@@ -231,18 +209,17 @@ class IngestLiveFeed:
     def _ingest_once(self, slot: SessionSlot) -> tuple[PollRecord, bool]:
         """One ingest of the session (blocking: child process + DB). Never raises for a
         FastF1 problem or bad input: that comes back as a `failed` record."""
-        from slipstream.service import session_complete
         from storage.ingest import ChildRunner, IngestError, ingest_session
 
-        before = _lap_count(self.engine, slot.session_id)
+        before = lap_count(self.engine, slot.session_id)
         # The slot's id is the identity: resolve year / round / type from the store, so a
         # stale or foreign slot never ingests some other session under that name.
-        key = _stored_session(self.engine, slot.session_id)
-        if key is None:
+        stored = load_slot(self.engine, slot.session_id)
+        if stored is None:
             return PollRecord("failed", 0, before, "session not in the stored schedule"), False
         if self._runner is None:
             self._runner = ChildRunner()
-        year, round_, type_ = key
+        year, round_, type_ = stored.year, stored.round, stored.type
         try:
             out = ingest_session(
                 self.engine,
@@ -256,8 +233,8 @@ class IngestLiveFeed:
             )
         except IngestError as exc:  # missing cache dir and the like: retried next poll
             return PollRecord("failed", 0, before, str(exc)[:300]), False
-        after = _lap_count(self.engine, slot.session_id)
-        complete = session_complete(self.engine, slot)
+        after = lap_count(self.engine, slot.session_id)
+        complete = session_complete(self.engine, stored.session_id, stored.type)
         return PollRecord(out.outcome, max(after - before, 0), after, out.reason or ""), complete
 
 
@@ -269,12 +246,13 @@ def default_live_feed(
     interval_s: float = 60.0,
     timeout_s: float = 90.0,
 ) -> IngestLiveFeed | None:
-    """The live feed matching the service's store ingest (`make_store_ingest` marks its
-    function with `live_source`), so `slipstream run` polls the same cache and mode."""
-    source = getattr(ingest, "live_source", None)
-    if source is None:
+    """The live feed matching the service's store ingest (`slipstream.service.StoreIngest`),
+    so `slipstream run` polls the same cache and mode. None for any other ingest hook."""
+    from slipstream.service import StoreIngest
+
+    if not isinstance(ingest, StoreIngest):
         return None
-    cache_dir, offline = source
     return IngestLiveFeed(
-        engine, cache_dir, offline=offline, interval_s=interval_s, timeout_s=timeout_s, clock=clock
+        engine, ingest.cache_dir, offline=ingest.offline, interval_s=interval_s, timeout_s=timeout_s,
+        clock=clock,
     )

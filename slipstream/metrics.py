@@ -20,9 +20,10 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine
 
 from bot.model import Incoming, Responder
+from storage.stats import outbox_figures, ping
 
 log = logging.getLogger(__name__)
 
@@ -110,24 +111,9 @@ class _OutboxCollector:
         )
 
     def _read(self) -> dict[str, float]:
-        from storage.pulse_models import PulseDelivery
-        from storage.service_models import ReminderSent
-
-        now = self.clock()
-        with self.engine.connect() as conn:
-            posted = conn.execute(
-                select(func.count()).select_from(PulseDelivery).where(PulseDelivery.status == "posted")
-            ).scalar_one()
-            waiting = PulseDelivery.status.in_(("pending", "claimed"))  # type: ignore[attr-defined]
-            backlog = conn.execute(select(func.count()).select_from(PulseDelivery).where(waiting)).scalar_one()
-            oldest = conn.execute(
-                select(func.min(PulseDelivery.not_before)).where(waiting, PulseDelivery.not_before <= now)
-            ).scalar_one()
-            reminders = conn.execute(
-                select(func.count()).select_from(ReminderSent).where(ReminderSent.status == "sent")
-            ).scalar_one()
-        lag = max(0.0, now - float(oldest)) if oldest is not None else 0.0
-        return {"posted": posted, "backlog": backlog, "lag": lag, "reminders": reminders}
+        f = outbox_figures(self.engine, self.clock())
+        return {"posted": f.highlights_posted, "backlog": f.delivery_backlog, "lag": f.delivery_lag_s,
+                "reminders": f.reminders_sent}
 
 
 class MeteredDispatcher:
@@ -197,6 +183,5 @@ async def start_http(
 
 
 def db_ping(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    return True
+    """The `/healthz` database check (blocking: run it in a thread)."""
+    return ping(engine)

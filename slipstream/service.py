@@ -3,60 +3,69 @@
 Shape:
 - every process runs `Service.run(stop)`; only the leader (see `storage.leader`)
   starts the scheduler, the highlight deliverer and the reminder sender;
-- APScheduler (AsyncIOScheduler + SQLAlchemyJobStore in the SAME database) is
-  the alarm clock. What has to run is planned by `bot.scheduling.plan` from the
-  sessions and the job ledger (`JobRun`), so a restart re-plans every job that
-  did not finish and none that did, and a job claims its ledger row before it
-  runs, so no key ever runs twice;
+- APScheduler 3 (`AsyncIOScheduler`, used through its public API only) is the
+  alarm clock. What has to run is planned by `bot.scheduling.plan` from the
+  sessions and the job ledger (`storage.jobs`), and the jobs are (re)added to an
+  in-memory job store from that plan at start and after every job: the ledger,
+  not a persisted job store, is the record of what ran (see docs/service.md,
+  "Why the jobs are rebuilt"). A job claims its ledger key before it runs, so no
+  key ever runs twice, however often it fires;
 - ingestion goes through `storage.ingest` (FastF1 in a child process with a
   time limit): a hang, crash or `exit()` there becomes a failed attempt, retried
   with back-off, never a dead bot.
-- The clock is injected: tests drive the scheduler on a fake clock (`tick()`).
+- The clock is injected. With the real clock the scheduler fires jobs itself;
+  with `autowake=False` (a fake clock: tests, replays) it is started paused and
+  `run_due()` / `tick()` start the jobs the plan says are due by that clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import inspect
-import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from apscheduler.executors.base import BaseExecutor
 from apscheduler.jobstores.base import JobLookupError
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import Engine, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
 
 from bot.model import ChannelPoster
-from bot.reminders import ReminderSender, enqueue_reminders, wanted_offsets
-from bot.scheduling import LedgerEntry, Policy, SessionSlot, plan
+from bot.reminders import ReminderSender
+from bot.scheduling import KIND_ORDER, JobSpec, Policy, plan
+from storage.jobs import (
+    SessionSlot,
+    claim_job,
+    finish_job,
+    load_ledger,
+    load_slot,
+    load_slots,
+    renew_job,
+    session_complete,
+)
 from storage.leader import Leadership, default_holder_id, make_leadership
-from storage.models import Event, Lap, Result
-from storage.models import Session as RaceSession
-from storage.service_models import JobRun
+from storage.reminders import enqueue_reminders, wanted_offsets
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 JOB_PREFIXES = ("schedule:", "live:", "reminder:", "ingest:", "pulse:", "summary:", "final:", "pulse_final:")
+RECONCILE_JOB = "reconcile"  # the periodic re-plan (not a ledger job)
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+def _now(clock: Clock) -> dt.datetime:
+    """The clock's "now" as aware UTC (a naive clock value is taken as UTC)."""
+    now = clock()
+    return now if now.tzinfo is not None else now.replace(tzinfo=dt.UTC)
 
 
 # --------------------------------------------------------------------------- hooks
@@ -90,42 +99,41 @@ class JobError(Exception):
     """An expected job failure (source unreachable, data missing): one log line, no traceback."""
 
 
-def session_complete(engine: Engine, slot: SessionSlot) -> bool:
-    """Laps are stored, and results too for sessions that classify (all but practice)."""
-    with engine.connect() as conn:
-        laps = conn.execute(
-            select(func.count()).select_from(Lap).where(Lap.session_id == slot.session_id)
-        ).scalar_one()
-        results = conn.execute(
-            select(func.count()).select_from(Result).where(Result.session_id == slot.session_id)
-        ).scalar_one()
-    return laps > 0 and (results > 0 or slot.type.startswith("FP"))
+@dataclass(frozen=True, slots=True)
+class StoreIngest:
+    """Ingest one session through `storage.ingest` (FastF1 in a child process, time-limited).
 
+    Its cache and mode are public: the production live feed (`slipstream.live.default_live_feed`)
+    polls the same FastF1 cache, online or offline alike.
+    """
 
-def make_store_ingest(
-    engine: Engine, cache_dir: str | Path, *, offline: bool = False, timeout_s: float = 300.0
-) -> IngestFn:
-    """Ingest one session through `storage.ingest` (FastF1 in a child process, time-limited)."""
+    engine: Engine
+    cache_dir: Path
+    offline: bool = False
+    timeout_s: float = 300.0
 
-    async def _ingest(slot: SessionSlot) -> IngestResult:
+    async def __call__(self, slot: SessionSlot) -> IngestResult:
         from storage.ingest import IngestError, ingest_async
 
         try:
             report = await ingest_async(
-                engine, slot.year, slot.round, slot.type,
-                cache_dir=cache_dir, offline=offline, timeout_s=timeout_s,
+                self.engine, slot.year, slot.round, slot.type,
+                cache_dir=self.cache_dir, offline=self.offline, timeout_s=self.timeout_s,
             )
         except IngestError as exc:
             return IngestResult(False, "failed", str(exc))
         outcome = report.sessions[0] if report.sessions else None
-        complete = await asyncio.to_thread(session_complete, engine, slot)
+        complete = await asyncio.to_thread(session_complete, self.engine, slot.session_id, slot.type)
         if outcome is None:
             return IngestResult(complete, "failed", "no session ingested")
         return IngestResult(complete, outcome.outcome, outcome.reason or "")
 
-    # Read by `slipstream.live.default_live_feed`: the live feed polls the same cache, same mode.
-    _ingest.live_source = (Path(cache_dir), offline)  # type: ignore[attr-defined]
-    return _ingest
+
+def make_store_ingest(
+    engine: Engine, cache_dir: str | Path, *, offline: bool = False, timeout_s: float = 300.0
+) -> StoreIngest:
+    """The service's ingest hook for this store and FastF1 cache."""
+    return StoreIngest(engine, Path(cache_dir), offline, timeout_s)
 
 
 def make_schedule_sync(engine: Engine, cache_dir: str | Path, *, offline: bool = False,
@@ -155,20 +163,12 @@ def make_schedule_sync(engine: Engine, cache_dir: str | Path, *, offline: bool =
     return _sync
 
 
-async def _call(fn: Callable[..., Any], *args: Any) -> Any:
-    """Await an async hook, or run a sync one in a thread (DB / pandas work)."""
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args)
-    return await asyncio.to_thread(fn, *args)
+def default_pulse(engine: Engine, llm: Any | None = None) -> SessionFn:
+    """Track Pulse: detect what is new in a session, queue it for subscribed channels."""
+    # Imported on use: importing this module (the CLI does) stays cheap.
+    from bot.pulse.commentary import Commentator
+    from bot.pulse.pipeline import run_session
 
-
-def default_pulse(engine: Engine, llm: Any | None = None) -> SessionFn | None:
-    """Track Pulse (detect what is new, queue it for subscribed channels), when installed."""
-    try:
-        from bot.pulse.commentary import Commentator
-        from bot.pulse.pipeline import run_session
-    except ImportError:
-        return None
     commentator = Commentator(llm=llm)
 
     async def _pulse(session_id: int) -> Any:
@@ -178,196 +178,19 @@ def default_pulse(engine: Engine, llm: Any | None = None) -> SessionFn | None:
     return _pulse
 
 
-# --------------------------------------------------------------------------- scheduler
-
-
-class ServiceExecutor(BaseExecutor):
-    """Runs due jobs as tasks on the service's loop, handing them the service.
-
-    APScheduler pickles a job's function by reference; our jobs need the live
-    `Service`, which must not be a module global, so the executor passes it in.
-    """
-
-    def __init__(self, service: Service) -> None:
-        super().__init__()
-        self.service = service
-        self.tasks: set[asyncio.Task[Any]] = set()
-
-    def _do_submit_job(self, job: Any, run_times: Sequence[dt.datetime]) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self.service.run_job(job.id, **job.kwargs), name=f"job:{job.id}"
-        )
-        self.tasks.add(task)
-
-        def _done(t: asyncio.Task[Any]) -> None:
-            self.tasks.discard(t)
-            if t.cancelled():
-                self._run_job_success(job.id, [])
-            elif t.exception() is not None:
-                self._run_job_error(job.id, t.exception())
-            else:
-                self._run_job_success(job.id, [])
-
-        task.add_done_callback(_done)
-
-
-class ClockedScheduler(AsyncIOScheduler):
-    """AsyncIOScheduler whose notion of "now" is an injected clock (real or fake)."""
-
-    def __init__(self, clock: Clock, *, autowake: bool = True, max_wait_s: float = 30.0,
-                 **kwargs: Any) -> None:
-        self._clock = clock
-        self._autowake = autowake  # False: only `Service.tick()` runs jobs (fake-clock tests)
-        self._max_wait_s = max_wait_s
-        super().__init__(timezone=dt.UTC, **kwargs)
-
-    def wakeup(self) -> None:
-        if self._autowake:
-            super().wakeup()
-
-    def _start_timer(self, wait_seconds: float | None) -> None:
-        if self._autowake:
-            super()._start_timer(wait_seconds)
-
-    def _process_jobs(self) -> float | None:  # noqa: C901 - mirrors the base method
-        from apscheduler.schedulers.base import STATE_PAUSED
-
-        if self.state == STATE_PAUSED:
-            return None
-        now = _aware(self._clock())
-        assert now is not None
-        next_wakeup: dt.datetime | None = None
-        with self._jobstores_lock:
-            for alias, store in self._jobstores.items():
-                try:
-                    due = store.get_due_jobs(now)
-                except Exception as exc:  # DB hiccup: try again soon, do not die
-                    self._logger.warning("job store %r: %s", alias, exc)
-                    retry = now + dt.timedelta(seconds=self.jobstore_retry_interval)
-                    next_wakeup = retry if next_wakeup is None else min(next_wakeup, retry)
-                    continue
-                for job in due:
-                    run_times = job._get_run_times(now)
-                    run_times = run_times[-1:] if run_times and job.coalesce else run_times
-                    if not run_times:
-                        continue
-                    # Remove (or advance) BEFORE running: the ledger, not the store,
-                    # decides whether it runs again, so losing a job here is harmless.
-                    nxt = job.trigger.get_next_fire_time(run_times[-1], now)
-                    if nxt:
-                        job._modify(next_run_time=nxt)
-                        store.update_job(job)
-                    else:
-                        self.remove_job(job.id, alias)
-                    try:
-                        self._lookup_executor(job.executor).submit_job(job, run_times)
-                    except Exception:
-                        self._logger.exception("cannot submit job %s", job.id)
-                store_next = store.get_next_run_time()
-                if store_next and (next_wakeup is None or store_next < next_wakeup):
-                    next_wakeup = store_next
-        if next_wakeup is None:
-            return self._max_wait_s
-        wait = (next_wakeup - now).total_seconds()
-        return min(max(wait, 0.0), self._max_wait_s)
-
-
-# --------------------------------------------------------------------------- ledger
-
-
-def _insert(conn: Any) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
-
-
-def claim_job(
-    engine: Engine, key: str, kind: str, session_id: int | None, owner: str, now: dt.datetime,
-    lease_s: float,
-) -> bool:
-    """Claim a job key: new, or abandoned (running with an expired lease). True = ours to run."""
-    tbl = JobRun.__table__  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        ins = _insert(conn)(tbl).values(
-            key=key, kind=kind, session_id=session_id, status="running", attempts=1, owner=owner,
-            lease_until=now + dt.timedelta(seconds=lease_s), started_at=now,
-        )
-        stmt = ins.on_conflict_do_update(
-            index_elements=["key"],
-            set_={
-                "status": "running",
-                "owner": ins.excluded.owner,
-                "lease_until": ins.excluded.lease_until,
-                "started_at": ins.excluded.started_at,
-                "attempts": tbl.c.attempts + 1,
-            },
-            where=(tbl.c.status == "running") & (tbl.c.lease_until < now),
-        )
-        conn.execute(stmt)
-        got = conn.execute(select(tbl.c.owner, tbl.c.status).where(tbl.c.key == key)).one()
-    return bool(got.owner == owner and got.status == "running")
-
-
-def finish_job(engine: Engine, key: str, owner: str, status: str, now: dt.datetime,
-               result: dict[str, Any]) -> None:
-    tbl = JobRun.__table__  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        conn.execute(
-            tbl.update()
-            .where(tbl.c.key == key, tbl.c.owner == owner)
-            .values(status=status, finished_at=now, lease_until=None, result=json.dumps(result))
-        )
-
-
-def renew_job(engine: Engine, key: str, owner: str, until: dt.datetime) -> None:
-    tbl = JobRun.__table__  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        conn.execute(tbl.update().where(tbl.c.key == key, tbl.c.owner == owner).values(lease_until=until))
-
-
-def load_slots(engine: Engine, start: dt.datetime, end: dt.datetime) -> list[SessionSlot]:
-    """Sessions starting in [start, end], for planning."""
-    stmt = (
-        select(
-            RaceSession.id, Event.year, Event.round, RaceSession.type, RaceSession.name,
-            Event.name, RaceSession.start_utc, RaceSession.end_utc,
-        )
-        .join(Event, Event.id == RaceSession.event_id)
-        .where(RaceSession.start_utc.is_not(None))  # type: ignore[union-attr]
-        .where(RaceSession.start_utc >= start, RaceSession.start_utc <= end)  # type: ignore[operator]
-        .order_by(RaceSession.start_utc)
-    )
-    with engine.connect() as conn:
-        return [
-            SessionSlot(r[0], r[1], r[2], r[3], r[4], r[5], _aware(r[6]), _aware(r[7]))
-            for r in conn.execute(stmt)
-        ]
-
-
-def load_ledger(engine: Engine, session_ids: Sequence[int]) -> dict[str, LedgerEntry]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JobRun.key, JobRun.status, JobRun.finished_at, JobRun.lease_until).where(
-                (JobRun.session_id.in_(list(session_ids))) | (JobRun.kind == "schedule")  # type: ignore[union-attr]
-            )
-        ).all()
-    return {r[0]: LedgerEntry(r[0], r[1], _aware(r[2]), _aware(r[3])) for r in rows}
-
-
 # --------------------------------------------------------------------------- service
 
 
 @dataclass
 class ServiceConfig:
     policy: Policy = Policy()
-    ingest_timeout_s: float = 300.0
     ingest_lease_s: float = 600.0  # > timeout: a live ingest is never taken over
     job_lease_s: float = 120.0
     live_poll_s: float = 30.0
     live_ingest_interval_s: float = 60.0  # production live feed: FastF1 at most this often
     live_ingest_timeout_s: float = 90.0  # ... and each load time-limited (child killed after)
-    reconcile_every_s: float = 300.0
+    reconcile_every_s: float = 300.0  # re-plan this often (real seconds): expired leases, new sessions
     flush_timeout_s: float = 10.0
-    scheduler_max_wait_s: float = 30.0  # re-check at least this often (real seconds)
-    live_types: frozenset[str] = frozenset({"SQ", "S", "Q", "R"})
 
 
 class Service:
@@ -413,8 +236,8 @@ class Service:
         self.autowake = autowake
         self.metrics = metrics
         self.reminders = ReminderSender(engine, self.posters, clock=clock)
-        self.scheduler: ClockedScheduler | None = None
-        self.executor: ServiceExecutor | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self._jobs: set[asyncio.Task[None]] = set()  # running job bodies (ours, not APScheduler's)
         self.deliverer: Any | None = None
         self._lead_stop: asyncio.Event | None = None
         self._lead_tasks: list[asyncio.Task[Any]] = []
@@ -454,22 +277,26 @@ class Service:
         """Start the scheduler, plan the jobs, start the deliverer and the reminder sender."""
         self.is_leader = True
         self._set_gauge("leader", 1)
-        self.executor = ServiceExecutor(self)
-        self.scheduler = ClockedScheduler(
-            self.clock,
-            autowake=self.autowake,
-            max_wait_s=self.config.scheduler_max_wait_s,
-            jobstores={"default": SQLAlchemyJobStore(engine=self.engine, tablename="apscheduler_jobs")},
-            executors={"default": self.executor},
+        # Defaults for every job; the ledger makes a second firing harmless anyway.
+        self.scheduler = AsyncIOScheduler(
+            timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        self.scheduler.start()
+        # autowake=False (a fake clock): started paused, so nothing fires by APScheduler's own
+        # real-time clock; `run_due()` starts what is due by ours.
+        self.scheduler.start(paused=not self.autowake)
+        if self.autowake:
+            # On a fake clock the caller re-plans (`reconcile()`); a paused interval job would
+            # only sit in `get_jobs()` with a real-time next run, among the fake-time ones.
+            self.scheduler.add_job(
+                self._replan, IntervalTrigger(seconds=self.config.reconcile_every_s),
+                id=RECONCILE_JOB, name=RECONCILE_JOB, replace_existing=True,
+            )
         self._reconcile_lock = asyncio.Lock()  # this term's, on the running loop
         await self.reconcile()
         self._lead_stop = asyncio.Event()
         self._lead_tasks = [
             asyncio.create_task(self.reminders.run_forever(self._lead_stop), name="reminders"),
-            asyncio.create_task(self._reconcile_loop(self._lead_stop), name="reconcile"),
         ]
         if self.deliverer_factory is not None:
             self.deliverer = self.deliverer_factory(self.engine, self.posters)
@@ -482,17 +309,16 @@ class Service:
         """Stop scheduling; with `flush`, let running jobs end and post what is pending."""
         self.is_leader = False
         self._set_gauge("leader", 0)
-        if self.scheduler is not None:
-            if self.scheduler.running:
-                self.scheduler.shutdown(wait=False)
-            self.scheduler = None
+        scheduler, self.scheduler = self.scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)  # fires nothing more; our job tasks are ours to end
         if self._lead_stop is not None:
             self._lead_stop.set()
-        if self.executor is not None and self.executor.tasks:
-            tasks = list(self.executor.tasks)
+        if self._jobs:
+            tasks = list(self._jobs)
             if not flush:
                 for t in tasks:
-                    t.cancel()
+                    t.cancel()  # lost leadership: the lease expires, the next leader re-runs it
             await asyncio.wait(tasks, timeout=self.config.flush_timeout_s if flush else 5)
         for t in self._lead_tasks:
             try:
@@ -517,88 +343,120 @@ class Service:
         if self.deliverer is not None:
             await self.deliverer.run_once()
 
-    async def _reconcile_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), self.config.reconcile_every_s)
-            except TimeoutError:
-                try:
-                    await self.reconcile()
-                except Exception:
-                    log.exception("service: reconcile failed")
-
     # ----------------------------------------------------------------- planning
-    def _plan(self) -> list[Any]:
-        now = _aware(self.clock())
-        assert now is not None
+    def _plan(self) -> list[JobSpec]:
+        now = _now(self.clock)
         policy = self.config.policy
         slots = load_slots(self.engine, now - policy.lookback - dt.timedelta(days=1), now + policy.horizon)
         ledger = load_ledger(self.engine, [s.session_id for s in slots])
         return plan(slots, now, ledger, policy=policy, reminder_offsets=wanted_offsets(self.engine))
 
     async def reconcile(self) -> int:
-        """Make the job store hold exactly the planned jobs. Returns how many are planned."""
+        """Make the scheduler hold exactly the planned jobs. Returns how many are planned."""
         async with self._reconcile_lock:
             return await self._reconcile()
 
     async def _reconcile(self) -> int:
-        scheduler = self.scheduler
-        if scheduler is None:
+        if self.scheduler is None:
             return 0
         specs = await asyncio.to_thread(self._plan)
-        existing = {job.id: job for job in await asyncio.to_thread(scheduler.get_jobs)}
+        scheduler = self.scheduler  # re-read: leadership may have ended while we planned
+        if scheduler is None:
+            return 0
+        existing = {job.id: job for job in scheduler.get_jobs()}
         wanted = set()
+        grace = int(self.config.policy.reminder_grace.total_seconds())
         for spec in specs:
             wanted.add(spec.key)
             job = existing.get(spec.key)
             if job is not None and job.next_run_time == spec.run_at:
                 continue
-            kwargs = {"kind": spec.kind, "session_id": spec.session_id, "attempt": spec.attempt,
-                      "offset_min": spec.offset_min}
-            await asyncio.to_thread(
-                scheduler.add_job, "slipstream.service:scheduled_job", DateTrigger(run_date=spec.run_at),
-                id=spec.key, name=spec.key, kwargs=kwargs, replace_existing=True,
+            scheduler.add_job(
+                self._fire, DateTrigger(run_date=spec.run_at), id=spec.key, name=spec.key,
+                kwargs={"key": spec.key, "kind": spec.kind, "session_id": spec.session_id,
+                        "attempt": spec.attempt, "offset_min": spec.offset_min},
+                replace_existing=True, coalesce=True, max_instances=1,
+                # A reminder later than its grace is wrong ("starts in 1 hour" at the start), so
+                # it is dropped; anything else runs however late (a past-due ingest still matters).
+                misfire_grace_time=grace if spec.kind == "reminder" else None,
             )
         for job_id in existing.keys() - wanted:
             if job_id.startswith(JOB_PREFIXES):
                 try:
-                    await asyncio.to_thread(scheduler.remove_job, job_id)
+                    scheduler.remove_job(job_id)
                 except JobLookupError:
-                    # It fell due (the scheduler removes a job as it submits it) since we
-                    # listed the store: gone either way; its ledger claim decides if it runs.
+                    # It fired since we listed the jobs (a fired date job is removed):
+                    # gone either way; its ledger claim decides if it runs.
                     pass
         return len(specs)
 
-    async def tick(self) -> None:
-        """Run every job due at the clock's "now" and what they chain, then return (tests, bench)."""
-        if self.scheduler is None:
-            return
-        for _ in range(500):
-            self.scheduler._process_jobs()
-            await asyncio.sleep(0)
-            if self.executor is not None and self.executor.tasks:
-                await asyncio.gather(*list(self.executor.tasks), return_exceptions=True)
-            elif not await self._due_now():
-                return
+    async def _replan(self) -> None:
+        """The periodic re-plan, as APScheduler calls it: run as a task of ours (see `_fire`)."""
+        self._track(asyncio.get_running_loop().create_task(self._replan_logged(), name="reconcile"))
 
-    async def _due_now(self) -> bool:
-        assert self.scheduler is not None
-        now = _aware(self.clock())
-        nxt = [j.next_run_time for j in await asyncio.to_thread(self.scheduler.get_jobs)]
-        return any(t is not None and now is not None and t <= now for t in nxt)
+    async def _replan_logged(self) -> None:
+        try:
+            await self.reconcile()
+        except Exception:
+            log.exception("service: reconcile failed; the next one tries again")
+
+    async def _fire(self, **job: Any) -> None:
+        """What APScheduler calls: start the job body as a task of ours and return at once.
+
+        Ours, not the executor's: stepping down decides whether running jobs finish
+        (clean stop) or are cancelled (leadership lost), and `tick()` can await them.
+        """
+        self._start(job)
+
+    def _start(self, job: dict[str, Any]) -> asyncio.Task[None]:
+        return self._track(asyncio.get_running_loop().create_task(self.run_job(**job), name=f"job:{job['key']}"))
+
+    def _track(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+        return task
+
+    def run_due(self) -> list[asyncio.Task[None]]:
+        """Start every planned job due by the service's clock (for a paused, fake-clock scheduler).
+
+        Uses only the scheduler's public API: the due jobs are listed with their
+        `next_run_time`, removed (as a fired date job is) and run like a firing.
+        """
+        if self.scheduler is None:
+            return []
+        now = _now(self.clock)
+        due = [j for j in self.scheduler.get_jobs()
+               if j.id.startswith(JOB_PREFIXES) and j.next_run_time is not None and j.next_run_time <= now]
+        due.sort(key=lambda j: (j.next_run_time, KIND_ORDER.get(j.kwargs["kind"], 99), j.id))
+        started = []
+        for job in due:
+            try:
+                self.scheduler.remove_job(job.id)
+            except JobLookupError:
+                continue  # a reconcile replaced or dropped it meanwhile
+            started.append(self._start(dict(job.kwargs)))
+        return started
+
+    async def tick(self) -> None:
+        """Run every job due by the clock, and what they chain, until none is due (tests, bench)."""
+        for _ in range(500):
+            started = self.run_due()
+            if self._jobs:
+                await asyncio.gather(*list(self._jobs), return_exceptions=True)
+            elif not started:
+                return
 
     # ----------------------------------------------------------------- jobs
     async def run_job(self, key: str, *, kind: str, session_id: int | None = None,
                       attempt: int = 0, offset_min: int | None = None) -> None:
         """Claim `key` in the ledger, run it, record the outcome, plan what follows."""
         owner = f"{self.holder}:{uuid.uuid4().hex[:8]}"
-        now = _aware(self.clock())
-        assert now is not None
+        now = _now(self.clock)
         lease = self.config.ingest_lease_s if kind in ("ingest", "final", "live") else self.config.job_lease_s
         if not await asyncio.to_thread(claim_job, self.engine, key, kind, session_id, owner, now, lease):
             log.info("job %s: already done or running elsewhere; skipped", key)
             return
-        slot = await asyncio.to_thread(self._slot, session_id) if session_id is not None else None
+        slot = await asyncio.to_thread(load_slot, self.engine, session_id) if session_id is not None else None
         status, result = "done", {}
         try:
             status, result = await self._execute(key, kind, slot, owner, offset_min)
@@ -610,7 +468,7 @@ class Service:
         except Exception as exc:
             log.exception("job %s failed", key)
             status, result = "failed", {"error": f"{type(exc).__name__}: {exc}"[:500]}
-        await asyncio.to_thread(finish_job, self.engine, key, owner, status, _aware(self.clock()), result)
+        await asyncio.to_thread(finish_job, self.engine, key, owner, status, _now(self.clock), result)
         self.history.append((key, status))
         self._count_job(kind, status)
         if status == "failed" and kind in ("ingest", "final"):
@@ -620,27 +478,12 @@ class Service:
                     " (giving up)" if last else "; retrying with back-off")
         await self.reconcile()
 
-    def _slot(self, session_id: int) -> SessionSlot | None:
-        stmt = (
-            select(
-                RaceSession.id, Event.year, Event.round, RaceSession.type, RaceSession.name,
-                Event.name, RaceSession.start_utc, RaceSession.end_utc,
-            )
-            .join(Event, Event.id == RaceSession.event_id)
-            .where(RaceSession.id == session_id)
-        )
-        with self.engine.connect() as conn:
-            r = conn.execute(stmt).first()
-        return None if r is None else SessionSlot(r[0], r[1], r[2], r[3], r[4], r[5], _aware(r[6]), _aware(r[7]))
-
     async def _execute(self, key: str, kind: str, slot: SessionSlot | None, owner: str,
                        offset_min: int | None) -> tuple[str, dict[str, Any]]:
         if kind == "schedule":
             if self.schedule_sync is None:
                 return "done", {"events": 0, "note": "no schedule source configured"}
-            now = _aware(self.clock())
-            assert now is not None
-            n = await self.schedule_sync(now.year)
+            n = await self.schedule_sync(_now(self.clock).year)
             return "done", {"events": n}
         if slot is None:
             return "failed", {"error": "session not in the store"}
@@ -665,8 +508,8 @@ class Service:
             return "done", {"summary": out if isinstance(out, int | str) else bool(out)}
         if kind == "reminder":
             assert offset_min is not None
-            now = _aware(self.clock())
-            n = await asyncio.to_thread(enqueue_reminders, self.engine, slot.session_id, offset_min, now)
+            n = await asyncio.to_thread(enqueue_reminders, self.engine, slot.session_id, offset_min,
+                                        _now(self.clock))
             sent = await self.reminders.run_once()
             return "done", {"enqueued": n, "sent": sent}
         if kind == "live":
@@ -681,8 +524,7 @@ class Service:
         end = (slot.end_utc or slot.start_utc + dt.timedelta(hours=2)) + self.config.policy.live_tail
         polls = laps = pulses = 0
         while True:
-            now = _aware(self.clock())
-            assert now is not None
+            now = _now(self.clock)
             if now >= end or self.live_feed.finished(slot):
                 break
             try:
@@ -714,8 +556,3 @@ class Service:
     def _count_job(self, kind: str, status: str) -> None:
         if self.metrics is not None:
             self.metrics.jobs.labels(kind=kind, status=status).inc()
-
-
-async def scheduled_job(**_: Any) -> None:
-    """The function APScheduler stores by reference. `ServiceExecutor` runs `Service.run_job` instead."""
-    raise RuntimeError("scheduled jobs run through ServiceExecutor, which passes the Service")

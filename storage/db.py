@@ -74,6 +74,7 @@ def upsert(
     update: Iterable[str] | None = None,
     keep_existing_when_null: bool = False,
     prefer_existing: bool = False,
+    count_written: bool = False,
 ) -> int:
     """Insert `rows`, or update the row with the same natural `keys`.
 
@@ -82,7 +83,8 @@ def upsert(
     never erases a stored value: two sources (FastF1 and history) each fill
     what the other lacks. With `prefer_existing`, a stored non-NULL value always
     wins and the new row only fills NULLs (history filling a FastF1 session).
-    Returns the number of rows sent.
+    Returns the number of rows sent; with `count_written`, the number the database
+    actually wrote (with `update=[]`: how many were new, "do nothing on conflict").
     """
     if not rows:
         return 0
@@ -109,9 +111,15 @@ def upsert(
         stmt = ins.on_conflict_do_nothing(index_elements=list(keys))
     # Batches keep SQLite under its bound-parameter limit and PostgreSQL round trips low.
     batch = max(1, 30000 // max(1, len(rows[0])))
+    if count_written:
+        # RETURNING lists only the rows written (executemany rowcounts are unreliable).
+        stmt = stmt.returning(*tbl.primary_key.columns)
+    written = 0
     for i in range(0, len(rows), batch):
-        conn.execute(stmt, list(rows[i : i + batch]))
-    return len(rows)
+        res = conn.execute(stmt, list(rows[i : i + batch]))
+        if count_written:
+            written += len(res.all())
+    return written if count_written else len(rows)
 
 
 def insert_missing(
@@ -120,12 +128,6 @@ def insert_missing(
     """Insert the rows whose natural `keys` are not stored yet; return how many were new.
 
     "Was it new?" is the answer callers need (a moderator already named, a
-    reminder already queued), so the count comes from RETURNING, which both
-    backends support, rather than from `rowcount`, which executemany may not sum.
+    reminder already queued): the count comes from RETURNING (see `upsert`).
     """
-    if not rows:
-        return 0
-    tbl = table(model)
-    ins = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(tbl)
-    stmt = ins.on_conflict_do_nothing(index_elements=list(keys)).returning(tbl.c[keys[0]])
-    return len(conn.execute(stmt, list(rows)).all())
+    return upsert(conn, model, rows, keys, update=(), count_written=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -71,6 +71,11 @@ class ReminderSent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel_id", "session_id", "offset_min", name="uq_reminder_sent"),
         Index("ix_reminder_sent_status", "status"),
+        # The claim's path (`storage.reminders.claim_reminders`): pending rows in id order. A
+        # partial index, so the planner never prefers walking the primary key through the
+        # history of sent rows (PostgreSQL did: 13-27 ms with 45k sent before the pending ones).
+        Index("ix_reminder_sent_pending", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -89,3 +89,37 @@ def season_stats(engine: Engine) -> list[SeasonStats]:
         )
         for y, r in sorted(base.items())
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxFigures:
+    """What `/metrics` reports about posting, read from the store at scrape time."""
+
+    highlights_posted: int
+    delivery_backlog: int  # highlight deliveries pending or claimed
+    delivery_lag_s: float  # age of the oldest due delivery not yet posted (0 = none waiting)
+    reminders_sent: int
+
+
+def outbox_figures(engine: Engine, now_unix: float) -> OutboxFigures:
+    """Outbox figures for the metrics (Track Pulse's `not_before` is UNIX seconds)."""
+    from storage.pulse_models import PulseDelivery
+    from storage.reminders import reminders_sent
+
+    d = table(PulseDelivery)
+    waiting = d.c.status.in_(("pending", "claimed"))
+    with engine.connect() as conn:
+        posted = conn.execute(select(func.count()).select_from(d).where(d.c.status == "posted")).scalar_one()
+        backlog = conn.execute(select(func.count()).select_from(d).where(waiting)).scalar_one()
+        oldest = conn.execute(
+            select(func.min(d.c.not_before)).where(waiting, d.c.not_before <= now_unix)
+        ).scalar_one()
+    lag = max(0.0, now_unix - float(oldest)) if oldest is not None else 0.0
+    return OutboxFigures(int(posted), int(backlog), lag, reminders_sent(engine))
+
+
+def ping(engine: Engine) -> bool:
+    """True when the database answers a trivial query (raises otherwise): the health check."""
+    with engine.connect() as conn:
+        conn.execute(select(1))
+    return True

@@ -7,15 +7,39 @@ print what would be sent: Discord content + embeds, Slack mrkdwn + Block Kit.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Literal
 
-from bot.model import Reply
+from bot.model import LocalTime, Reply
 
 RenderMode = Literal["plain", "discord", "slack"]
 
 
-def render_plain(reply: Reply) -> str:
+def relative(delta: dt.timedelta) -> str:
+    """"in 1 hour" / "in 1 hour 30 minutes" / "5 minutes ago" (rounded to the minute)."""
+    minutes = round(abs(delta.total_seconds()) / 60)
+    if minutes == 0:
+        return "now"
+    hours, mins = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append("1 hour" if hours == 1 else f"{hours} hours")
+    if mins:
+        parts.append("1 minute" if mins == 1 else f"{mins} minutes")
+    amount = " ".join(parts)
+    return f"in {amount}" if delta.total_seconds() > 0 else f"{amount} ago"
+
+
+def show_time(t: LocalTime, now: dt.datetime | None = None) -> str:
+    """A `LocalTime` for the terminal: UTC plus how far away, "Sun 03 Sep 13:00 UTC (in 1 hour)"."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{t.fallback} ({relative(t.at - now)})"
+
+
+def render_plain(reply: Reply, now: dt.datetime | None = None) -> str:
+    """The reply as terminal text; times (`Reply.local_times`) in UTC with a relative time."""
+    reply = reply.show_times(lambda t: show_time(t, now))
     parts: list[str] = []
     if reply.text:
         parts.append(reply.text)

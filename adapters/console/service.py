@@ -38,6 +38,8 @@ class ConsolePoster:
     """
 
     platform = "console"
+    # Reminders carry `Reply.local_times`: every render mode shows them (UTC + relative here).
+    renders_local_times = True
 
     def __init__(self, write: Callable[[str], None] = _print, mode: RenderMode = "plain",
                  *, remember: int = 10_000) -> None:

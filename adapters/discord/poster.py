@@ -38,6 +38,8 @@ class DiscordPoster:
     """ChannelPoster for `discord:<guild>:<channel>` ids, over a logged-in discord.py client."""
 
     platform = "discord"
+    # Reminders carry `Reply.local_times`: `render` shows them as `<t:…>` timestamps.
+    renders_local_times = True
 
     def __init__(self, client: discord.Client) -> None:
         self._client = client

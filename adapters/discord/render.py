@@ -16,7 +16,7 @@ from datetime import datetime
 
 import discord
 
-from bot.model import Card, Reply
+from bot.model import Card, LocalTime, Reply
 
 MAX_CONTENT = 2000
 MAX_TITLE = 256
@@ -146,8 +146,15 @@ def card_to_embed(card: Card) -> discord.Embed:
     return embed
 
 
+def show_time(t: LocalTime) -> str:
+    """A `LocalTime` as Discord shows it: full date-time and relative, in the reader's zone."""
+    return f"{discord_timestamp(t.at, 'F')} ({discord_timestamp(t.at, 'R')})"
+
+
 def render(reply: Reply) -> list[Outgoing]:
     """Messages for one reply (usually one). Content first, embeds and files with the last chunk."""
+    # Discord text is not escaped afterwards, so trusted times can be filled in first.
+    reply = reply.show_times(show_time)
     text = localize_times(reply.text)
     if reply.suggestions:
         text = (
@@ -181,6 +188,7 @@ def render(reply: Reply) -> list[Outgoing]:
 
 def render_one(reply: Reply) -> Outgoing:
     """A single message for an edit: text clipped to the limit (streaming never goes over it)."""
+    reply = reply.show_times(show_time)
     out = render(reply)
     first = out[0]
     if len(out) > 1:

@@ -71,7 +71,7 @@ class SlackPoster:
     """ChannelPoster for `slack:<team>:<channel>` ids."""
 
     platform: Platform = "slack"
-    # Reminders may hand us a `TimedReply`: `render` turns its markers into date tokens.
+    # Reminders carry `Reply.local_times`: `render` turns their markers into date tokens.
     renders_local_times = True
 
     def __init__(

@@ -8,7 +8,7 @@ special token back in.
 
 The one kind of `<…>` token we do emit is a date (`<!date^unix^…|fallback>`,
 shown in each reader's time zone), and only from structured, trusted data: a
-reply with `local_times` (`bot.reminders.TimedReply`, built by code, never by a
+reply with `local_times` (`bot.model.LocalTime`, built by code, never by a
 model) names a random marker in its text for each time, and the marker is
 replaced by the token AFTER escaping. Text cannot create such an entry, so a
 `<!date…>` or `<!channel>` typed by a model stays escaped.
@@ -23,9 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from bot.model import Card, Reply
+from bot.model import Card, LocalTime, Reply
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -205,20 +205,12 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
     return blocks
 
 
-class _LocalTime(Protocol):
-    """`bot.reminders.LocalTime`, by shape (the renderer need not import the service)."""
-
-    marker: str
-    unix: int
-    fallback: str
-
-
 def date_token(unix: int, fallback: str) -> str:
     """Slack's localised date: e.g. "Sun, Sep 3 at 3:00 PM" in the reader's zone."""
     return f"<!date^{int(unix)}^{{date_short_pretty}} {{time}}|{escape(fallback)}>"
 
 
-def _with_times(node: Any, times: Sequence[_LocalTime]) -> Any:
+def _with_times(node: Any, times: Sequence[LocalTime]) -> Any:
     """Replace each marker in every mrkdwn string (already escaped) by its date token."""
     if isinstance(node, dict):
         if node.get("type") == "plain_text":
@@ -232,7 +224,7 @@ def _with_times(node: Any, times: Sequence[_LocalTime]) -> Any:
     return node
 
 
-def _fallbacks(node: Any, times: Sequence[_LocalTime]) -> Any:
+def _fallbacks(node: Any, times: Sequence[LocalTime]) -> Any:
     if isinstance(node, dict):
         return {k: _fallbacks(v, times) for k, v in node.items()}
     if isinstance(node, list):
@@ -247,7 +239,7 @@ def render(reply: Reply) -> list[SlackMessage]:
     """A reply -> one or more Slack messages, each within 50 blocks (see `_render`);
     trusted `local_times` markers become Slack date tokens (module doc)."""
     messages = _render(reply)
-    times: Sequence[_LocalTime] = tuple(getattr(reply, "local_times", ()) or ())
+    times = reply.local_times
     if not times:
         return messages
     return [

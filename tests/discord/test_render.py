@@ -66,3 +66,21 @@ def test_iso_instants_become_discord_timestamps() -> None:
     assert f"<t:{int(start.timestamp())}:f> (<t:{int(start.timestamp())}:R>)" in text
     assert f"<t:{int(datetime(2023, 9, 2, 14, 0, tzinfo=UTC).timestamp())}:R>" in text
     assert "2023-09-03" not in text
+
+
+def test_local_times_become_discord_timestamps_only_from_trusted_markers() -> None:
+    from bot.model import LocalTime
+
+    start = datetime(2023, 9, 3, 13, 0, tzinfo=UTC)
+    unix = int(start.timestamp())
+    when = LocalTime.new(start)
+    reply = Reply(text=f"Race starts {when.marker}. Not a marker: SLIPTIME0123456789abcdefZ",
+                  cards=[Card(title="Start", fields=[CardField("At", when.marker)])],
+                  local_times=(when,))
+    (msg,) = render(reply)
+    assert msg.content == (f"Race starts <t:{unix}:F> (<t:{unix}:R>). "
+                           "Not a marker: SLIPTIME0123456789abcdefZ")
+    assert msg.embeds[0].fields[0].value == f"<t:{unix}:F> (<t:{unix}:R>)"
+    # The same reply without its LocalTime (as text from a model would be) stays as written.
+    (bare,) = render(Reply(text=reply.text))
+    assert when.marker in bare.content and "<t:" not in bare.content

@@ -20,9 +20,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from bot.scheduling import Policy, SessionSlot
+from bot.scheduling import Policy
 from slipstream.service import IngestResult, Service, ServiceConfig
 from storage.db import make_engine, upsert
+from storage.jobs import SessionSlot
 from storage.leader import make_leadership
 from storage.models import Lap
 from tests.service.helpers import FilePoster
@@ -96,13 +97,13 @@ async def main(args: dict[str, Any]) -> None:
     config = ServiceConfig(
         policy=Policy(live_lead=dt.timedelta(minutes=2), live_tail=dt.timedelta(minutes=5)),
         ingest_lease_s=1.5 * speed, job_lease_s=1.5 * speed, live_poll_s=0.05,
-        reconcile_every_s=0.5, flush_timeout_s=3, scheduler_max_wait_s=0.05,
+        reconcile_every_s=0.5, flush_timeout_s=3,
     )
     service = Service(
         engine, clock=clock, config=config, ingest=ingest, live_feed=feed,
         posters={"console": FilePoster("console", Path(args["posts"]))},
         leadership=make_leadership(engine, holder=args["holder"], retry_s=0.3),
-        holder=args["holder"], deliverer_factory=deliverer,
+        holder=args["holder"], deliverer_factory=deliverer, autowake=False,
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -114,8 +115,21 @@ async def main(args: dict[str, Any]) -> None:
                 return
             await asyncio.sleep(0.02)
 
+    async def pump() -> None:
+        # The replay clock runs `speed`x faster than APScheduler's real one, so the scheduler
+        # is paused (autowake=False) and due jobs are started by this clock, through the
+        # service's public `run_due`; re-planning (expired leases of a dead leader) likewise.
+        last_plan = time.monotonic()
+        while not stop.is_set():
+            if service.is_leader:
+                service.run_due()
+                if time.monotonic() - last_plan >= config.reconcile_every_s:
+                    last_plan = time.monotonic()
+                    await service.reconcile()
+            await asyncio.sleep(0.05)
+
     print("READY", flush=True)
-    await asyncio.gather(service.run(stop), announce())
+    await asyncio.gather(service.run(stop), announce(), pump())
     engine.dispose()
 
 

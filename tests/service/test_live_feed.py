@@ -16,16 +16,11 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from bot.pulse.detectors import detect_all
-from bot.scheduling import Policy, SessionSlot
+from bot.scheduling import Policy
 from slipstream.live import IngestLiveFeed
-from slipstream.service import (
-    Service,
-    ServiceConfig,
-    load_slots,
-    make_schedule_sync,
-    make_store_ingest,
-)
+from slipstream.service import Service, ServiceConfig, make_schedule_sync, make_store_ingest
 from storage import pulse_store
+from storage.jobs import SessionSlot, load_slots
 from storage.models import Lap
 from storage.pulse_models import PulseDelivery, PulseHighlightRow
 from storage.service_models import JobRun

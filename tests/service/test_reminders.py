@@ -6,15 +6,11 @@ import datetime as dt
 
 from sqlalchemy import Engine, select
 
-from bot.reminders import (
-    ReminderInfo,
-    ReminderSender,
-    enqueue_reminders,
-    local_time,
-    reminder_reply,
-)
+from adapters.console.render import render_plain
+from bot.reminders import ReminderSender, reminder_reply
 from storage.models import Event, Season
 from storage.models import Session as RaceSession
+from storage.reminders import ReminderInfo, enqueue_reminders
 from storage.service_models import ReminderSent, ReminderSubscription
 from tests.service.helpers import FakeClock, FilePoster, read_posts
 
@@ -22,17 +18,30 @@ START = dt.datetime(2023, 9, 3, 13, 0, tzinfo=dt.UTC)
 INFO = ReminderInfo(1, 2023, "Italian Grand Prix", "Race", START)
 
 
-def test_platform_local_time_formats() -> None:
-    unix = int(START.timestamp())
-    assert local_time("discord", START) == f"<t:{unix}:F> (<t:{unix}:R>)"
-    assert local_time("slack", START) == f"<!date^{unix}^{{date_short_pretty}} {{time}}|Sun 03 Sep 13:00 UTC>"
-    assert local_time("console", START) == "Sun 03 Sep 13:00 UTC"
-    text = reminder_reply("discord", INFO, 60).text
-    assert text.startswith("⏱️ **2023 Italian Grand Prix: Race** starts in 1 hour") and f"<t:{unix}:R>" in text
-    assert "starts in 10 minutes" in reminder_reply("console", INFO, 10).text
+def test_reminder_reply_is_platform_neutral() -> None:
+    reply = reminder_reply(INFO, 60)
+    (when,) = reply.local_times
+    assert when.at == START and when.unix == int(START.timestamp())
+    # The core writes no platform markup: the time is a marker the adapters render.
+    assert reply.text == f"⏱️ **2023 Italian Grand Prix: Race** starts in 1 hour, {when.marker}."
+    assert "<t:" not in reply.text and "<!date" not in reply.text
+    assert reply.with_utc_times().text.endswith("starts in 1 hour, Sun 03 Sep 13:00 UTC.")
+    assert reply.with_utc_times().local_times == ()
+    assert "starts in 10 minutes" in reminder_reply(INFO, 10).text
     # Sent late, it says the time actually left, not the subscribed offset.
-    late = reminder_reply("console", INFO, 60, now=START - dt.timedelta(minutes=52)).text
+    late = reminder_reply(INFO, 60, now=START - dt.timedelta(minutes=52)).text
     assert "starts in 52 minutes" in late
+    # Two replies never share a marker (text cannot guess one).
+    assert reminder_reply(INFO, 60).local_times[0].marker != when.marker
+
+
+def test_console_renders_utc_and_relative_time() -> None:
+    reply = reminder_reply(INFO, 60)
+    text = render_plain(reply, now=START - dt.timedelta(minutes=60))
+    assert text == "⏱️ **2023 Italian Grand Prix: Race** starts in 1 hour, Sun 03 Sep 13:00 UTC (in 1 hour)."
+    assert render_plain(reply, now=START - dt.timedelta(minutes=7)).endswith("UTC (in 7 minutes).")
+    assert render_plain(reply, now=START + dt.timedelta(hours=3)).endswith("UTC (3 hours ago).")
+    assert "SLIPTIME" not in render_plain(reply)
 
 
 async def test_enqueue_once_and_send_once_per_channel(engine: Engine, tmp_path) -> None:

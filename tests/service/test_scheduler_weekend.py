@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import Engine, select, text
 
 from bot.scheduling import Policy
@@ -93,15 +94,21 @@ async def test_weekend_jobs_fire_in_order_retry_and_survive_restart(
         f"reminder:{r}:60:console:local:pit", f"reminder:{r}:10:console:local:pit",
     ]
 
-    # --- "restart": the first process stops; its jobs stay in the database
+    # --- "restart": the first process stops; only the ledger remains in the database
     await first.stop_leading(flush=True)
-    with engine.connect() as conn:
-        stored = {row[0] for row in conn.execute(text("SELECT id FROM apscheduler_jobs"))}
-    assert f"ingest:{r}:2" in stored, "the planned retry is persisted in the job store"
 
     publish_race_data(MONZA_CACHE, cache)  # F1 publishes the timing data
     second = _service(engine, clock, cache, posts)
     await second.start_leading()
+    # The new process rebuilt its jobs from the calendar and the ledger: the retry is planned
+    # one back-off (10 min) after attempt 1 finished, with the scheduler's own settings.
+    assert second.scheduler is not None
+    jobs = {j.id: j for j in second.scheduler.get_jobs()}
+    retry = jobs[f"ingest:{r}:2"]
+    assert retry.next_run_time == ledger[f"ingest:{r}:1"].finished_at + dt.timedelta(minutes=10)
+    assert isinstance(retry.trigger, DateTrigger)
+    assert (retry.coalesce, retry.max_instances, retry.misfire_grace_time) == (True, 1, None)
+    assert f"ingest:{r}:1" not in jobs and f"reminder:{r}:10" not in jobs, "what ran is not planned again"
     await run_until(second, clock, RACE_END + dt.timedelta(days=2))
     await second.stop_leading(flush=True)
 
@@ -137,7 +144,7 @@ async def test_abandoned_job_is_rerun_once_after_its_lease(engine: Engine, tmp_p
     await svc.start_leading()
     await run_until(svc, clock, RACE_END)  # schedule known, nothing of the race ran
     r = monza_sessions(engine)["R"]
-    from slipstream.service import claim_job
+    from storage.jobs import claim_job
 
     at = RACE_END + dt.timedelta(minutes=30)
     assert claim_job(engine, f"ingest:{r}:1", "ingest", r, "dead-process", at, 600)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.scheduling import LedgerEntry, Policy, SessionSlot, backoff, parse_offsets, plan
+from bot.scheduling import Policy, backoff, parse_offsets, plan
+from storage.jobs import LedgerEntry, SessionSlot
 
 UTC = dt.UTC
 START = dt.datetime(2023, 9, 3, 13, 0, tzinfo=UTC)

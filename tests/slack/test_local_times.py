@@ -10,18 +10,11 @@ from sqlalchemy import Engine, select
 
 from adapters.slack import SlackPoster, make_web_client
 from adapters.slack.render import render
-from bot.model import Card, Reply
-from bot.reminders import (
-    ReminderInfo,
-    ReminderSender,
-    TimedReply,
-    enqueue_reminders,
-    idempotency_key,
-    new_local_time,
-    reminder_reply,
-)
+from bot.model import Card, LocalTime, Reply
+from bot.reminders import ReminderSender, reminder_reply
 from storage.models import Event, Season
 from storage.models import Session as RaceSession
+from storage.reminders import ReminderInfo, enqueue_reminders
 from storage.service_models import ReminderSent, ReminderSubscription
 from tests.fakes.slack_server import FakeSlack
 from tests.service.helpers import FakeClock, FilePoster, read_posts
@@ -50,8 +43,8 @@ def _all_mrkdwn(msg) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_slack_reminder_renders_a_local_date_token() -> None:
-    reply = reminder_reply("slack", INFO, 60)
-    assert isinstance(reply, TimedReply) and TOKEN not in reply.text  # the token is not text
+    reply = reminder_reply(INFO, 60)
+    assert reply.local_times and TOKEN not in reply.text  # the token is not text
     (msg,) = render(reply)
     assert TOKEN in msg.text  # notification text
     assert msg.blocks[0]["text"]["text"] == (
@@ -59,9 +52,7 @@ def test_slack_reminder_renders_a_local_date_token() -> None:
     )
     assert "SLIPTIME" not in _all_mrkdwn(msg)
     # Any other platform's renderer gets the same message in UTC.
-    assert reply.plain().text.endswith("starts in 1 hour, Sun 03 Sep 13:00 UTC.")
-    # A Discord reminder is unchanged: Discord's own timestamp markup in plain text.
-    assert f"<t:{UNIX}:F>" in reminder_reply("discord", INFO, 60).text
+    assert reply.with_utc_times().text.endswith("starts in 1 hour, Sun 03 Sep 13:00 UTC.")
 
 
 def test_generated_text_cannot_produce_tokens_or_pings() -> None:
@@ -73,8 +64,8 @@ def test_generated_text_cannot_produce_tokens_or_pings() -> None:
         assert "&lt;!channel&gt;" in _all_mrkdwn(msg)
     # Even inside a trusted reminder, only the reply's own marker becomes a token: text that
     # looks like a marker (it cannot know the random one) or like a token stays inert.
-    lt = new_local_time(START)
-    timed = TimedReply(text=f"{model_text} at {lt.marker}", local_times=(lt,),
+    lt = LocalTime.new(START)
+    timed = Reply(text=f"{model_text} at {lt.marker}", local_times=(lt,),
                        cards=[Card(title=f"Start {lt.marker}", description=model_text)])
     (msg,) = render(timed)
     text = _all_mrkdwn(msg)
@@ -130,11 +121,10 @@ async def test_reminder_retried_after_a_crash_is_not_posted_twice(
     client = make_web_client("xoxb-test-token", base_url=fake_slack.api_url, rate_limit_retries=0)
     # A sender claimed the row, Slack took the post, and the sender died before recording it.
     dying = ReminderSender(engine, {"slack": SlackPoster(client)}, clock=FakeClock(now))
-    ((row, info),) = dying._claim()
-    assert info is not None
+    (row,) = dying._claim()
+    assert row.info is not None
     await SlackPoster(client).post(
-        row.channel_id, reminder_reply("slack", info, 60, now),
-        idempotency_key=idempotency_key(row),
+        row.channel_id, reminder_reply(row.info, 60, now), idempotency_key=row.idempotency_key,
     )
     later = FakeClock(now + dt.timedelta(minutes=2))  # the dead claim has expired
     restarted = ReminderSender(engine, {"slack": SlackPoster(client)}, clock=later)
