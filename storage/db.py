@@ -1,4 +1,4 @@
-"""Engine creation, schema set-up and the one upsert helper every writer uses."""
+"""Engine creation, schema set-up (through `storage.migrate`) and the one upsert helper."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
+        # An unreachable server fails start-up in seconds instead of hanging on TCP retries.
+        kwargs["connect_args"] = {"connect_timeout": 10}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -50,8 +52,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables and indexes (idempotent)."""
-    SQLModel.metadata.create_all(engine)
+    """Bring the schema to the code's head through the migrations (idempotent).
+
+    Raises `storage.migrate.SchemaTooNew` on a database made by a newer release.
+    """
+    from storage.migrate import ensure_schema  # migrate imports this module's tables
+
+    ensure_schema(engine)
 
 
 def table(model: type[SQLModel]) -> Table:
