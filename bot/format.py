@@ -106,6 +106,8 @@ def result_phrase(outcome: str | None, position: int | None, status: str | None,
         return m.RESULT_CLASSIFIED_RETIRED.format(pos=pos, why=why)
     if outcome == "retired":
         # Ergast `laps` = laps completed: the car stopped on the next one.
+        if laps == 0:  # e.g. stopped on the formation lap: no lap to name
+            return m.RESULT_RETIRED_LAP_ZERO.format(why=why)
         return (m.RESULT_RETIRED.format(lap=laps + 1, why=why) if laps is not None
                 else m.RESULT_RETIRED_NO_LAP.format(why=why))
     if outcome == "withdrawn":
@@ -127,7 +129,7 @@ def status_cell(outcome: str | None, status: str | None, laps: int | None) -> st
         return status.lower()
     why = f" ({status.lower()})" if status and status.lower() != "retired" else ""
     if outcome == "retired":
-        return "DNF" + (f" lap {laps + 1}" if laps is not None else "") + why
+        return "DNF" + (f" lap {laps + 1}" if laps else "") + why
     if outcome == "classified_retired":  # classified on distance although the car stopped
         return (f"{laps} laps" if laps is not None else "classified") + why
     if outcome in _POS_CODE:

@@ -706,12 +706,14 @@ def stints(db: Db, session_id: int, driver_id: int | None = None) -> list[StintR
     )
     if driver_id is not None:
         stmt = stmt.where(Stint.driver_id == driver_id)
-    # A car that never started (withdrawn, did not start) has a lap-1 row in the timing
-    # data and so a "stint"; the official status says it never ran.
+    # A car that never started (withdrawn, did not start, stopped on the formation lap)
+    # has a lap-1 row in the timing data and so a "stint"; the official result says it
+    # completed no lap (or never took part), so it has none.
     stmt = stmt.where(~exists(
         select(Result.id).where(
             Result.session_id == Stint.session_id, Result.driver_id == Stint.driver_id,
-            or_(Result.position_text.in_(("W", "F")), func.lower(Result.status) == "did not start"),
+            or_(Result.position_text.in_(("W", "F")), func.lower(Result.status) == "did not start",
+                and_(Result.official_source.is_not(None), Result.laps == 0)),
         )
     ))
     with _connect(db) as conn:
@@ -723,10 +725,12 @@ def stints(db: Db, session_id: int, driver_id: int | None = None) -> list[StintR
 
 # A stop is labelled "under red flag" when the car's lap carries the red-flag track
 # status (or the history records a red flag within a lap of it) and its pit-lane time
-# is RED_FLAG_FACTOR x the race's median; or, with no such record, when the time is
-# OUTLIER_FACTOR x the median (a 27-minute "stop" is a car waiting out a red flag).
+# is RED_FLAG_FACTOR x the race's norm; or, with no such record, when the time is
+# OUTLIER_FACTOR x the norm (a 27-minute "stop" is a car waiting out a red flag).
+# Hazard: the norm is the race's FASTEST pit-lane time, not the median: in 2023
+# Australia three red flags made 49 of 65 official "stops" red-flag waits.
 RED_FLAG_FACTOR = 2.0
-OUTLIER_FACTOR = 10.0
+OUTLIER_FACTOR = 20.0
 
 
 def pit_stops(db: Db, session_id: int, driver_id: int | None = None) -> list[PitStopRow]:
@@ -754,16 +758,15 @@ def pit_stops(db: Db, session_id: int, driver_id: int | None = None) -> list[Pit
                 select(Lap.driver_id, Lap.lap_number).where(
                     Lap.session_id == session_id, Lap.track_status.like("%5%")))
         }
-    times = sorted(t for p in rows if (t := p.pit_lane_time_ms) is not None)
-    median = times[len(times) // 2] if times else None
+    norm = min((t for p in rows if (t := p.pit_lane_time_ms)), default=None)
     out = []
     for p in rows:
         t = p.pit_lane_time_ms
         red = False
-        if t is not None and median:
+        if t is not None and norm:
             flagged = (p.driver.id, p.lap) in red_driver_laps or (p.driver.id, p.lap + 1) in red_driver_laps \
                 or any(abs(p.lap - lap) <= 1 for lap in red_laps)
-            red = (flagged and t >= RED_FLAG_FACTOR * median) or t >= OUTLIER_FACTOR * median
+            red = (flagged and t >= RED_FLAG_FACTOR * norm) or t >= OUTLIER_FACTOR * norm
         if driver_id is None or p.driver.id == driver_id:
             out.append(PitStopRow(p.driver, p.stop, p.lap, p.duration_ms, p.pit_lane_ms, p.compound_after, red))
     return out
