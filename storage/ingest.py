@@ -17,9 +17,11 @@ Idempotence and speed:
   (`end_utc`, else start + the type's typical duration, + `ENDED_MARGIN`); a
   single named session (`ingest_session`, or `ingest` with event and session)
   is always attempted and the data decide.
-* Fields FastF1 lacks stay NULL; results are upserted with
-  `keep_existing_when_null=True` so grid / status / points that the history
-  import filled survive a later FastF1 write.
+* Official beats timing (docs/storage.md): the official result columns are
+  written only when the payload carries the official fields (and never into a
+  session the history import filled); otherwise FastF1's order goes to
+  `result.timing_position`, provisional. The other result columns are upserted
+  with `keep_existing_when_null=True`, so what history filled survives.
 """
 
 from __future__ import annotations
