@@ -88,6 +88,8 @@ def _winner(ctx: Ctx) -> str:
     if w.get("time"):
         extra.append(f"in {w['time']}")
     tail = f" {', '.join(extra)}" if extra else ""
+    if w.get("provisional"):  # the order on the road: nobody has "won" until it is official
+        return f"**{_who(w)}** leads the provisional order of the {_title(ctx)} for {w.get('team', m.UNKNOWN_FIELD)}."
     return f"**{_who(w)}** won the {_title(ctx)} for {w.get('team', m.UNKNOWN_FIELD)}{tail}."
 
 

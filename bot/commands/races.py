@@ -14,7 +14,7 @@ from bot.errors import UserError
 from bot.model import Card, CardField, Reply
 from bot.registry import Registry
 from bot.resolve import KIND_TO_SESSION, parse_lap_range, resolve_driver, resolve_event
-from storage.queries import EventInfo, SessionInfo, pit_stop_summary
+from storage.queries import EventInfo, SessionInfo, pit_stop_summary, team_colours
 
 
 def freshness_footer(s: SessionInfo) -> str:
@@ -94,7 +94,11 @@ def register(registry: Registry) -> None:
             w = cls.rows[0]
             lead = "Leader on the road" if cls.provisional else "Winner"
             head = f"{lead}: **{w.driver.name}** ({w.team_name or m.UNKNOWN_FIELD})."
-        card = Card(title=s.label, description=tbl, footer=freshness_footer(s))
+        # The embed takes the colour of the winner's (pole-sitter's) team that season.
+        colours = await ctx.store.run(team_colours, s.event.year)
+        lead_ref = cls.rows[0].constructor_ref
+        card = Card(title=s.label, description=tbl, footer=freshness_footer(s),
+                    colour=colours.get(lead_ref) if lead_ref else None)
         if cls.provisional:
             note = "\n" + m.PROVISIONAL_ORDER
         else:

@@ -196,3 +196,28 @@ def test_race_facts_from_history_record(shared_data: Path, tmp_path: Path) -> No
         assert [(p.lap, p.duration_ms, p.under_red_flag) for p in ver if p.lap == 33][0] == (33, 1621361, True)
     finally:
         eng.dispose()
+
+
+def test_results_card_takes_the_winners_team_colour(demo: tuple[str, Engine]) -> None:
+    """Monza 2023: FastF1 loaded the race, so its Red Bull colour wins over the table's."""
+    assert queries.team_colours(demo[1], 2023)["red_bull"] == "3671C6"
+    assert queries.team_colours(demo[1], 2023)["ferrari"] == "F91536"
+    assert len(queries.team_colours(demo[1], 2023)) == 10
+    from bot.settings import Settings
+    from slipstream.wiring import build_app
+    from tests.core.conftest import ask as core_ask
+
+    async def go() -> list[str | None]:
+        app = build_app(Settings(_env_file=None, database_url=demo[0], llm_base_url=None,  # type: ignore[call-arg]
+                                 rate_user_per_min=0, rate_channel_per_min=0))
+        try:
+            out = []
+            for q in ("/f1 results monza 2023", "/f1 results 2023 singapore"):
+                r = await core_ask(app, q)
+                out.append(r.sent[-1].cards[0].colour)
+            return out
+        finally:
+            await app.aclose()
+
+    # Monza: Verstappen (Red Bull, FastF1's colour); Singapore: Sainz (Ferrari).
+    assert asyncio.run(go()) == ["3671C6", "F91536"]
