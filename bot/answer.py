@@ -27,6 +27,8 @@ def _title(ctx: Ctx) -> str:
 
 
 def _freshness_note(ctx: Ctx) -> str:
+    if any(r.get("provisional") for r in ctx.get("results") or []):
+        return "\n" + m.PROVISIONAL_ORDER
     fr = (ctx.get("session") or {}).get("freshness") or {}
     return "\n" + m.FRESHNESS_PROVISIONAL if fr.get("classification") == "provisional" else ""
 
@@ -86,6 +88,8 @@ def _winner(ctx: Ctx) -> str:
     if w.get("time"):
         extra.append(f"in {w['time']}")
     tail = f" {', '.join(extra)}" if extra else ""
+    if w.get("provisional"):  # the order on the road: nobody has "won" until it is official
+        return f"**{_who(w)}** leads the provisional order of the {_title(ctx)} for {w.get('team', m.UNKNOWN_FIELD)}."
     return f"**{_who(w)}** won the {_title(ctx)} for {w.get('team', m.UNKNOWN_FIELD)}{tail}."
 
 
@@ -111,12 +115,17 @@ def _pole(ctx: Ctx) -> str:
 
 
 def _driver_line(r: Ctx) -> str:
-    if isinstance(r.get("pos"), int):
+    # The wording comes from the OFFICIAL outcome ("finished" only for a classified car).
+    if r.get("result"):
+        s = f"**{_who(r)}** {r['result']}"
+    elif isinstance(r.get("pos"), int):
         s = f"**{_who(r)}** finished P{r['pos']}"
     else:
         s = f"**{_who(r)}** was not classified ({r.get('status') or r.get('pos')})"
-    if r.get("grid") is not None:
-        s += " from the pit lane" if r["grid"] == 0 else f" from P{r['grid']} on the grid"
+    if r.get("pit_lane_start"):
+        s += f" ({m.PIT_LANE_START})"
+    elif r.get("grid"):
+        s += f", from P{r['grid']} on the grid"
     if r.get("gap"):
         s += f", {r['gap']} behind the winner"
     if r.get("points") not in (None, "0"):
@@ -194,10 +203,11 @@ def _pitstops(ctx: Ctx) -> str:
     for code, ps in by.items():
         parts = []
         for p in ps:
-            t = p.get("duration") or p.get("pit_lane")
-            parts.append(f"lap {p['lap']}" + (f" ({t})" if t else ""))
+            # One labelled pit-lane time per stop (official, else from timing data).
+            notes = [x for x in (p.get("time"), m.PIT_UNDER_RED_FLAG if p.get("under_red_flag") else None) if x]
+            parts.append(f"lap {p['lap']}" + (f" ({'; '.join(notes)})" if notes else ""))
         lines.append(f"- **{code}**: {len(ps)} stop{'s' if len(ps) > 1 else ''}: {', '.join(parts)}")
-    return f"Pit stops in the {_title(ctx)}:\n" + "\n".join(lines)
+    return f"Pit stops in the {_title(ctx)}:\n" + "\n".join(lines) + "\n_" + m.PIT_TIMES_NOTE + "_"
 
 
 def _stints(ctx: Ctx) -> str:
@@ -236,8 +246,10 @@ def _compare(ctx: Ctx) -> str:
     a, b = c["drivers"]
     lines = [f"**{a['code']} vs {b['code']}**, {_title(ctx)}:"]
     if "finish" in a and "finish" in b:
-        lines.append(f"- Result: {a['code']} P{a['finish']} (grid {a.get('grid', '?')}), "
-                     f"{b['code']} P{b['finish']} (grid {b.get('grid', '?')})")
+        def fin(x: Ctx) -> str:
+            return f"P{x['finish']}" if isinstance(x["finish"], int) else str(x["finish"])
+        lines.append(f"- Result: {a['code']} {fin(a)} (grid {a.get('grid', '?')}), "
+                     f"{b['code']} {fin(b)} (grid {b.get('grid', '?')})")
     if c.get("has_laps"):
         pd = c.get("pace_delta")
         if pd:
@@ -288,7 +300,8 @@ def _form(ctx: Ctx) -> str:
     if not fm:
         return m.CANT_ANSWER
     pos = f", P{fm['championship_pos']} in the championship" if fm.get("championship_pos") else ""
-    last = ", ".join(f"R{r['round']} P{r['pos']}" for r in fm["last_results"])
+    last = ", ".join(f"round {r['round']} " + (f"P{r['pos']}" if isinstance(r["pos"], int) else str(r["pos"]))
+                     for r in fm["last_results"])
     return (f"**{fm['driver']}** in {fm['year']}: {fm['races']} races, {fm['wins']} wins, "
             f"{fm['podiums']} podiums, {fm['points']} points{pos}. Last results: {last}.")
 
@@ -336,14 +349,18 @@ def _flags(ctx: Ctx) -> str:
     if ts is None:
         return m.NO_RACE_CONTROL.format(session=_title(ctx))
     lines = []
+    history = ts.get("source") == "history"
+    src = m.FLAGS_SOURCE_HISTORY if history else m.FLAGS_SOURCE_TIMING
     for key, name in _NEUTRALISATIONS:
         if ts.get(key):
             lines.append(f"- **{name}**: {', '.join(ts[key])}")
     if lines:
-        head = f"Safety cars and flags in the {_title(ctx)}:"
+        head = f"Safety cars and flags in the {_title(ctx)} ({src}):"
     else:
-        head = f"There was no safety car, virtual safety car or red flag in the {_title(ctx)}."
-    if ts.get("yellow_flag"):
+        head = f"There was no safety car, virtual safety car or red flag in the {_title(ctx)} ({src})."
+    if history:
+        pass  # the historical record has no yellow flags: say nothing about them
+    elif ts.get("yellow_flag"):
         lines.append(f"- Yellow flags: {', '.join(ts['yellow_flag'])}")
     else:
         lines.append("- No yellow flags in the track status.")

@@ -69,7 +69,7 @@ def driver_ctx(d: DriverInfo) -> Ctx:
 
 def result_ctx(r: ResultRow, session_type: str) -> Ctx:
     out: Ctx = {
-        "pos": r.position_text if r.position is None else r.position,
+        "pos": f.pos_cell(r.position, r.position_text, r.outcome) if r.position is None else r.position,
         "code": r.driver.code,
         "driver": r.driver.name,
         "team": r.team_name,
@@ -79,8 +79,11 @@ def result_ctx(r: ResultRow, session_type: str) -> Ctx:
             if ms:
                 out[name] = f.lap_time(ms)
         return out
-    out["grid"] = r.grid
+    out["grid"] = r.grid if r.started else None  # a car that never started had no grid slot
+    out["pit_lane_start"] = True if r.pit_lane_start else None
     out["status"] = r.status
+    out["result"] = f.result_phrase(r.outcome, r.position, r.status, r.laps)  # official wording
+    out["provisional"] = True if r.provisional else None
     out["points"] = f.points(r.points) if r.points is not None else None
     if r.position == 1 and r.time_ms:
         out["time"] = f.race_time(r.time_ms)
@@ -199,8 +202,7 @@ async def build_context(store: Store, res: Resolved, *, now: dt.datetime) -> Ctx
         stops = [p for i in ids for p in await store.pit_stops(s.id, i)]
         ctx["pit_stops"] = [
             {"code": p.driver.code, "driver": p.driver.name, "stop": p.stop, "lap": p.lap,
-             "duration": f.seconds(p.duration_ms) if p.duration_ms else None,
-             "pit_lane": f.seconds(p.pit_lane_ms) if p.pit_lane_ms else None}
+             "time": f.pit_lane(p.duration_ms, p.pit_lane_ms), "under_red_flag": p.under_red_flag}
             for p in stops
         ]
     elif res.focus == "stints":
@@ -273,7 +275,7 @@ def _compare_sync(
         r = by_driver.get(d.id)
         item: Ctx = {"code": d.code, "driver": d.name}
         if r is not None:
-            item["finish"] = r.position_text if r.position is None else r.position
+            item["finish"] = f.pos_cell(r.position, r.position_text, r.outcome) if r.position is None else r.position
             if r.grid is not None:
                 item["grid"] = r.grid
             if r.points is not None:
@@ -313,7 +315,8 @@ def form_ctx(form: Any) -> Ctx:
         "points": f.points(st.points if st else form.points),
         "championship_pos": st.position if st else None,
         "last_results": [
-            {"round": r.round, "event": r.event_name, "pos": r.position_text or r.position, "grid": r.grid}
+            {"round": r.round, "event": r.event_name, "grid": r.grid,
+             "pos": r.position if r.position is not None else f.pos_cell(None, r.position_text, r.outcome)}
             for r in form.races[-5:]
         ],
     }
@@ -402,6 +405,7 @@ def flags_ctx(report: FlagsReport | None, *, yellow: bool = False) -> Ctx | None
         {"time": r.time_utc.strftime("%H:%M UTC") if r.time_utc else None, "text": r.message}
         for r in msgs[:MAX_FLAG_MESSAGES]
     ]
+    out["source"] = report.source  # "timing" or "history": the answer names it
     return out
 
 

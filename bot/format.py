@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
+
+from bot import messages as m
 
 
 def lap_time(ms: int | None) -> str:
@@ -69,3 +72,75 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in cells]
     return "```\n" + "\n".join(lines) + "\n```"
+
+
+# Short codes for the "Pos" column of a results table, by outcome (storage.queries.OUTCOMES).
+_POS_CODE = {
+    "retired": "DNF", "did_not_start": "DNS", "withdrawn": "WD", "disqualified": "DSQ",
+    "excluded": "EX", "did_not_qualify": "DNQ", "not_classified": "NC",
+}
+_LAPPED = re.compile(r"^\+(\d+) Laps?$")
+
+
+def pos_cell(position: int | None, position_text: str | None, outcome: str | None) -> str:
+    """The Pos column: the official integer position, else DNF / DSQ / DNS / WD / NC ..."""
+    if position is not None:
+        return str(int(position))
+    if outcome in _POS_CODE:
+        return _POS_CODE[outcome]
+    return position_text or ""
+
+
+def result_phrase(outcome: str | None, position: int | None, status: str | None, laps: int | None) -> str:
+    """What happened to a car, in words, from its OFFICIAL outcome: "finished" only for a
+    classified car; a retirement says the lap and the reason; provisional says so."""
+    why = f" ({status.lower()})" if status and status.lower() not in ("retired", "withdrew", "not classified") else ""
+    pos = int(position) if position is not None else None
+    if outcome == "finished":
+        return m.RESULT_FINISHED.format(pos=pos)
+    if outcome == "lapped":
+        mt = _LAPPED.match(status or "")
+        n = int(mt.group(1)) if mt else 1
+        return m.RESULT_LAPPED.format(pos=pos, n=n, s="s" if n > 1 else "")
+    if outcome == "classified_retired":
+        return m.RESULT_CLASSIFIED_RETIRED.format(pos=pos, why=why)
+    if outcome == "retired":
+        # Ergast `laps` = laps completed: the car stopped on the next one.
+        if laps == 0:  # e.g. stopped on the formation lap: no lap to name
+            return m.RESULT_RETIRED_LAP_ZERO.format(why=why)
+        return (m.RESULT_RETIRED.format(lap=laps + 1, why=why) if laps is not None
+                else m.RESULT_RETIRED_NO_LAP.format(why=why))
+    if outcome == "withdrawn":
+        return m.RESULT_WITHDRAWN.format(why=why)
+    if outcome == "not_classified":
+        return m.RESULT_NOT_CLASSIFIED.format(why=why)
+    if outcome == "provisional":
+        return m.RESULT_PROVISIONAL.format(pos=pos)
+    fixed = {"did_not_start": m.RESULT_DID_NOT_START, "disqualified": m.RESULT_DISQUALIFIED,
+             "excluded": m.RESULT_EXCLUDED, "did_not_qualify": m.RESULT_DID_NOT_QUALIFY}
+    if outcome in fixed:
+        return fixed[outcome]
+    return m.RESULT_FINISHED.format(pos=pos) if pos is not None else (status or "no official result")
+
+
+def status_cell(outcome: str | None, status: str | None, laps: int | None) -> str:
+    """The Time column of a car without a time: "+1 lap", "DNF lap 20 (engine)", "DSQ" ..."""
+    if outcome == "lapped" and status:
+        return status.lower()
+    why = f" ({status.lower()})" if status and status.lower() != "retired" else ""
+    if outcome == "retired":
+        return "DNF" + (f" lap {laps + 1}" if laps else "") + why
+    if outcome == "classified_retired":  # classified on distance although the car stopped
+        return (f"{laps} laps" if laps is not None else "classified") + why
+    if outcome in _POS_CODE:
+        return _POS_CODE[outcome]
+    return status or ""
+
+
+def pit_lane(duration_ms: int | None, pit_lane_ms: int | None) -> str | None:
+    """One labelled pit-lane time (official first), never the same figure twice."""
+    if duration_ms is not None:
+        return m.PIT_LANE_OFFICIAL.format(t=seconds(duration_ms))
+    if pit_lane_ms is not None:
+        return m.PIT_LANE_TIMING.format(t=seconds(pit_lane_ms))
+    return None

@@ -5,17 +5,22 @@ naming the file and line, before anything is written. The write is then ONE
 transaction of bulk upserts (no per-row ORM), so a failure leaves the store as
 it was and a re-import changes nothing.
 
-Where FastF1 already wrote a session, history only fills what FastF1 lacked
-(grid, status, points, time ...): result rows are upserted with
-`prefer_existing=True`. Every session history has results for is marked
-`classification = "final"` (the official classification) with `history_at`;
-a later FastF1 re-ingest keeps it final. `\\N` in the CSV means NULL.
+Precedence (docs/storage.md): history is the OFFICIAL classification. Its
+official result columns (`OFFICIAL_RESULT_COLUMNS`) always overwrite what
+FastF1 wrote, whether FastF1 came first or later; the other columns (team
+name, fastest lap, qualifying times ...) only fill what FastF1 lacked
+(`prefer_existing=True`). Every session history has results for is marked
+`classification = "final"` with `history_at`. Race facts (safety cars, red
+flags, VSC estimates) and team colours are imported when their files exist;
+older dumps and the bundled demo data lack them. `\\N` in the CSV means NULL.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +32,7 @@ from sqlalchemy import Engine, insert, select, update
 from storage.db import table, upsert
 from storage.identity import slug
 from storage.models import (
+    OFFICIAL_RESULT_COLUMNS,
     Circuit,
     Constructor,
     ConstructorStanding,
@@ -35,15 +41,21 @@ from storage.models import (
     Event,
     IngestRun,
     PitStop,
+    RaceNeutralisation,
     Result,
     Season,
+    TeamColour,
 )
 from storage.models import Session as RaceSession
 
 Progress = Callable[[int, int, str], None]
 
 REQUIRED_FILES = ("seasons", "circuits", "races", "drivers", "constructors", "status", "results")
-OPTIONAL_FILES = ("qualifying", "sprint_results", "pit_stops", "driver_standings", "constructor_standings")
+OPTIONAL_FILES = ("qualifying", "sprint_results", "pit_stops", "driver_standings", "constructor_standings",
+                  "safety_cars", "red_flags")
+VSC_FILE = "virtual_safety_car_estimates.json"
+# The maintained team-colour table (recent seasons), shipped with the package.
+TEAM_COLOURS_CSV = Path(__file__).resolve().parent / "team_colours.csv"
 
 # races.csv date/time columns → our session codes and names.
 _RACE_SESSIONS = (
@@ -171,6 +183,8 @@ class _Parsed:
     pit_stops: list[tuple[tuple[int, int, str], str, dict[str, Any]]] = field(default_factory=list)
     driver_standings: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     constructor_standings: list[dict[str, Any]] = field(default_factory=list)
+    neutralisations: list[dict[str, Any]] = field(default_factory=list)
+    team_colours: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _parse(csv_dir: Path, years: set[int] | None) -> _Parsed:
@@ -261,6 +275,7 @@ def _parse(csv_dir: Path, years: set[int] | None) -> _Parsed:
             vals = {
                 "constructor_ref": con[0] if con else None, "team_name": con[1] if con else None,
                 "number": r.str_("number"), "position": pos, "position_text": r.str_("positionText"),
+                "position_order": r.int_("positionOrder"), "official_source": "history",
                 "grid": r.int_("grid"), "status": status.get(sid) if sid is not None else None,
                 "points": r.float_("points"), "time_ms": ms, "laps": r.int_("laps"),
                 "fastest_lap_ms": r.laptime_("fastestLapTime"), "fastest_lap_number": r.int_("fastestLap"),
@@ -284,10 +299,11 @@ def _parse(csv_dir: Path, years: set[int] | None) -> _Parsed:
         race, dref, con = refs(r)
         vals = {
             "constructor_ref": con[0] if con else None, "team_name": con[1] if con else None,
-            "number": r.str_("number"), "position": r.int_("position"),
+            "number": r.str_("number"), "position": r.int_("position"), "official_source": "history",
             "q1_ms": r.laptime_("q1"), "q2_ms": r.laptime_("q2"), "q3_ms": r.laptime_("q3"),
         }
         vals["position_text"] = str(vals["position"]) if vals["position"] is not None else None
+        vals["position_order"] = vals["position"]
         if race is None:
             continue
         p.sessions.setdefault((*race, "Q"), {"type": "Q", "name": "Qualifying", "start_utc": None})
@@ -313,7 +329,99 @@ def _parse(csv_dir: Path, years: set[int] | None) -> _Parsed:
             "points": r.float_("points", True), "position": r.int_("position"),
             "position_text": r.str_("positionText"), "wins": r.int_("wins") or 0,
         })
+    by_name = {f"{y} {e['name']}": (y, e["round"]) for e in p.events for y in (e["year"],)}
+    p.neutralisations = _race_facts(csv_dir, by_name)
+    p.team_colours = _team_colours(TEAM_COLOURS_CSV, years)
     return p
+
+
+def _lap(r: _Row, key: str, required: bool = False) -> int | None:
+    """A lap number that the dump may write as "39.0"."""
+    v = r.float_(key, required)
+    if v is None:
+        return None
+    if not v.is_integer():
+        raise r.fail(f"{key} is not a lap number: {r.raw(key)!r}")
+    return int(v)
+
+
+def _race_facts(csv_dir: Path, by_name: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
+    """Safety cars, red flags and VSC estimates, matched to races by "<year> <race name>".
+
+    Each file is optional (older dumps and the demo data have none of them); rows of
+    races outside the imported seasons are skipped.
+    """
+    out: list[dict[str, Any]] = []
+    seq: dict[tuple[int, int, str], int] = {}
+
+    def add(race: tuple[int, int], kind: str, **vals: Any) -> None:
+        key = (*race, kind)
+        seq[key] = seq.get(key, 0) + 1
+        out.append({"year": race[0], "round": race[1], "kind": kind, "seq": seq[key],
+                    "to_lap": None, "full_laps": None, "cause": None, "resumed": None,
+                    "excluded": None, "source": "history", **vals})
+
+    for r in _read(csv_dir, "safety_cars", False):
+        race = by_name.get(r.str_("Race", True) or "")
+        lap = _lap(r, "Deployed", True)
+        if race is not None:
+            add(race, "safety_car", lap=lap, to_lap=_lap(r, "Retreated"), full_laps=r.int_("FullLaps"),
+                cause=r.str_("Cause"))
+    for r in _read(csv_dir, "red_flags", False):
+        race = by_name.get(r.str_("Race", True) or "")
+        lap = _lap(r, "Lap", True)
+        if race is not None:
+            add(race, "red_flag", lap=lap, cause=r.str_("Incident"), resumed=r.str_("Resumed"),
+                excluded=r.str_("Excluded"))
+    path = csv_dir / VSC_FILE
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not an object of race name -> laps")
+            items = [(str(k), [int(x) for x in v]) for k, v in data.items()]
+        except (ValueError, TypeError) as exc:
+            raise HistoryError(f"{VSC_FILE}: {exc}") from None
+        for name, laps in items:
+            race = by_name.get(name)
+            if race is None:
+                continue
+            # The dump lists estimated VSC laps one by one: consecutive laps are one period.
+            for start, end in _runs(sorted(set(laps))):
+                add(race, "virtual_safety_car", lap=start, to_lap=end, full_laps=end - start + 1,
+                    source="history estimate")
+    return out
+
+
+def _runs(laps: list[int]) -> Iterator[tuple[int, int]]:
+    """[13, 14, 36] → (13, 14), (36, 36)."""
+    start = prev = None
+    for lap in laps:
+        if prev is not None and lap == prev + 1:
+            prev = lap
+            continue
+        if start is not None:
+            yield start, prev  # type: ignore[misc]
+        start = prev = lap
+    if start is not None:
+        yield start, prev  # type: ignore[misc]
+
+
+_HEX = re.compile(r"^[0-9A-Fa-f]{6}$")
+
+
+def _team_colours(path: Path, years: set[int] | None) -> list[dict[str, Any]]:
+    """The maintained colour table (year, constructorRef, colour); absent file → none."""
+    out: list[dict[str, Any]] = []
+    if not path.is_file():
+        return out
+    for r in _read(path.parent, path.stem, False):
+        year, ref, colour = r.int_("year", True), r.str_("constructorRef", True), r.str_("colour", True)
+        if not _HEX.match(colour or ""):
+            raise r.fail(f"colour is not a 6-digit hex value: {colour!r}")
+        if years is None or year in years:
+            out.append({"year": year, "constructor_ref": ref, "colour": (colour or "").upper(), "source": "table"})
+    return out
 
 
 # ---------------------------------------------------------------- writing
@@ -436,7 +544,13 @@ def import_history(
             by_cols.setdefault(tuple(row), []).append(row)
         rows["result"] = 0
         for group in by_cols.values():
-            rows["result"] += upsert(conn, Result, group, ["session_id", "driver_id"], prefer_existing=True)
+            official = [c for c in group[0] if c in OFFICIAL_RESULT_COLUMNS]
+            # Official columns: history always wins (NULL included: a car not classified
+            # has no position, whatever the timing order said). The rest only fills gaps.
+            upsert(conn, Result, group, ["session_id", "driver_id"], update=official)
+            rest = [c for c in group[0] if c not in OFFICIAL_RESULT_COLUMNS and c not in ("session_id", "driver_id")]
+            rows["result"] += upsert(conn, Result, group, ["session_id", "driver_id"], update=rest,
+                                     prefer_existing=True)
         filled = sorted({r["session_id"] for r in res_rows})
         for i in range(0, len(filled), 500):
             chunk = filled[i : i + 500]
@@ -463,6 +577,12 @@ def import_history(
         rows["constructor_standing"] = upsert(
             conn, ConstructorStanding, parsed.constructor_standings, ["year", "round", "constructor_ref"]
         )
+        rows["race_neutralisation"] = upsert(
+            conn, RaceNeutralisation, parsed.neutralisations, ["year", "round", "kind", "seq"]
+        )
+        # FastF1's colour (from a loaded session) wins over the maintained table.
+        rows["team_colour"] = upsert(conn, TeamColour, parsed.team_colours, ["year", "constructor_ref"],
+                                     prefer_existing=True)
         conn.execute(insert(table(IngestRun)).values(
             kind="history", target=str(path), started_at=now, finished_at=dt.datetime.now(dt.UTC),
             outcome="added", rows=sum(rows.values()), message=None,

@@ -17,9 +17,11 @@ Idempotence and speed:
   (`end_utc`, else start + the type's typical duration, + `ENDED_MARGIN`); a
   single named session (`ingest_session`, or `ingest` with event and session)
   is always attempted and the data decide.
-* Fields FastF1 lacks stay NULL; results are upserted with
-  `keep_existing_when_null=True` so grid / status / points that the history
-  import filled survive a later FastF1 write.
+* Official beats timing (docs/storage.md): the official result columns are
+  written only when the payload carries the official fields (and never into a
+  session the history import filled); otherwise FastF1's order goes to
+  `result.timing_position`, provisional. The other result columns are upserted
+  with `keep_existing_when_null=True`, so what history filled survives.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from storage.models import (
     Season,
     SessionDriver,
     Stint,
+    TeamColour,
     TrackStatusChange,
     WeatherSample,
 )
@@ -490,6 +493,28 @@ def source_fingerprint(folder: Path, http_digest: str = "") -> str:
 
 # ---------------------------------------------------------------- writing a session
 
+_HEX = re.compile(r"^[0-9A-Fa-f]{6}$")
+
+
+def carries_official_fields(results: Sequence[dict[str, Any]]) -> bool:
+    """True when FastF1's results carry the official fields (ClassifiedPosition, Status or
+    Points, which FastF1 takes from Jolpica); else its Position is the timing order."""
+    return any(r.get("position_text") is not None or r.get("status") is not None or r.get("points") is not None
+               for r in results)
+
+
+def position_text(v: str | None) -> str | None:
+    """FastF1's ClassifiedPosition as Ergast writes positionText: "1.0" → "1", "R" stays."""
+    if v is None:
+        return None
+    v = v.strip()
+    try:
+        f = float(v)
+    except ValueError:
+        return v or None
+    return str(int(f)) if f.is_integer() else v
+
+
 
 def _derive_stints(laps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (driver, stint) from the laps, in lap order."""
@@ -622,13 +647,14 @@ def write_session_payload(
     rank = {did: i + 1 for i, (did, _) in enumerate(sorted(best.items(), key=lambda kv: kv[1]))}
 
     results = payload["results"]
+    # Official fields present (FastF1 got them from Jolpica): this payload IS an official
+    # classification. Without them FastF1's Position is only the order on the road.
+    official = carries_official_fields(results)
     winner_ms = next((r["time_raw_ms"] for r in results if r["position"] == 1), None)
     res_rows: list[dict[str, Any]] = []
+    official_rows: list[dict[str, Any]] = []
     for r in results:
         did = num_to_id[str(r["driver_number"])]
-        raw = r["time_raw_ms"]
-        # FastF1's Time is the winner's total and everyone else's gap to the winner.
-        is_winner = r["position"] == 1
         res_rows.append(
             {
                 "session_id": session_id,
@@ -636,14 +662,7 @@ def write_session_payload(
                 "constructor_ref": team[did]["constructor_ref"],
                 "team_name": team[did]["team_name"],
                 "number": r["driver_number"],
-                "position": r["position"],
-                "position_text": r["position_text"],
-                "grid": r["grid"],
-                "status": r["status"],
-                "points": r["points"],
-                "time_ms": raw if is_winner else (winner_ms + raw if raw is not None and winner_ms is not None else None),
-                "gap_ms": None if is_winner else raw,
-                "laps": r["laps"],
+                "timing_position": r["position"],
                 "fastest_lap_ms": best.get(did, (None, None))[0],
                 "fastest_lap_number": best.get(did, (None, None))[1],
                 "fastest_lap_rank": rank.get(did),
@@ -652,6 +671,27 @@ def write_session_payload(
                 "q3_ms": r["q3_ms"],
             }
         )
+        if official and not history_filled:
+            raw = r["time_raw_ms"]
+            # FastF1's Time is the winner's total and everyone else's gap to the winner.
+            is_winner = r["position"] == 1
+            text = position_text(r["position_text"])
+            official_rows.append(
+                {
+                    "session_id": session_id,
+                    "driver_id": did,
+                    "position": int(text) if text and text.isdigit() else None,
+                    "position_text": text,
+                    "position_order": r["position"],
+                    "grid": r["grid"],
+                    "status": r["status"],
+                    "points": r["points"],
+                    "time_ms": raw if is_winner else (winner_ms + raw if raw is not None and winner_ms is not None else None),
+                    "gap_ms": None if is_winner else raw,
+                    "laps": r["laps"],
+                    "official_source": "fastf1",
+                }
+            )
 
     stints = _derive_stints(lap_rows)
     stops = _derive_pit_stops(lap_rows)
@@ -674,6 +714,14 @@ def write_session_payload(
     n = 0
     n += upsert(conn, SessionDriver, sd_rows, ["session_id", "driver_id"])
     n += upsert(conn, Result, res_rows, ["session_id", "driver_id"], keep_existing_when_null=True)
+    # Official columns are written whole (a NULL too: a disqualification clears the
+    # position), and never over the history import's (history_filled skips them).
+    upsert(conn, Result, official_rows, ["session_id", "driver_id"])
+    colours = [{"year": year, "constructor_ref": r["constructor_ref"], "colour": r["team_colour"].upper(),
+                "source": "fastf1"}
+               for r in sd_rows if r["constructor_ref"] and _HEX.match(r["team_colour"] or "")]
+    n += upsert(conn, TeamColour, list({c["constructor_ref"]: c for c in colours}.values()),
+                ["year", "constructor_ref"])
     n += upsert(conn, Lap, lap_rows, ["session_id", "driver_id", "lap_number"])
     n += upsert(conn, Stint, stints, ["session_id", "driver_id", "stint"])
     n += upsert(conn, PitStop, stops, ["session_id", "driver_id", "stop"], keep_existing_when_null=True)
@@ -697,11 +745,10 @@ def write_session_payload(
     n += _delete_missing(conn, TrackStatusChange, session_id, ["seq"], [(r["seq"],) for r in track])
 
     info = payload["session"]
-    has_points = any(r["points"] is not None for r in results)
-    # History (Ergast) is the official classification: once it filled the session, a
-    # FastF1 re-ingest (which may lack points offline) never downgrades it to provisional.
-    official = history_filled or has_points or info.get("archive_status") == "Complete"
-    classification = "final" if official else "provisional"
+    # Final = an official source wrote the classification (history, or this payload's
+    # official fields). A complete timing archive alone is still the order on the road.
+    # Once history filled the session, a FastF1 re-ingest never downgrades it.
+    classification = "final" if (history_filled or official) else "provisional"
     se = table(RaceSession)
     values: dict[str, Any] = {
         "status": "ingested",

@@ -127,8 +127,24 @@ class SessionDriver(SQLModel, table=True):
     team_colour: str | None = None  # hex without '#', e.g. "3671C6"
 
 
+# Result columns that only an official source writes (history, or FastF1 when its
+# payload carries the official fields). See storage.queries.results for the resolution.
+OFFICIAL_RESULT_COLUMNS: frozenset[str] = frozenset({
+    "position", "position_text", "position_order", "grid", "status", "points",
+    "time_ms", "gap_ms", "laps", "official_source",
+})
+
+
 class Result(SQLModel, table=True):
-    """Classification of a session (race, sprint, qualifying or practice)."""
+    """Classification of a session (race, sprint, qualifying or practice).
+
+    Two kinds of columns (see docs/storage.md, "Precedence of sources"): the
+    OFFICIAL ones (position, position_text, position_order, grid, status, points,
+    time_ms, gap_ms, laps) are written only by an official source, named in
+    `official_source`; `timing_position` is FastF1's order, which is only the order
+    on the road (before stewards' decisions) when the payload lacks the official
+    fields. `storage.queries.results` resolves the two, in one place.
+    """
 
     __table_args__ = (
         UniqueConstraint("session_id", "driver_id", name="uq_result_session_driver"),
@@ -141,8 +157,11 @@ class Result(SQLModel, table=True):
     constructor_ref: str | None = None
     team_name: str | None = None
     number: str | None = None
-    position: int | None = None  # finishing order (NULL when not classified in the order)
-    position_text: str | None = None  # "1", "R" (retired), "D" (disqualified), "W", "N", ...
+    position: int | None = None  # official classified position (NULL when not classified)
+    position_text: str | None = None  # "1", "R" (retired), "D" (disqualified), "E", "W", "F", "N"
+    position_order: int | None = None  # official order of every car, classified or not (Ergast positionOrder)
+    timing_position: int | None = None  # FastF1's order: provisional when no official source wrote the row
+    official_source: str | None = None  # "history" / "fastf1" once an official source wrote the row
     grid: int | None = None  # 0 = pit lane start (Ergast convention)
     status: str | None = None  # "Finished", "+1 Lap", "Engine", ...
     points: float | None = None
@@ -216,8 +235,10 @@ class PitStop(SQLModel, table=True):
     driver_id: int = Field(foreign_key="driver.id")
     stop: int  # 1-based stop number
     lap: int
-    duration_ms: int | None = None  # Ergast: pit lane entry to exit, as timed officially
-    pit_lane_ms: int | None = None  # FastF1: PitOutTime - PitInTime
+    # Neither source measures the STATIONARY time (car on its jacks): both are pit-lane
+    # times, from the pit entry line to the pit exit line, timed differently.
+    duration_ms: int | None = None  # Ergast `duration`: official pit-lane time, entry to exit
+    pit_lane_ms: int | None = None  # FastF1 timing: PitOutTime (lap N+1) - PitInTime (lap N)
     local_time: str | None = None  # Ergast: local time of day of the stop
     compound_after: str | None = None
 
@@ -316,3 +337,45 @@ class IngestRun(SQLModel, table=True):
     outcome: str  # added / updated / skipped / failed / partial
     rows: int = 0
     message: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class RaceNeutralisation(SQLModel, table=True):
+    """A safety car, virtual safety car or red flag period of a race, from the history dump.
+
+    Timing data (track status) holds the same facts for FastF1 sessions; these rows
+    make the questions answerable for every season of the Ergast-schema dump
+    (`safety_cars.csv`, `red_flags.csv`, `virtual_safety_car_estimates.json`).
+    """
+
+    __tablename__ = "race_neutralisation"
+    __table_args__ = (UniqueConstraint("year", "round", "kind", "seq", name="uq_race_neutralisation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    round: int
+    kind: str  # safety_car / virtual_safety_car / red_flag
+    seq: int  # order within the race and kind, 1-based
+    lap: int  # lap deployed (safety car), shown (red flag), or a VSC lap
+    to_lap: int | None = None  # lap the safety car came in (NULL: race ended under it)
+    full_laps: int | None = None  # full laps under the safety car
+    cause: str | None = Field(default=None, sa_column=Column(Text))  # cause / incident
+    resumed: str | None = None  # red flag: Y (resumed), N (not), R (restarted), S (suspended)
+    excluded: str | None = Field(default=None, sa_column=Column(Text))  # red flag: cars that took no part after it
+    source: str = "history"  # where the row came from; VSC laps are the dump's estimates
+
+
+class TeamColour(SQLModel, table=True):
+    """A team's colour in one season (hex without '#'), for embeds and charts.
+
+    FastF1's TeamColor wins where a session of that season was loaded; the
+    maintained table (`storage/data/team_colours.csv`) covers history.
+    """
+
+    __tablename__ = "team_colour"
+    __table_args__ = (UniqueConstraint("year", "constructor_ref", name="uq_team_colour"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    constructor_ref: str
+    colour: str
+    source: str  # fastf1 / table

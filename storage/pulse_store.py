@@ -39,6 +39,7 @@ from bot.pulse.state import (
     WeatherRec,
 )
 from bot.pulse.types import Priority, PulseHighlight
+from storage import queries
 from storage.db import table
 from storage.models import (
     Driver,
@@ -143,14 +144,16 @@ def load_feed(engine: Engine, session_id: int) -> RaceFeed:
                 select(TrackStatusChange).where(TrackStatusChange.session_id == session_id)
             ).scalars()
         ]
+        # The resolved classification (official beats timing), as every other view reads it.
+        resolved = queries.results(conn.connection(), session_id)
         results = [
             ResultRec(
-                driver=code_of[r.driver_id], position=r.position, position_text=r.position_text,
+                driver=code_of[r.driver.id], position=r.position, position_text=r.position_text,
                 status=r.status, points=r.points, grid=r.grid, laps=r.laps,
-                team=r.team_name or teams.get(code_of[r.driver_id]),
-                q1_ms=r.q1_ms, q2_ms=r.q2_ms, q3_ms=r.q3_ms,
+                team=r.team_name or teams.get(code_of[r.driver.id]),
+                q1_ms=r.q1_ms, q2_ms=r.q2_ms, q3_ms=r.q3_ms, provisional=r.provisional,
             )
-            for r, _d in res_rows
+            for r in (resolved.rows if resolved else ())
         ]
 
         def standings(rnd: int) -> list[StandingRec]:

@@ -31,11 +31,13 @@ from storage.models import (
     Lap,
     PitStop,
     RaceControlMessage,
+    RaceNeutralisation,
     Result,
     Season,
     Session,
     SessionDriver,
     Stint,
+    TeamColour,
     TrackStatusChange,
     WeatherSample,
 )
@@ -143,17 +145,42 @@ class ResultRow:
     q1_ms: int | None
     q2_ms: int | None
     q3_ms: int | None
+    # Resolved by `results` (see _resolve): True when this row's position is only the
+    # timing order, before stewards' decisions; `outcome` is one of OUTCOMES.
+    provisional: bool = False
+    outcome: str | None = None
 
     @property
     def best_quali_ms(self) -> int | None:
         times = [t for t in (self.q3_ms, self.q2_ms, self.q1_ms) if t]
         return times[0] if times else None
 
+    @property
+    def laps_behind(self) -> int | None:
+        """2 for a "+2 Laps" status."""
+        mt = _LAPPED.match(self.status or "")
+        return int(mt.group(1)) if mt else None
+
+    @property
+    def started(self) -> bool:
+        """False for a car that took no part in the race (withdrawn, did not start / qualify)."""
+        return self.outcome not in ("withdrawn", "did_not_start", "did_not_qualify")
+
+    @property
+    def pit_lane_start(self) -> bool:
+        """Grid 0 is Ergast's "started from the pit lane", but only for a car that started."""
+        return self.grid == 0 and self.started
+
 
 @dataclass(frozen=True, slots=True)
 class Classification:
     session: SessionInfo
     rows: tuple[ResultRow, ...]
+
+    @property
+    def provisional(self) -> bool:
+        """The order is the timing order, before stewards' decisions (no official source yet)."""
+        return any(r.provisional for r in self.rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +214,29 @@ class StintRow:
 
 @dataclass(frozen=True, slots=True)
 class PitStopRow:
+    """One stop. Both times are PIT-LANE times (entry line to exit line); neither source
+    measures the stationary time, so nothing here may be called that."""
+
     driver: DriverInfo
     stop: int
     lap: int
-    duration_ms: int | None
-    pit_lane_ms: int | None
+    duration_ms: int | None  # official pit-lane time (Ergast `duration`)
+    pit_lane_ms: int | None  # pit-lane time from timing data (FastF1 PitOutTime - PitInTime)
     compound_after: str | None
+    # Set by `pit_stops`: the car sat in the pit lane during a red flag (or the time is
+    # far outside this race's norm); such a stop is no pit stop to rank or average.
+    under_red_flag: bool = False
+
+    @property
+    def pit_lane_time_ms(self) -> int | None:
+        """The one pit-lane time to show: official when held, else from timing data."""
+        return self.duration_ms if self.duration_ms is not None else self.pit_lane_ms
+
+    @property
+    def pit_lane_source(self) -> str | None:
+        if self.duration_ms is not None:
+            return "official"
+        return "timing" if self.pit_lane_ms is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +286,8 @@ class FormRace:
     points: float | None
     status: str | None
     team_name: str | None
+    provisional: bool = False
+    outcome: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,41 +540,120 @@ def has_laps(db: Db, session_id: int) -> bool:
 # --------------------------------------------------------------------------- results
 
 
+# Outcome of a car in a race or sprint, from the OFFICIAL position text and status
+# (Ergast positionText: a number, R retired, D disqualified, E excluded, W withdrawn,
+# F failed to qualify, N not classified). "finished" and "lapped" only for classified cars.
+OUTCOMES = (
+    "finished", "lapped", "classified_retired", "retired", "did_not_start", "withdrawn",
+    "disqualified", "excluded", "did_not_qualify", "not_classified", "provisional",
+)
+_LAPPED = re.compile(r"^\+(\d+) Laps?$")
+_TEXT_OUTCOME = {"R": "retired", "D": "disqualified", "E": "excluded", "W": "withdrawn",
+                 "F": "did_not_qualify", "N": "not_classified"}
+
+
+def result_outcome(position_text: str | None, status: str | None, *, provisional: bool = False) -> str | None:
+    """One of OUTCOMES for a race / sprint row (None when nothing official is known)."""
+    if provisional:
+        return "provisional"
+    st = (status or "").strip()
+    if st.lower() == "did not start":
+        return "did_not_start"
+    text = (position_text or "").strip().upper()
+    if text.isdigit():
+        if not st or st.lower() == "finished":
+            return "finished"
+        if _LAPPED.match(st):
+            return "lapped"
+        return "classified_retired"  # classified (90% distance) although the car stopped
+    if text in _TEXT_OUTCOME:
+        return _TEXT_OUTCOME[text]
+    return None
+
+
+_RESULT_COLS = (
+    Result.position,
+    Result.position_text,
+    Result.team_name,
+    Result.constructor_ref,
+    Result.number,
+    Result.grid,
+    Result.status,
+    Result.points,
+    Result.time_ms,
+    Result.gap_ms,
+    Result.laps,
+    Result.fastest_lap_ms,
+    Result.fastest_lap_number,
+    Result.fastest_lap_rank,
+    Result.q1_ms,
+    Result.q2_ms,
+    Result.q3_ms,
+    Result.official_source,
+    Result.position_order,
+    Result.timing_position,
+)
+
+
+def _resolve(info: SessionInfo, raw: Sequence[Sequence[object]]) -> tuple[ResultRow, ...]:
+    """THE precedence rule, in one place: official beats timing.
+
+    A row an official source wrote (history, or FastF1 with the official fields)
+    shows its official position, status and points, in the official order
+    (positionOrder). A row only timing wrote shows FastF1's order as a PROVISIONAL
+    position, with no status or points; it is replaced as soon as the official
+    classification arrives (the writers never let timing overwrite official columns).
+    Qualifying and practice keep their order with no outcome.
+    """
+    race_like = info.type in ("R", "S")
+    out: list[tuple[tuple[int, int, int], ResultRow]] = []
+    for i, r in enumerate(raw):
+        d = _driver(r)
+        v = list(r[_ND:])
+        official_source, order, timing = v[-3], v[-2], v[-1]
+        vals = v[:-3]
+        provisional = official_source is None and timing is not None
+        if provisional:
+            # Nothing official for this car: only FastF1's order is known.
+            vals[0], vals[1] = timing, str(timing)
+            for k in (5, 6, 7, 8, 9, 10):  # grid, status, points, time, gap, laps: never from timing
+                vals[k] = None
+        pos, text, status = vals[0], vals[1], vals[6]
+        if text is not None:
+            text = _int_text(text)
+            vals[1] = text
+        outcome = result_outcome(text, status, provisional=provisional) if race_like else None
+        key_pos = order if order is not None else (pos if pos is not None else (timing or 10**6))
+        out.append(((0 if (order is not None or pos is not None or timing is not None) else 1, key_pos, i),
+                    ResultRow(vals[0], vals[1], d, *vals[2:], provisional=provisional, outcome=outcome)))  # type: ignore[arg-type]
+    out.sort(key=lambda kv: kv[0])
+    return tuple(r for _, r in out)
+
+
+def _int_text(text: str) -> str:
+    """"7.0" → "7": positions are integers everywhere."""
+    try:
+        f = float(text)
+    except ValueError:
+        return text
+    return str(int(f)) if f.is_integer() else text
+
+
 def results(db: Db, session_id: int) -> Classification | None:
-    """The classification of a session, in finishing order (unclassified last)."""
+    """THE resolved classification of a session (official beats timing, see `_resolve`):
+    rows in official order (unclassified cars after the classified ones, as the
+    stewards ordered them), or in timing order marked provisional."""
     info = session_by_id(db, session_id)
     if info is None:
         return None
     stmt = (
-        select(
-            *_DRIVER_COLS,
-            Result.position,
-            Result.position_text,
-            Result.team_name,
-            Result.constructor_ref,
-            Result.number,
-            Result.grid,
-            Result.status,
-            Result.points,
-            Result.time_ms,
-            Result.gap_ms,
-            Result.laps,
-            Result.fastest_lap_ms,
-            Result.fastest_lap_number,
-            Result.fastest_lap_rank,
-            Result.q1_ms,
-            Result.q2_ms,
-            Result.q3_ms,
-        )
+        select(*_DRIVER_COLS, *_RESULT_COLS)
         .join(Driver, Driver.id == Result.driver_id)
         .where(Result.session_id == session_id)
-        .order_by(Result.position.is_(None), Result.position, Result.id)
+        .order_by(Result.id)
     )
     with _connect(db) as conn:
-        rows = tuple(
-            ResultRow(r[_ND], r[_ND + 1], _driver(r), *r[_ND + 2 :])  # type: ignore[arg-type]
-            for r in conn.execute(stmt)
-        )
+        rows = _resolve(info, conn.execute(stmt).all())
     return Classification(info, rows)
 
 
@@ -581,6 +706,16 @@ def stints(db: Db, session_id: int, driver_id: int | None = None) -> list[StintR
     )
     if driver_id is not None:
         stmt = stmt.where(Stint.driver_id == driver_id)
+    # A car that never started (withdrawn, did not start, stopped on the formation lap)
+    # has a lap-1 row in the timing data and so a "stint"; the official result says it
+    # completed no lap (or never took part), so it has none.
+    stmt = stmt.where(~exists(
+        select(Result.id).where(
+            Result.session_id == Stint.session_id, Result.driver_id == Stint.driver_id,
+            or_(Result.position_text.in_(("W", "F")), func.lower(Result.status) == "did not start",
+                and_(Result.official_source.is_not(None), Result.laps == 0)),
+        )
+    ))
     with _connect(db) as conn:
         return [
             StintRow(_driver(r), *r[_ND:])  # type: ignore[arg-type]
@@ -588,7 +723,18 @@ def stints(db: Db, session_id: int, driver_id: int | None = None) -> list[StintR
         ]
 
 
+# A stop is labelled "under red flag" when the car's lap carries the red-flag track
+# status (or the history records a red flag within a lap of it) and its pit-lane time
+# is RED_FLAG_FACTOR x the race's norm; or, with no such record, when the time is
+# OUTLIER_FACTOR x the norm (a 27-minute "stop" is a car waiting out a red flag).
+# Hazard: the norm is the race's FASTEST pit-lane time, not the median: in 2023
+# Australia three red flags made 49 of 65 official "stops" red-flag waits.
+RED_FLAG_FACTOR = 2.0
+OUTLIER_FACTOR = 20.0
+
+
 def pit_stops(db: Db, session_id: int, driver_id: int | None = None) -> list[PitStopRow]:
+    """Pit stops in lap order, each marked `under_red_flag` against the whole race's norm."""
     stmt = (
         select(
             *_DRIVER_COLS,
@@ -601,13 +747,58 @@ def pit_stops(db: Db, session_id: int, driver_id: int | None = None) -> list[Pit
         .join(Driver, Driver.id == PitStop.driver_id)
         .where(PitStop.session_id == session_id)
     )
-    if driver_id is not None:
-        stmt = stmt.where(PitStop.driver_id == driver_id)
     with _connect(db) as conn:
-        return [
+        rows = [
             PitStopRow(_driver(r), *r[_ND:])  # type: ignore[arg-type]
             for r in conn.execute(stmt.order_by(PitStop.lap, PitStop.stop, Driver.code))
         ]
+        red_laps = _red_flag_laps(conn, session_id)
+        red_driver_laps = {
+            (r[0], r[1]) for r in conn.execute(
+                select(Lap.driver_id, Lap.lap_number).where(
+                    Lap.session_id == session_id, Lap.track_status.like("%5%")))
+        }
+    norm = min((t for p in rows if (t := p.pit_lane_time_ms)), default=None)
+    out = []
+    for p in rows:
+        t = p.pit_lane_time_ms
+        red = False
+        if t is not None and norm:
+            flagged = (p.driver.id, p.lap) in red_driver_laps or (p.driver.id, p.lap + 1) in red_driver_laps \
+                or any(abs(p.lap - lap) <= 1 for lap in red_laps)
+            red = (flagged and t >= RED_FLAG_FACTOR * norm) or t >= OUTLIER_FACTOR * norm
+        if driver_id is None or p.driver.id == driver_id:
+            out.append(PitStopRow(p.driver, p.stop, p.lap, p.duration_ms, p.pit_lane_ms, p.compound_after, red))
+    return out
+
+
+def _red_flag_laps(conn: Connection, session_id: int) -> list[int]:
+    """Laps of the race's red flags in the history record (none for other sessions)."""
+    N = RaceNeutralisation
+    return [int(r[0]) for r in conn.execute(
+        select(N.lap)
+        .join(Event, and_(Event.year == N.year, Event.round == N.round))
+        .join(Session, Session.event_id == Event.id)
+        .where(Session.id == session_id, Session.type == "R", N.kind == "red_flag")
+    )]
+
+
+@dataclass(frozen=True, slots=True)
+class PitStopSummary:
+    """Fastest and average pit-lane time of a race, red-flag stops left out."""
+
+    fastest: PitStopRow | None
+    average_ms: int | None
+    counted: int
+    excluded_red_flag: int
+
+
+def pit_stop_summary(db: Db, session_id: int) -> PitStopSummary:
+    rows = pit_stops(db, session_id)
+    timed = [p for p in rows if p.pit_lane_time_ms is not None and not p.under_red_flag]
+    fastest = min(timed, key=lambda p: (p.pit_lane_time_ms or 0, p.lap), default=None)
+    avg = round(sum(p.pit_lane_time_ms or 0 for p in timed) / len(timed)) if timed else None
+    return PitStopSummary(fastest, avg, len(timed), sum(1 for p in rows if p.under_red_flag))
 
 
 def fastest_lap(db: Db, session_id: int) -> FastestLap | None:
@@ -896,6 +1087,8 @@ def driver_form(db: Db, driver_id: int, year: int) -> DriverForm | None:
             Result.points,
             Result.status,
             Result.team_name,
+            Result.official_source,
+            Result.timing_position,
         )
         .join(Session, Session.id == Result.session_id)
         .join(Event, Event.id == Session.event_id)
@@ -903,7 +1096,7 @@ def driver_form(db: Db, driver_id: int, year: int) -> DriverForm | None:
         .order_by(Event.round)
     )
     with _connect(db) as conn:
-        races = tuple(FormRace(*r) for r in conn.execute(stmt))  # type: ignore[arg-type]
+        races = tuple(_form_race(r) for r in conn.execute(stmt))
         srow = conn.execute(
             select(
                 DriverStanding.position,
@@ -923,6 +1116,16 @@ def driver_form(db: Db, driver_id: int, year: int) -> DriverForm | None:
     if not races and standing is None:
         return None
     return DriverForm(driver, year, races, standing)
+
+
+def _form_race(r: Sequence[object]) -> FormRace:
+    """The same precedence as `_resolve`: official fields, else the provisional timing order."""
+    rnd, name, grid, pos, text, pts, status, team, official_source, timing = r
+    if official_source is None and timing is not None:
+        return FormRace(rnd, name, None, timing, str(timing), None, None, team, True, "provisional")  # type: ignore[arg-type]
+    text = _int_text(str(text)) if text is not None else None
+    return FormRace(rnd, name, grid, pos, text, pts, status, team, False,  # type: ignore[arg-type]
+                    result_outcome(text, status))  # type: ignore[arg-type]
 
 
 def last_year_of_driver(db: Db, driver_id: int) -> int | None:
@@ -1093,6 +1296,7 @@ class TrackStatusPeriod:
     phase: str  # "race", BEFORE_START, AFTER_FINISH or "unknown" (of its start)
     from_lap: int | None
     to_lap: int | None
+    cause: str | None = None  # history record only: cause / incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -1114,6 +1318,9 @@ class FlagsReport:
     messages: tuple[RaceControlRow, ...]  # safety car, red and yellow flag messages (no blue flags)
     track_status_rows: int
     message_rows: int
+    # "timing" (FastF1 track status + race control) or "history" (the dump's safety-car,
+    # red-flag and VSC-estimate records): answers name it.
+    source: str = "timing"
 
 
 _RCM_COLS = (
@@ -1151,7 +1358,8 @@ def _is_flag_message(r: RaceControlRow) -> bool:
 
 
 def flags(db: Db, session_id: int) -> FlagsReport | None:
-    """Track status periods and flag / safety car messages, or None when none are held."""
+    """Track status periods and flag / safety car messages; for a race without timing data,
+    the history record of safety cars, VSCs and red flags; None when neither is held."""
     T = TrackStatusChange
     with _connect(db) as conn:
         clock = _LapClock(conn, session_id)
@@ -1159,8 +1367,8 @@ def flags(db: Db, session_id: int) -> FlagsReport | None:
             select(T.time_ms, T.status).where(T.session_id == session_id).order_by(T.seq)
         ).all()
         msgs = race_control_messages(conn, session_id)
-    if not changes and not msgs:
-        return None
+        if not changes and not msgs:
+            return _history_flags(conn, session_id)
     periods: list[TrackStatusPeriod] = []
     for i, (t, status) in enumerate(changes):
         label = TRACK_STATUS_LABELS.get(str(status))
@@ -1181,6 +1389,42 @@ def flags(db: Db, session_id: int) -> FlagsReport | None:
         periods.append(TrackStatusPeriod(str(status), label, phase, lap, to_lap))
     flag_msgs = tuple(r for r in msgs if _is_flag_message(r))
     return FlagsReport(tuple(periods), flag_msgs, len(changes), len(msgs))
+
+
+_HISTORY_KIND = {"safety_car": "4", "virtual_safety_car": "6", "red_flag": "5"}
+
+
+def _history_flags(conn: Connection, session_id: int) -> FlagsReport | None:
+    """The dump's record for a race. Held only when the season's records were imported
+    (some row of that year exists): otherwise "no row" would wrongly read as "no safety car"."""
+    N = RaceNeutralisation
+    ev = conn.execute(
+        select(Event.year, Event.round).join(Session, Session.event_id == Event.id)
+        .where(Session.id == session_id, Session.type == "R")
+    ).first()
+    if ev is None:
+        return None
+    if conn.execute(select(N.id).where(N.year == ev[0]).limit(1)).first() is None:
+        return None
+    rows = conn.execute(
+        select(N.kind, N.lap, N.to_lap, N.cause)
+        .where(N.year == ev[0], N.round == ev[1])
+        .order_by(N.lap, N.kind, N.seq)
+    ).all()
+    periods = tuple(
+        TrackStatusPeriod(_HISTORY_KIND[k], TRACK_STATUS_LABELS[_HISTORY_KIND[k]], "race", lap,
+                          to_lap if to_lap is not None else lap, cause)
+        for k, lap, to_lap, cause in rows if k in _HISTORY_KIND
+    )
+    return FlagsReport(periods, (), 0, 0, source="history")
+
+
+def team_colours(db: Db, year: int) -> dict[str, str]:
+    """constructor ref → colour (hex without '#') for a season: FastF1's where a session was
+    loaded, else the maintained table; empty when neither has the season."""
+    with _connect(db) as conn:
+        return {r[0]: r[1] for r in conn.execute(
+            select(TeamColour.constructor_ref, TeamColour.colour).where(TeamColour.year == year))}
 
 
 @dataclass(frozen=True, slots=True)

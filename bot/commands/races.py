@@ -14,7 +14,7 @@ from bot.errors import UserError
 from bot.model import Card, CardField, Reply
 from bot.registry import Registry
 from bot.resolve import KIND_TO_SESSION, parse_lap_range, resolve_driver, resolve_event
-from storage.queries import EventInfo, SessionInfo
+from storage.queries import EventInfo, SessionInfo, pit_stop_summary, team_colours
 
 
 def freshness_footer(s: SessionInfo) -> str:
@@ -68,7 +68,8 @@ def register(registry: Registry) -> None:
         if cls is None or not cls.rows:
             raise UserError(m.NO_RESULTS.format(session=s.label))
         if s.type in ("Q", "SQ"):
-            rows = [(r.position_text or r.position, r.driver.short, r.team_name or "", f.lap_time(r.q1_ms),
+            rows = [(f.pos_cell(r.position, r.position_text, r.outcome), r.driver.short, r.team_name or "",
+                     f.lap_time(r.q1_ms),
                      f.lap_time(r.q2_ms) if r.q2_ms else "", f.lap_time(r.q3_ms) if r.q3_ms else "")
                     for r in cls.rows]
             tbl = f.table(["Pos", "Driver", "Team", "Q1", "Q2", "Q3"], rows)
@@ -77,21 +78,31 @@ def register(registry: Registry) -> None:
             winner_ms = cls.rows[0].time_ms
             rows = []
             for r in cls.rows:
-                if r.position == 1:
+                if r.position == 1 and r.time_ms is not None:
                     t = f.race_time(r.time_ms)
                 elif r.gap_ms is not None:
                     t = f.gap(r.gap_ms)
                 elif r.time_ms and winner_ms:
                     t = f.gap(r.time_ms - winner_ms)
                 else:
-                    t = r.status or ""
-                rows.append((r.position_text or r.position, r.driver.short, r.team_name or "",
-                             "" if r.grid is None else r.grid, t, f.points(r.points) if r.points is not None else ""))
+                    t = f.status_cell(r.outcome, r.status, r.laps)
+                # Rows come in the official order (storage.queries.results); grid 0 = pit lane.
+                grid = "" if r.grid is None or not r.started else ("PL" if r.grid == 0 else r.grid)
+                rows.append((f.pos_cell(r.position, r.position_text, r.outcome), r.driver.short, r.team_name or "",
+                             grid, t, f.points(r.points) if r.points is not None else ""))
             tbl = f.table(["Pos", "Driver", "Team", "Grid", "Time", "Pts"], rows)
             w = cls.rows[0]
-            head = f"Winner: **{w.driver.name}** ({w.team_name or m.UNKNOWN_FIELD})."
-        card = Card(title=s.label, description=tbl, footer=freshness_footer(s))
-        note = "\n" + m.FRESHNESS_PROVISIONAL if s.classification == "provisional" else ""
+            lead = "Leader on the road" if cls.provisional else "Winner"
+            head = f"{lead}: **{w.driver.name}** ({w.team_name or m.UNKNOWN_FIELD})."
+        # The embed takes the colour of the winner's (pole-sitter's) team that season.
+        colours = await ctx.store.run(team_colours, s.event.year)
+        lead_ref = cls.rows[0].constructor_ref
+        card = Card(title=s.label, description=tbl, footer=freshness_footer(s),
+                    colour=colours.get(lead_ref) if lead_ref else None)
+        if cls.provisional:
+            note = "\n" + m.PROVISIONAL_ORDER
+        else:
+            note = "\n" + m.FRESHNESS_PROVISIONAL if s.classification == "provisional" else ""
         return Reply(text=head + note, cards=[card])
 
     @registry.command(
@@ -156,7 +167,7 @@ def register(registry: Registry) -> None:
         examples=("pitstops monza 2023", "pitstops last race driver=HAM"),
     )
     async def pitstops(ctx: CommandContext, race: str | None = None, driver: str | None = None) -> Reply:
-        """Pit stops of a race: lap and stationary / pit-lane time.
+        """Pit stops of a race: lap and pit-lane time (entry to exit).
 
         Args:
             race: the race (default: the latest race).
@@ -167,10 +178,22 @@ def register(registry: Registry) -> None:
         rows = await ctx.store.pit_stops(s.id, d.id if d else None)
         if not rows:
             raise UserError(m.NO_PIT_STOPS.format(session=s.label))
-        tbl = f.table(["Lap", "Driver", "Stop", "Duration", "Pit lane"],
+        # Both sources time the PIT LANE (entry to exit), not the stationary time; one
+        # column each, named for its source, and a red-flag wait is labelled, not ranked.
+        tbl = f.table(["Lap", "Driver", "Stop", "Pit lane (official)", "Pit lane (timing)", "Note"],
                       [(p.lap, p.driver.short, p.stop, f.seconds(p.duration_ms) if p.duration_ms else "",
-                        f.seconds(p.pit_lane_ms) if p.pit_lane_ms else "") for p in rows])
-        return Reply(text=f"{len(rows)} pit stops in the {s.label}.",
+                        f.seconds(p.pit_lane_ms) if p.pit_lane_ms else "",
+                        m.PIT_UNDER_RED_FLAG if p.under_red_flag else "") for p in rows])
+        text = f"{len(rows)} pit stops in the {s.label}."
+        summary = await ctx.store.run(pit_stop_summary, s.id)
+        if summary.fastest is not None and d is None:
+            fs = summary.fastest
+            excl = (m.PIT_FASTEST_EXCLUDED.format(n=summary.excluded_red_flag, s="s" if summary.excluded_red_flag > 1 else "")
+                    if summary.excluded_red_flag else "")
+            text += "\n" + m.PIT_FASTEST.format(who=fs.driver.name, t=f.seconds(fs.pit_lane_time_ms), lap=fs.lap,
+                                               avg=f.seconds(summary.average_ms), n=summary.counted, excl=excl)
+        text += "\n_" + m.PIT_TIMES_NOTE + "_"
+        return Reply(text=text,
                      cards=[Card(title=f"Pit stops · {s.label}", description=tbl, footer=freshness_footer(s))])
 
     @registry.command(

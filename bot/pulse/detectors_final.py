@@ -42,6 +42,8 @@ def _longest_stint(feed: RaceFeed, em: Emitter) -> None:
 
 
 def _finished(r: ResultRec) -> bool:
+    """From the official position text / status (storage.queries resolves them): a
+    provisional row has neither, so only the live retirements (state.retired) count."""
     if r.position_text and r.position_text.strip().upper() in _NOT_FINISHED:
         return False
     status = (r.status or "").lower()
@@ -73,6 +75,8 @@ def _result(feed: RaceFeed, state: PulseState, em: Emitter) -> None:
         podium=[r.driver for r in ordered[:3]], top10=top, not_classified=dnf,
         fastest_lap=fastest, points_known=any(r.points is not None for r in ordered),
         laps=feed.last_lap,
+        # The order on the road until the official classification arrives: said so.
+        provisional=any(r.provisional for r in ordered),
     )
 
 

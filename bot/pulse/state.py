@@ -86,6 +86,7 @@ class ResultRec:
     q1_ms: int | None = None
     q2_ms: int | None = None
     q3_ms: int | None = None
+    provisional: bool = False  # timing order only, before stewards' decisions (storage.queries.results)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ def _provisional(value: dict[str, Any], lap_bump: int = 0) -> dict[str, Any]:
     out = copy.deepcopy(value)
     p = out["payload"]
     for r in p["results"]:
-        r["points"] = r["grid"] = r["status"] = None
+        r["points"] = r["grid"] = r["status"] = r["position_text"] = None  # ClassifiedPosition too
     p["session"]["archive_status"] = None
     if lap_bump:
         i = LAP_FIELDS.index("lap_time_ms")

@@ -56,7 +56,7 @@ def test_monza_facts_and_unchanged_reingest(engine: Engine, monza_cache: Path) -
                            where r.session_id = :s and r.position = 1""", s=sid)
     assert winner == [("VER", 2, 25.0, "Finished")]
     top5 = _q(engine, """select d.code from result r join driver d on d.id = r.driver_id
-                         where r.session_id = :s order by r.position limit 5""", s=sid)
+                         where r.session_id = :s order by r.position_order limit 5""", s=sid)
     assert [r[0] for r in top5] == ["VER", "PER", "SAI", "LEC", "RUS"]
     fastest = _q(engine, """select d.code, l.lap_time_ms, l.lap_number, l.compound from lap l
                             join driver d on d.id = l.driver_id

@@ -85,7 +85,7 @@ def test_rerun_skips_everything_and_history_fills_gaps(
             "(select count(*) from lap l where l.session_id = s.id and l.driver_id = d.id) "
             "from result r join driver d on d.id = r.driver_id join race_session s on s.id = r.session_id "
             "join event e on e.id = s.event_id where e.year = 2019 and e.round = 5 and s.type = 'R' "
-            "order by r.position limit 2")).all()
+            "order by r.position_order limit 2")).all()
         assert [tuple(r) for r in rows] == [("hamilton", 1, 2, 26.0, "Finished", 66),
                                             ("bottas", 2, 1, 18.0, "Finished", 66)]
         assert conn.execute(text("select count(*) from driver")).scalar_one() == \
