@@ -1,4 +1,4 @@
-"""Engine creation, schema set-up and the one upsert helper every writer uses."""
+"""Engine creation, schema set-up (through `storage.migrate`) and the one upsert helper."""
 
 from __future__ import annotations
 
@@ -50,8 +50,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def init_db(engine: Engine) -> None:
-    """Create missing tables and indexes (idempotent)."""
-    SQLModel.metadata.create_all(engine)
+    """Bring the schema to the code's head through the migrations (idempotent).
+
+    Raises `storage.migrate.SchemaTooNew` on a database made by a newer release.
+    """
+    from storage.migrate import ensure_schema  # migrate imports this module's tables
+
+    ensure_schema(engine)
 
 
 def table(model: type[SQLModel]) -> Table:
