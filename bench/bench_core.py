@@ -208,8 +208,8 @@ async def overhead(url: str, iterations: int) -> tuple[list[float], list[float],
     return prompt_ms, reply_ms, loop_cpu_ms, thread_ms, len(QUESTIONS)
 
 
-async def burst(url: str, n: int = 200, rounds: int = 3) -> tuple[float, float, float]:
-    """(loop CPU ms per question, longest loop stall ms, burst wall s) for `n` questions at once."""
+async def burst(url: str, n: int = 200, rounds: int = 3) -> tuple[float, float, float, float]:
+    """(loop CPU ms per question, longest loop stall ms: wall and loop CPU, burst wall s) for `n` at once."""
     from bot.model import ChannelRef, Incoming, PlatformLimits, Reply, UserRef
     from bot.settings import Settings
     from slipstream.wiring import build_app
@@ -232,26 +232,21 @@ async def burst(url: str, n: int = 200, rounds: int = 3) -> tuple[float, float, 
 
     cpu: list[float] = []
     stalls: list[float] = []
+    cpu_stalls: list[float] = []
     walls: list[float] = []
     k = 0
     for r in range(rounds + 1):
         done = asyncio.Event()
-        worst = [0.0]
+        worst = [0.0, 0.0]
 
-        async def ticker(done: asyncio.Event = done, worst: list[float] = worst) -> None:
-            last = time.perf_counter()
-            while not done.is_set():
-                await asyncio.sleep(0.001)
-                now = time.perf_counter()
-                worst[0] = max(worst[0], now - last - 0.001)
-                last = now
+        ticker = _ticker(done, worst)
 
         incs = []
         for i in range(n):
             k += 1
             incs.append(Incoming(event_id=f"burst{k}", channel=ChannelRef("console", f"console:local:b{i % 20}"),
                                  user=UserRef("console", f"console:u{i}"), text=QUESTIONS[i % len(QUESTIONS)]))
-        tick = asyncio.create_task(ticker())
+        tick = asyncio.create_task(ticker)
         c0, t0 = time.thread_time(), time.perf_counter()
         await asyncio.gather(*(app.dispatcher.handle(inc, Sink()) for inc in incs))
         c1, t1 = time.thread_time(), time.perf_counter()
@@ -260,9 +255,25 @@ async def burst(url: str, n: int = 200, rounds: int = 3) -> tuple[float, float, 
         if r:  # the first round warms the caches
             cpu.append((c1 - c0) * 1000 / n)
             stalls.append(worst[0] * 1000)
+            cpu_stalls.append(worst[1] * 1000)
             walls.append(t1 - t0)
     await app.aclose()
-    return statistics.median(cpu), max(stalls), statistics.median(walls)
+    return statistics.median(cpu), max(stalls), max(cpu_stalls), statistics.median(walls)
+
+
+async def _ticker(done: asyncio.Event, worst: list[float]) -> None:
+    """Longest gap between 1 ms ticks of the loop: [wall s, loop-thread CPU s within it].
+
+    On a shared machine the wall gap includes time the OS gave other processes; the
+    loop thread's own CPU in that gap is the stall our code caused.
+    """
+    last, last_cpu = time.perf_counter(), time.thread_time()
+    while not done.is_set():
+        await asyncio.sleep(0.001)
+        now, cpu = time.perf_counter(), time.thread_time()
+        worst[0] = max(worst[0], now - last - 0.001)
+        worst[1] = max(worst[1], cpu - last_cpu)
+        last, last_cpu = now, cpu
 
 
 def _sink():  # type: ignore[no-untyped-def]
@@ -332,8 +343,8 @@ async def after_idle(url: str, samples: int = 60, idle_s: float = 60.0) -> tuple
     return idle_ms, warm_ms
 
 
-async def burst_after_write(url: str, n: int = 200, rounds: int = 3) -> tuple[float, float]:
-    """(longest loop stall ms, median wall s) of `n` questions at once right after a data write."""
+async def burst_after_write(url: str, n: int = 200, rounds: int = 3) -> tuple[float, float, float]:
+    """(longest loop stall ms: wall and loop CPU, median wall s) of `n` questions at once after a write."""
     import datetime as dt
 
     from sqlalchemy import insert
@@ -347,6 +358,7 @@ async def burst_after_write(url: str, n: int = 200, rounds: int = 3) -> tuple[fl
     app = build_app(Settings(database_url=url, llm_base_url=None, rate_user_per_min=0, rate_channel_per_min=0))
     await _warm(app)
     stalls: list[float] = []
+    cpu_stalls: list[float] = []
     walls: list[float] = []
     k = 0
     for r in range(rounds + 1):
@@ -358,15 +370,9 @@ async def burst_after_write(url: str, n: int = 200, rounds: int = 3) -> tuple[fl
                                                          finished_at=now, outcome="skipped"))
         app.store.invalidate()
         done = asyncio.Event()
-        worst = [0.0]
+        worst = [0.0, 0.0]
 
-        async def ticker(done: asyncio.Event = done, worst: list[float] = worst) -> None:
-            last = time.perf_counter()
-            while not done.is_set():
-                await asyncio.sleep(0.001)
-                t = time.perf_counter()
-                worst[0] = max(worst[0], t - last - 0.001)
-                last = t
+        ticker = _ticker(done, worst)
 
         incs = []
         for i in range(n):
@@ -374,7 +380,7 @@ async def burst_after_write(url: str, n: int = 200, rounds: int = 3) -> tuple[fl
             incs.append(Incoming(event_id=f"bw{k}", channel=ChannelRef("console", f"console:local:w{i % 20}"),
                                  user=UserRef("console", f"console:w{i}"),
                                  text=(QUESTIONS + QUESTIONS_NO_SEASON)[i % (len(QUESTIONS) + len(QUESTIONS_NO_SEASON))]))
-        tick = asyncio.create_task(ticker())
+        tick = asyncio.create_task(ticker)
         await asyncio.sleep(0.002)
         t0 = time.perf_counter()
         await asyncio.gather(*(app.dispatcher.handle(inc, _sink()) for inc in incs))
@@ -383,11 +389,12 @@ async def burst_after_write(url: str, n: int = 200, rounds: int = 3) -> tuple[fl
         await tick
         if r:
             stalls.append(worst[0] * 1000)
+            cpu_stalls.append(worst[1] * 1000)
             walls.append(t1 - t0)
     with app.engine.begin() as conn:  # leave the store as it was
         conn.execute(table(IngestRun).delete().where(table(IngestRun).c.kind == "bench"))
     await app.aclose()
-    return max(stalls), statistics.median(walls)
+    return max(stalls), max(cpu_stalls), statistics.median(walls)
 
 
 def fastf1_load_s(repeats: int = 3) -> float:
@@ -486,16 +493,16 @@ def main() -> int:
     ns = asyncio.run(no_season_loop_cpu(url))
     print(f"  event-loop CPU, questions naming no season (match over all events): "
           f"p50 {statistics.median(ns):6.2f} ms   p99 {pct(ns, 99):6.2f} ms")
-    cpu, stall, wall = asyncio.run(burst(url))
-    print(f"  burst of 200 at once: loop CPU {cpu:.2f} ms/question, longest loop stall {stall:.1f} ms, "
-          f"all answered in {wall:.2f} s")
+    cpu, stall, cstall, wall = asyncio.run(burst(url))
+    print(f"  burst of 200 at once: loop CPU {cpu:.2f} ms/question, longest loop stall {stall:.1f} ms "
+          f"(loop CPU in it {cstall:.1f} ms), all answered in {wall:.2f} s")
     idle_ms, warm_ms = asyncio.run(after_idle(url))
     print(f"  first question after 60 s idle p50 {statistics.median(idle_ms):6.2f} ms   p99 {pct(idle_ms, 99):6.2f} ms"
           f"   | same questions warm p50 {statistics.median(warm_ms):6.2f} ms   p99 {pct(warm_ms, 99):6.2f} ms"
           f"   (target p99 <= 20; {len(idle_ms)} samples)")
-    wstall, wwall = asyncio.run(burst_after_write(url))
+    wstall, wcstall, wwall = asyncio.run(burst_after_write(url))
     print(f"  burst of 200 right after a data write: longest loop stall {wstall:.1f} ms "
-          f"(target <= 50), all answered in {wwall:.2f} s")
+          f"(loop CPU in it {wcstall:.1f} ms; target <= 50), all answered in {wwall:.2f} s")
     if args.quick:
         return 0
 

@@ -77,6 +77,8 @@ class PulseDelivery(SQLModel, table=True):
         Index("ix_pulse_delivery_due", "status", "not_before"),
         Index("ix_pulse_delivery_channel_seq", "channel_id", "seq"),
         Index("ix_pulse_delivery_heads", "status", "channel_id", "seq"),
+        # The claim reads the queue in order through this (cost independent of backlog).
+        Index("ix_pulse_delivery_queue", "status", "seq"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

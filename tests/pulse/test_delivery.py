@@ -149,9 +149,11 @@ async def test_rate_limits_order_and_bursts(engine: Engine, monza_highlights: li
     now = time.time()
     stored = await _setup(engine, monza_highlights, {"slack:T1:C1": {"min_priority": "low",
                                                                      "kinds": ["pit_stop"]}}, now)
-    platform = FakePlatform(tmp_path / "p.db", min_interval_s=0.05)
+    # The platform's interval must be well above one deliverer round (claim + post + record,
+    # tens of ms on a loaded PostgreSQL) or it never pushes back and the test proves nothing.
+    platform = FakePlatform(tmp_path / "p.db", min_interval_s=0.2)
     dl = Deliverer(engine, {"slack": FakePoster(platform, "slack")}, channel_interval_s={"slack": 0.0})
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while pulse_store.outbox_counts(engine).get("pending") and time.monotonic() < deadline:
         await dl.run_once()
         await asyncio.sleep(0.01)
