@@ -189,8 +189,7 @@ async def bench_fanout(src_engine, channels: int, work: Path, with_pg: bool = Tr
                 else:
                     inner = InstantPoster()
                 poster = TimedPoster(inner)
-                dls = [Deliverer(eng, {"console": poster}, batch=200, concurrency=32,
-                                 channel_interval_s={"console": 0.0}) for _ in range(2)]
+                dls = [Deliverer(eng, {"console": poster}, batch=200, concurrency=32) for _ in range(2)]
                 t = time.perf_counter()
                 while True:
                     done = await asyncio.gather(*(d.run_once() for d in dls))
@@ -242,8 +241,7 @@ async def bench_rate_limited(work: Path, src_engine, channels: int = 50) -> None
         pulse_store.subscribe(eng, f"slack:T:{i}", min_priority="critical")
     await enqueue_for_subscribers(eng, stored, session_type="R", commentator=Commentator())
     platform = FakePlatform(work / "rl-platform.db", min_interval_s=0.2)
-    dl = Deliverer(eng, {"slack": FakePoster(platform, "slack")}, batch=200, concurrency=32,
-                   channel_interval_s={"slack": 0.2})
+    dl = Deliverer(eng, {"slack": FakePoster(platform, "slack")}, batch=200, concurrency=32)
     t = time.perf_counter()
     while pulse_store.outbox_counts(eng).get("pending"):
         await dl.run_once()

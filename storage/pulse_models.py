@@ -38,7 +38,7 @@ class PulseHighlightRow(SQLModel, table=True):
     key: str  # stable within the session, e.g. "lead_change:15:VER"
     kind: str
     lap: int
-    priority: int  # bot.pulse.types.Priority value
+    priority: int  # storage.pulse_types.Priority value
     seq: int  # detection order within the session
     drivers: str = ""  # comma-separated codes
     teams: str = ""  # comma-separated team names of those drivers (team filters)

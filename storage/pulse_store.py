@@ -24,22 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session as OrmSession
 
-from bot.pulse.state import (
-    DriverRec,
-    LapRec,
-    RaceControlRec,
-    RaceFeed,
-    ResultRec,
-    SessionInfo,
-    StandingRec,
-    TrackStatusRec,
-    WeatherRec,
-)
-from bot.pulse.types import Priority, PulseHighlight
-from storage.db import table
+from storage.db import table, upsert
 from storage.models import (
     Driver,
     DriverStanding,
@@ -62,6 +49,18 @@ from storage.pulse_models import (
     PulseDelivery,
     PulseHighlightRow,
     PulseSubscription,
+)
+from storage.pulse_types import KINDS, Priority, PulseHighlight
+from storage.race_feed import (
+    DriverRec,
+    LapRec,
+    RaceControlRec,
+    RaceFeed,
+    ResultRec,
+    SessionInfo,
+    StandingRec,
+    TrackStatusRec,
+    WeatherRec,
 )
 
 SPRINT_FORMATS = ("sprint", "sprint_qualifying", "sprint_shootout")
@@ -303,9 +302,7 @@ def save_highlights(
                 "teams": ",".join(sorted({t for d in h.drivers if (t := teams.get(d))})),
                 "facts": json.dumps(h.facts, sort_keys=True, default=str), "detected_at": now,
             })
-        if rows:
-            ins = (postgresql.insert(tbl) if conn.dialect.name == "postgresql" else sqlite.insert(tbl))
-            conn.execute(ins.on_conflict_do_nothing(index_elements=["session_id", "key"]), rows)
+        upsert(conn, PulseHighlightRow, rows, ["session_id", "key"], update=())
         keys = [r["key"] for r in rows]
     if not keys:
         return []
@@ -401,8 +398,6 @@ def subscribe(
     by: str | None = None,
 ) -> Subscription:
     """Create or replace a channel's subscription (idempotent). ValueError on bad filters."""
-    from bot.pulse.types import KINDS
-
     kinds_t = tuple(sorted({k.strip().lower() for k in (kinds or ()) if k.strip()}))
     bad = [k for k in kinds_t if k not in KINDS]
     if bad:
@@ -423,14 +418,8 @@ def subscribe(
         "tone": tone, "length": length, "language": (language or "en").lower()[:8],
         "updated_at": time.time(), "updated_by": by,
     }
-    tbl = table(PulseSubscription)
     with engine.begin() as conn:
-        ins = postgresql.insert(tbl) if conn.dialect.name == "postgresql" else sqlite.insert(tbl)
-        stmt = ins.on_conflict_do_update(
-            index_elements=["channel_id"],
-            set_={k: ins.excluded[k] for k in values if k != "channel_id"},
-        )
-        conn.execute(stmt, [values])
+        upsert(conn, PulseSubscription, [values], ["channel_id"])
     sub = get_subscription(engine, channel_id)
     assert sub is not None
     return sub
@@ -501,8 +490,6 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
     tbl = table(PulseDelivery)
     new_messages = 0
     with engine.begin() as conn:
-        pg = conn.dialect.name == "postgresql"
-        ins = postgresql.insert(tbl) if pg else sqlite.insert(tbl)
         seq0 = conn.execute(select(func.coalesce(func.max(tbl.c.seq), 0))).scalar_one()
         pairs = {(m.channel_id, h.id) for m in messages for h in m.highlights}
         channels = sorted({c for c, _ in pairs})
@@ -540,10 +527,8 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
                     for h in fresh[1:]
                 ]))
             new_messages += 1
-        if leaders:
-            stmt = ins.on_conflict_do_nothing(index_elements=["channel_id", "highlight_id"])
-            for i in range(0, len(leaders), 2000):
-                conn.execute(stmt, leaders[i : i + 2000])
+        # Already-queued pairs were filtered above; a concurrent enqueue's are left alone.
+        upsert(conn, PulseDelivery, leaders, ["channel_id", "highlight_id"], update=())
         if members:
             ids = dict(conn.execute(
                 select(tbl.c.idempotency_key, tbl.c.id).where(
@@ -556,9 +541,7 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
                 for r in mem:
                     r["group_leader_id"] = lid
                     rows.append(r)
-            stmt = ins.on_conflict_do_nothing(index_elements=["channel_id", "highlight_id"])
-            for i in range(0, len(rows), 2000):
-                conn.execute(stmt, rows[i : i + 2000])
+            upsert(conn, PulseDelivery, rows, ["channel_id", "highlight_id"], update=())
     return new_messages
 
 
