@@ -46,6 +46,7 @@ class Store:
         # Values of the current data version only: a new version drops them all, so
         # stale lists and indexes never pile up.
         self._cache: dict[Any, Any] = {}
+        self._generation = 0  # bumped with every drop: in-flight reads never cross it
         self._inflight: dict[Any, asyncio.Future[Any]] = {}
         self.rebuilds = 0  # values built since start (bench and tests read it)
         # Writes get a thread of their own: on SQLite they queue for one lock anyway, and
@@ -85,7 +86,7 @@ class Store:
         version = await asyncio.to_thread(data_version, self.engine)
         self._checked_at = self._clock()
         if version != self._version:
-            self._cache = {}
+            self._drop()
             self._version = version
         return version
 
@@ -110,11 +111,17 @@ class Store:
         await self.check_version()
         return await self._memo(key, lambda: self.run(fn, *args))  # type: ignore[no-any-return]
 
+    def _drop(self) -> None:
+        self._cache = {}
+        self._generation += 1
+
     async def _memo(self, key: Any, make: Callable[[], Awaitable[Any]]) -> Any:
         cache = self._cache
         if key in cache:
             return cache[key]
-        value = await self._single(key, make)
+        # Hazard: a read started before a new version was seen may hold older rows; keyed
+        # by generation, callers after the drop never join it.
+        value = await self._single((self._generation, key), make)
         if cache is self._cache:  # not dropped by a newer version meanwhile
             cache[key] = value
         return value
@@ -131,14 +138,14 @@ class Store:
             fut = asyncio.ensure_future(make())
             self._inflight[key] = fut
             fut.add_done_callback(lambda f, k=key: self._inflight.pop(k, None) if self._inflight.get(k) is f else None)
-            if key != ("version",):
+            if key != ("version",):  # a value, not the version check
                 self.rebuilds += 1
         # shield: one caller cancelled (a timed-out question) must not cancel the others' read.
         return await asyncio.shield(fut)
 
     def invalidate(self) -> None:
         """Forget cached values now (an in-process ingest; others are seen within `version_check_s`)."""
-        self._cache = {}
+        self._drop()
         self._checked_at = float("-inf")
 
     # -- seasons & events
