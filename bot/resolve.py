@@ -269,6 +269,7 @@ async def warm_up(store: Store, *, now: dt.datetime | None = None) -> None:
     if seasons:
         await event_index(store, max(seasons))
         await driver_index(store, max(seasons))
+        await store.constructors_in_season(max(seasons))
     await store.last_event_with_results()
     gc.collect()
     gc.freeze()

@@ -118,3 +118,23 @@ def test_data_version_moves_with_every_recorded_write(history_engine: Engine, db
     _write_event_in_another_process(db_url)
     v2 = data_version(history_engine)
     assert v2[0] == v1[0] + 1 and v2[1] > v1[1]
+
+
+async def test_warm_up_builds_what_the_first_question_needs_and_freezes_the_heap(
+    history_engine: Engine,
+) -> None:
+    import gc
+
+    from bot.resolve import warm_up
+
+    store = Store(history_engine, clock=Clock())
+    try:
+        await warm_up(store, now=NOW)
+        assert gc.get_freeze_count() > 0
+        built = store.rebuilds
+        res = await resolve_question(store, "who won at monza?", now=NOW)
+        assert res.event is not None and res.event.year == 2023
+        assert store.rebuilds == built  # nothing left to build on the first question
+    finally:
+        gc.unfreeze()  # the test process is not a long-lived bot
+        store.close()
