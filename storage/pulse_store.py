@@ -23,9 +23,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, exists, func, or_, select, update
+from sqlalchemy import Engine, and_, case, func, or_, select, update
 from sqlmodel import Session as OrmSession
 
+from storage import pulse_heads as heads
 from storage.db import table, upsert
 from storage.models import (
     Driver,
@@ -529,6 +530,10 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
             new_messages += 1
         # Already-queued pairs were filtered above; a concurrent enqueue's are left alone.
         upsert(conn, PulseDelivery, leaders, ["channel_id", "highlight_id"], update=())
+        first: dict[str, int] = {}
+        for row in leaders:  # each channel's first new message (seqs rise within a channel)
+            first.setdefault(row["channel_id"], row["seq"])
+        heads.start(conn, first.items())
         if members:
             ids = dict(conn.execute(
                 select(tbl.c.idempotency_key, tbl.c.id).where(
@@ -548,9 +553,9 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
 def _interleaved(messages: Sequence[Message]) -> list[Message]:
     """Every channel's first message, then every channel's second, and so on.
 
-    A channel's own order is kept (its `seq`s still rise); across channels, the
-    pending rows first in `seq` order are the channels' heads, which is what lets
-    `claim` stop after `limit` rows instead of walking every channel's backlog.
+    A channel's own order is kept (its `seq`s still rise); across channels, a round
+    robin: heads are claimed oldest `seq` first, so channels progress evenly instead
+    of the first channel's whole backlog going out before the last channel's first.
     """
     rank: dict[str, int] = {}
     keyed = []
@@ -586,45 +591,30 @@ def claim(
     """Claim up to `limit` due messages: the oldest unfinished one of each channel.
 
     A row is due when it is pending (or claimed with an expired lease) and its
-    `not_before` has passed, and no older row of its channel is unfinished.
+    `not_before` has passed, and it is its channel's head (`storage.pulse_heads`).
     A row taken over from an expired claim comes back with `maybe_posted=True`.
-
-    Cost does not grow with the backlog: candidates are read in `seq` order through
-    the (status, seq) index and stop at `limit`; whether a candidate is its channel's
-    head is one probe of the (status, channel_id, seq) index. `enqueue` interleaves
-    channels, so the first pending rows in `seq` order are heads (checked with
-    EXPLAIN on SQLite and PostgreSQL: index scans, no sort, no full scan).
+    Both reads are index ranges that stop at `limit`: the cost does not grow with
+    the backlog (checked with EXPLAIN on SQLite and PostgreSQL).
     """
     d = table(PulseDelivery)
-    older = d.alias("older")
     skip = sorted(set(skip_channels))
-    unfinished_before = exists(
-        select(older.c.id).where(
-            older.c.status.in_([PENDING, CLAIMED]),
-            older.c.channel_id == d.c.channel_id,
-            older.c.seq < d.c.seq,
-        )
-    )
     with engine.begin() as conn:
         pg = conn.dialect.name == "postgresql"
+        # Expired claims first (a deliverer died; few rows, all heads), then due heads.
+        expired = select(d.c.id).where(
+            d.c.status == CLAIMED, d.c.lease_until < now, d.c.not_before + 0 <= now,
+        ).order_by(d.c.status, d.c.seq).limit(limit)
+        if skip:
+            expired = expired.where(d.c.channel_id.not_in(skip))
+        picks = [(expired, CLAIMED), (heads.due_heads(now, limit, skip), PENDING)]
         before: dict[int, str] = {}
-        # Expired claims first (a deliverer died; few rows), then pending rows. Two
-        # statements, each with ONE status, so each is an ordered range of the index.
-        for status, extra in ((CLAIMED, d.c.lease_until < now), (PENDING, None)):
+        for pick, status in picks:
             if len(before) >= limit:
                 break
-            # Hazard: `not_before + 0`, not `not_before`. Given ANALYZE statistics, SQLite
-            # otherwise walks (status, not_before) and sorts every due row to find the
-            # first `limit` by seq, which is the backlog scan this query exists to avoid.
-            cond = and_(d.c.status == status, d.c.not_before + 0 <= now, ~unfinished_before)
-            if extra is not None:
-                cond = and_(cond, extra)
-            if skip:
-                cond = and_(cond, d.c.channel_id.not_in(skip))
-            pick = select(d.c.id).where(cond).order_by(d.c.status, d.c.seq).limit(limit - len(before))
+            pick = pick.limit(limit - len(before))
             if pg:
                 # Rows another deliverer is claiming right now are skipped, not waited for.
-                pick = pick.with_for_update(skip_locked=True, of=d)
+                pick = pick.with_for_update(skip_locked=True)
             before.update((int(i), status) for i in conn.execute(pick).scalars())
         ids = list(before)
         if not ids:
@@ -651,17 +641,19 @@ def mark_posted(engine: Engine, delivery_id: int, worker: str, message_id: str, 
     was lost (lease expired and another deliverer took it): its result then wins."""
     d = table(PulseDelivery)
     with engine.begin() as conn:
-        res = conn.execute(
+        done = conn.execute(
             update(d).where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status == CLAIMED)
             .values(status=POSTED, message_id=message_id, posted_at=now, lease_until=None,
                     last_error=None)
-        )
-        if res.rowcount:
+            .returning(d.c.channel_id, d.c.seq)
+        ).all()
+        if done:
             conn.execute(
                 update(d).where(d.c.group_leader_id == delivery_id, d.c.status == GROUPED)
                 .values(status=POSTED, message_id=message_id, posted_at=now)
             )
-    return bool(res.rowcount)
+            heads.advance(conn, [(c, s) for c, s in done])
+    return bool(done)
 
 
 def mark_posted_many(
@@ -683,13 +675,15 @@ def mark_posted_many(
         for i in range(0, len(posted), 500):
             chunk = dict(posted[i : i + 500])
             mids = case(chunk, value=d.c.id)  # id -> its message id, in one UPDATE
-            won = list(conn.execute(
+            finished = conn.execute(
                 update(d).where(d.c.id.in_(list(chunk)), d.c.claimed_by == worker,
                                 d.c.status == CLAIMED)
                 .values(status=POSTED, message_id=mids, posted_at=now, lease_until=None,
                         last_error=None)
-                .returning(d.c.id)
-            ).scalars())
+                .returning(d.c.id, d.c.channel_id, d.c.seq)
+            ).all()
+            won = [int(i) for i, _c, _s in finished]
+            heads.advance(conn, [(c, s) for _i, c, s in finished])
             done += len(won)
             if won:
                 conn.execute(
@@ -720,25 +714,36 @@ def release(
         else {"status": PENDING, "claimed_by": None, "lease_until": None}
     )
     with engine.begin() as conn:
-        conn.execute(
+        res = conn.execute(
             update(d).where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status == CLAIMED)
             .values(not_before=not_before, last_error=error, **values)
-        )
+            .returning(d.c.channel_id, d.c.seq)
+        ).first()
+        if res is not None:
+            # The whole channel waits, not just this row: its later rows must not look due,
+            # or they would fill the claim's window ahead of other channels' heads.
+            conn.execute(
+                update(d).where(d.c.channel_id == res[0], d.c.seq > res[1],
+                                d.c.status == PENDING, d.c.not_before < not_before)
+                .values(not_before=not_before)
+            )
 
 
 def mark_failed(engine: Engine, delivery_id: int, worker: str, error: str) -> None:
     """A permanent failure (channel gone): recorded, never retried, never silently dropped."""
     d = table(PulseDelivery)
     with engine.begin() as conn:
-        res = conn.execute(
+        done = conn.execute(
             update(d).where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status == CLAIMED)
             .values(status=FAILED, last_error=error[:500], lease_until=None)
-        )
-        if res.rowcount:
+            .returning(d.c.channel_id, d.c.seq)
+        ).all()
+        if done:
             conn.execute(
                 update(d).where(d.c.group_leader_id == delivery_id, d.c.status == GROUPED)
                 .values(status=FAILED, last_error=error[:500])
             )
+            heads.advance(conn, [(c, s) for c, s in done])
 
 
 def outbox_counts(engine: Engine, channel_id: str | None = None) -> dict[str, int]:
