@@ -701,7 +701,8 @@ def release(
     engine: Engine, delivery_id: int, worker: str, *, not_before: float, error: str | None = None,
     maybe_posted: bool = False,
 ) -> None:
-    """Give a claim back (rate limited, transient error): due again at `not_before`.
+    """Give a claim back (rate limited, transient error): due again at `not_before`, and
+    the channel's later messages with it.
 
     `maybe_posted`: the attempt may have reached the platform (connection lost after
     sending). The row then stays `claimed` with a lease ending at `not_before`, exactly
