@@ -620,10 +620,13 @@ def claim(
         if not ids:
             return []
         # Re-check the state in the UPDATE itself: on SQLite this statement is the atomic claim.
+        # Hazard: `status || ''`, not `status`: with a bare status in the OR, SQLite walks
+        # every pending row of the (status, ...) indexes instead of looking up `ids`.
+        status = d.c.status + ""
         conn.execute(
             update(d).where(
                 d.c.id.in_(ids),
-                or_(d.c.status == PENDING, and_(d.c.status == CLAIMED, d.c.lease_until < now)),
+                or_(status == PENDING, and_(status == CLAIMED, d.c.lease_until < now)),
             ).values(status=CLAIMED, claimed_by=worker, lease_until=now + lease_s,
                      attempts=d.c.attempts + 1)
         )
