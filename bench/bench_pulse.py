@@ -1,12 +1,14 @@
 """Track Pulse benchmark: detection speed, highlights per race, fan-out to 1,000 channels.
 
-    python bench/bench_pulse.py [--shared ../shared/data] [--channels 1000]
+    python bench/bench_pulse.py [--shared ../shared/data] [--channels 200,500,1000]
 
 Prints, per race: whole-race detection (median of runs), per-lap incremental
 detection (p50 / p99 / max over every lap), highlights per race; then the
-fan-out of one race's highlights to N subscribed channels: time to plan +
-render + enqueue, time to deliver through a fake adapter with a per-channel
-rate limit, and a duplicate check. Targets: whole race <= 50 ms, per lap <= 2 ms.
+fan-out of one race's highlights to 200, 500 and 1,000 subscribed channels on
+SQLite and PostgreSQL: time to plan + render + enqueue, total delivery time and
+time per message (flat per message = delivery grows linearly with channels), a
+duplicate check; then the cost of one claim with 4.5k vs 45k messages queued
+(should not grow with the backlog). Targets: whole race <= 50 ms, per lap <= 2 ms.
 """
 
 from __future__ import annotations
@@ -94,9 +96,9 @@ class InstantPoster:
         return self.messages.setdefault((channel_id, idempotency_key), str(len(self.messages) + 1))
 
 
-def _databases(work: Path, with_pg: bool):  # type: ignore[no-untyped-def]
+def _databases(work: Path, with_pg: bool, name: str = "fanout.db"):  # type: ignore[no-untyped-def]
     """(label, url, cleanup) for SQLite and, when reachable, a fresh PostgreSQL database."""
-    yield "sqlite", f"sqlite:///{work / 'fanout.db'}", None
+    yield "sqlite", f"sqlite:///{work / name}", None
     if not with_pg:
         return
     from tests.conftest import _pg_available, create_pg_database, drop_pg_database
@@ -108,15 +110,57 @@ def _databases(work: Path, with_pg: bool):  # type: ignore[no-untyped-def]
     yield "postgresql", url, lambda: drop_pg_database(url)
 
 
-async def bench_fanout(src_engine, channels: int, work: Path, with_pg: bool = True) -> None:  # type: ignore[no-untyped-def]
+def bench_claim(src_engine, work: Path, with_pg: bool = True, sizes: tuple[int, ...] = (4500, 45000),
+                batch: int = 50, repeats: int = 30) -> None:  # type: ignore[no-untyped-def]
+    """One claim of `batch` rows with `sizes` messages queued (one highlight per message)."""
+    from tests.pulse.conftest import add_race_session
+
+    sid = pulse_store.find_session(src_engine, 2023, "Monza", "R")
+    hs = detect_all(pulse_store.load_feed(src_engine, sid))
+    for dialect, url, cleanup in list(_databases(work, with_pg, name="claim.db")):
+        try:
+            figures = []
+            for size in sizes:
+                eng = make_engine(url)
+                init_db(eng)
+                from sqlalchemy import text as sql
+
+                with eng.begin() as conn:  # a clean outbox for each size
+                    for tbl in ("pulse_delivery", "pulse_subscription", "pulse_highlight"):
+                        conn.execute(sql(f"DELETE FROM {tbl}"))
+                stored = pulse_store.save_highlights(eng, add_race_session(eng, round_=20 + len(figures)), hs)
+                channels = max(1, size // len(stored))
+                msgs = [pulse_store.Message(f"console:claim:{c}", (h,), "x", 0.0)
+                        for c in range(channels) for h in stored]
+                pulse_store.enqueue(eng, msgs[:size])
+                queued = pulse_store.outbox_counts(eng).get("pending", 0)
+                times = []
+                for i in range(repeats):
+                    t = time.perf_counter()
+                    got = pulse_store.claim(eng, f"bench{i}", now=time.time(), limit=batch)
+                    times.append((time.perf_counter() - t) * 1000)
+                    assert len(got) == min(batch, channels), len(got)
+                    for c in got:  # back in the queue: every round sees the same backlog
+                        pulse_store.release(eng, c.id, f"bench{i}", not_before=0.0)
+                figures.append((queued, statistics.median(times), pct(times, 99)))
+                eng.dispose()
+            print(f"claim [{dialect}] of {batch} rows: " + "  |  ".join(
+                f"{q:,} queued: median {m:.2f} ms p99 {p:.2f} ms" for q, m, p in figures))
+        finally:
+            if cleanup:
+                cleanup()
+
+
+async def bench_fanout(src_engine, channels: int, work: Path, with_pg: bool = True,  # type: ignore[no-untyped-def]
+                       platforms: tuple[str, ...] = ("fake", "instant")) -> None:
     sid = pulse_store.find_session(src_engine, 2023, "Monza", "R")
     feed = pulse_store.load_feed(src_engine, sid)
     hs = detect_all(feed)
     from tests.pulse.conftest import add_race_session
 
-    for dialect, url, cleanup in list(_databases(work, with_pg)):
+    for dialect, url, cleanup in list(_databases(work, with_pg, name=f"fanout-{channels}.db")):
         try:
-            for platform_kind in ("fake", "instant"):
+            for platform_kind in platforms:
                 eng = make_engine(url)
                 init_db(eng)
                 from sqlalchemy import text as sql
@@ -141,13 +185,12 @@ async def bench_fanout(src_engine, channels: int, work: Path, with_pg: bool = Tr
                 enqueue_s = time.perf_counter() - t
                 rows = sum(pulse_store.outbox_counts(eng).values())
                 if platform_kind == "fake":
-                    platform = FakePlatform(work / f"platform-{dialect}.db", min_interval_s=0.0)
+                    platform = FakePlatform(work / f"platform-{dialect}-{channels}.db", min_interval_s=0.0)
                     inner = FakePoster(platform)
                 else:
                     inner = InstantPoster()
                 poster = TimedPoster(inner)
-                dls = [Deliverer(eng, {"console": poster}, batch=200, concurrency=32,
-                                 channel_interval_s={"console": 0.0}) for _ in range(2)]
+                dls = [Deliverer(eng, {"console": poster}, batch=200, concurrency=32) for _ in range(2)]
                 t = time.perf_counter()
                 while True:
                     done = await asyncio.gather(*(d.run_once() for d in dls))
@@ -167,7 +210,7 @@ async def bench_fanout(src_engine, channels: int, work: Path, with_pg: bool = Tr
                 record_s = sum(d.record_s for d in dls)
                 rounds = sum(d.rounds for d in dls)
                 counts = pulse_store.outbox_counts(eng)
-                if platform_kind == "fake":
+                if platform_kind == platforms[0]:
                     print(f"fan-out [{dialect}] {len(stored)} highlights -> {channels} channels: "
                           f"save {save_ms:.1f} ms, subscribe {sub_s:.2f} s, plan+render+enqueue "
                           f"{enqueue_s:.2f} s ({n_msgs} messages, {rows} outbox rows, "
@@ -199,8 +242,7 @@ async def bench_rate_limited(work: Path, src_engine, channels: int = 50) -> None
         pulse_store.subscribe(eng, f"slack:T:{i}", min_priority="critical")
     await enqueue_for_subscribers(eng, stored, session_type="R", commentator=Commentator())
     platform = FakePlatform(work / "rl-platform.db", min_interval_s=0.2)
-    dl = Deliverer(eng, {"slack": FakePoster(platform, "slack")}, batch=200, concurrency=32,
-                   channel_interval_s={"slack": 0.2})
+    dl = Deliverer(eng, {"slack": FakePoster(platform, "slack")}, batch=200, concurrency=32)
     t = time.perf_counter()
     while pulse_store.outbox_counts(eng).get("pending"):
         await dl.run_once()
@@ -218,7 +260,10 @@ async def bench_rate_limited(work: Path, src_engine, channels: int = 50) -> None
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
-    ap.add_argument("--channels", type=int, default=1000)
+    ap.add_argument("--channels", default="200,500,1000", help="comma-separated channel counts")
+    ap.add_argument("--fake-channels", default="200",
+                    help="counts also delivered through the fake platform (its own SQLite file costs "
+                         "2-15 ms a post and would hide our cost); every count runs on the instant one")
     ap.add_argument("--no-pg", action="store_true", help="fan-out on SQLite only")
     ap.add_argument("--fanout-only", action="store_true", help="skip detection / shared races")
     args = ap.parse_args()
@@ -254,7 +299,12 @@ def main() -> None:
         for r in races:
             bench_detection(eng, *r)
         print("== fan-out ==")
-        asyncio.run(bench_fanout(eng, args.channels, work, with_pg=not args.no_pg))
+        fake = {int(c) for c in args.fake_channels.split(",") if c}
+        for n in (int(c) for c in args.channels.split(",")):
+            kinds = ("fake", "instant") if n in fake else ("instant",)
+            asyncio.run(bench_fanout(eng, n, work, with_pg=not args.no_pg, platforms=kinds))
+        print("== claim vs backlog ==")
+        bench_claim(eng, work, with_pg=not args.no_pg)
         asyncio.run(bench_rate_limited(work, eng))
         eng.dispose()
 

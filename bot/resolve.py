@@ -15,6 +15,7 @@ import asyncio
 import bisect
 import datetime as dt
 import difflib
+import gc
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -135,10 +136,11 @@ class Resolved:
 #
 # The resolver runs on the event loop for every question. Scanning every event's
 # keys per phrase (`storage.queries.match_events`) costs milliseconds over the full
-# history (1,100+ events) — time during which the loop serves nobody else. The
-# store hands out the same cached list objects for a while, so the indexes below
-# are built once per list (kept by identity, holding a reference so the id cannot
-# be reused) and every lookup becomes a few dict reads.
+# history (1,100+ events) — time during which the loop serves nobody else. So the
+# indexes below are built once per DATA VERSION by the store (`Store.derive`): in a
+# worker thread, shared by concurrent questions, and dropped when race data changes
+# (never by time), so a quiet channel's first question finds them warm and at most
+# one version's indexes are alive.
 
 
 class EventIndex:
@@ -210,33 +212,37 @@ class _DriverIndex:
     codes: dict[str, DriverInfo]  # lower-case code -> driver
 
 
-_MAX_INDEXES = 32
-_event_indexes: OrderedDict[tuple[int, dt.date | None], tuple[object, EventIndex, list[EventInfo]]] = OrderedDict()
-_driver_indexes: OrderedDict[int, tuple[object, _DriverIndex]] = OrderedDict()
+async def event_index(
+    store: Store, year: int | None, *, today: dt.date | None = None
+) -> tuple[EventIndex, list[EventInfo]]:
+    """(index, candidates) for the season's events (all events if `year` is None),
+    keeping only events up to `today` if given."""
+    async def inputs() -> tuple[list[EventInfo], dt.date | None]:
+        return await store.events(year), today
+
+    return await store.derive(("event_index", year, today), _build_event_index, inputs)
 
 
-def event_index(events: list[EventInfo], *, today: dt.date | None = None) -> tuple[EventIndex, list[EventInfo]]:
-    """(index, candidates) for a store's event list, keeping only events up to `today` if given."""
-    key = (id(events), today)
-    hit = _event_indexes.get(key)
-    if hit is not None and hit[0] is events:
-        _event_indexes.move_to_end(key)
-        return hit[1], hit[2]
+def _build_event_index(
+    events: list[EventInfo], today: dt.date | None
+) -> tuple[EventIndex, list[EventInfo]]:
     cands = events
     if today is not None:
         # Prefer races that already happened when no season was named.
         cands = [e for e in events if e.date is None or e.date <= today] or events
-    index = EventIndex(cands)
-    _event_indexes[key] = (events, index, cands)
-    while len(_event_indexes) > _MAX_INDEXES:
-        _event_indexes.popitem(last=False)
-    return index, cands
+    return EventIndex(cands), cands
 
 
-def _driver_index(pool: list[DriverInfo]) -> _DriverIndex:
-    hit = _driver_indexes.get(id(pool))
-    if hit is not None and hit[0] is pool:
-        return hit[1]
+async def driver_index(store: Store, year: int | None) -> _DriverIndex:
+    """Name and code lookups for the season's drivers (every driver if no season or none in it)."""
+    async def inputs() -> tuple[list[DriverInfo]]:
+        pool = await (store.drivers_in_season(year) if year else store.all_drivers())
+        return (pool or await store.all_drivers(),)
+
+    return await store.derive(("driver_index", year), _build_driver_index, inputs)
+
+
+def _build_driver_index(pool: list[DriverInfo]) -> _DriverIndex:
     names: dict[str, DriverInfo] = {}
     for d in sorted(pool, key=lambda d: d.id):  # later ids (newer drivers) win ties
         if d.last_name:
@@ -246,11 +252,27 @@ def _driver_index(pool: list[DriverInfo]) -> _DriverIndex:
     for nick, ref in NICKNAMES.items():
         if ref in by_ref:
             names[nick] = by_ref[ref]
-    index = _DriverIndex(names, {d.code.lower(): d for d in pool if d.code})
-    _driver_indexes[id(pool)] = (pool, index)
-    while len(_driver_indexes) > _MAX_INDEXES:
-        _driver_indexes.popitem(last=False)
-    return index
+    return _DriverIndex(names, {d.code.lower(): d for d in pool if d.code})
+
+
+async def warm_up(store: Store, *, now: dt.datetime | None = None) -> None:
+    """Build what the first questions need, then freeze the long-lived heap.
+
+    Call once at start, after wiring (the lead wires it). `gc.freeze()` moves every
+    object alive now (modules, indexes, cached lists) out of the collector's reach,
+    so full collections no longer walk them (they blocked the loop 55-350 ms).
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    seasons = await store.seasons()
+    await event_index(store, None, today=now.date())
+    await driver_index(store, None)
+    if seasons:
+        await event_index(store, max(seasons))
+        await driver_index(store, max(seasons))
+        await store.constructors_in_season(max(seasons))
+    await store.last_event_with_results()
+    gc.collect()
+    gc.freeze()
 
 
 # --------------------------------------------------------------------------- races
@@ -298,8 +320,8 @@ async def resolve_event(
         return ev
     if year is not None and year not in await store.seasons():
         raise UserError(m.UNKNOWN_SEASON.format(year=year))
-    index, candidates = event_index(
-        await store.events(year), today=now.date() if year is None and now is not None else None)
+    index, candidates = await event_index(
+        store, year, today=now.date() if year is None and now is not None else None)
     found = index.match(name)
     if found:
         return found[0][1]
@@ -403,10 +425,7 @@ async def _drivers_in_text(
     store: Store, original: str, year: int | None
 ) -> tuple[list[DriverInfo], list[tuple[str, bool]]]:
     """Drivers named in a sentence, in order; plus leftover words (word, capitalised)."""
-    pool = await (store.drivers_in_season(year) if year else store.all_drivers())
-    if year and not pool:
-        pool = await store.all_drivers()
-    dindex = _driver_index(pool)
+    dindex = await driver_index(store, year)
     index, codes = dindex.names, dindex.codes
     # "VER's" / "Max's" name VER / Max: the possessive is not part of the name.
     raw_words = [re.sub(r"['’]s$", "", w) or w for w in re.findall(r"[#\w'’.-]+", original)]
@@ -464,7 +483,7 @@ async def resolve_question(store: Store, text: str, *, now: dt.datetime) -> Reso
         raise UserError(m.NO_DATA)
     if res.year is not None and res.year not in seasons:
         raise UserError(m.UNKNOWN_SEASON.format(year=res.year))
-    index, candidates = event_index(await store.events(res.year), today=None if res.year else now.date())
+    index, candidates = await event_index(store, res.year, today=None if res.year else now.date())
     res.event, event_words = _event_in_text(index, t)
     res.drivers, unknown = await _drivers_in_text(store, text, res.year or (res.event.year if res.event else None))
     unknown = [(w, c) for w, c in unknown if fold(w) not in event_words]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from bot.errors import RateLimited
 from bot.model import Reply, Responder
+from bot.textsplit import split_markdown
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +30,12 @@ WARNING_PREFIX = "⚠️ "
 
 
 def split_text(text: str, budget: int) -> list[str]:
-    """Split `text` into chunks of at most `budget` chars, at paragraph / line / word breaks.
+    """Split `text` into chunks of at most `budget` chars (`bot.textsplit`: Markdown-aware).
 
     Deterministic on prefixes: appending text never moves an earlier split point
     once a chunk is full, which keeps streamed continuation messages stable.
     """
-    budget = max(budget, 20)
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > budget:
-        window = rest[: budget + 1]
-        cut = -1
-        for sep in ("\n\n", "\n", " "):
-            pos = window.rfind(sep, budget // 2)
-            if pos > 0:
-                cut = pos
-                break
-        if cut <= 0:
-            cut = budget  # one long word: hard cut
-            chunks.append(rest[:cut])
-            rest = rest[cut:]
-        else:
-            chunks.append(rest[:cut].rstrip())
-            rest = rest[cut:].lstrip()
-    chunks.append(rest)
-    return chunks
+    return split_markdown(text, budget) or [text]
 
 
 class StreamingReply:

@@ -38,7 +38,7 @@ class PulseHighlightRow(SQLModel, table=True):
     key: str  # stable within the session, e.g. "lead_change:15:VER"
     kind: str
     lap: int
-    priority: int  # bot.pulse.types.Priority value
+    priority: int  # storage.pulse_types.Priority value
     seq: int  # detection order within the session
     drivers: str = ""  # comma-separated codes
     teams: str = ""  # comma-separated team names of those drivers (team filters)
@@ -77,6 +77,8 @@ class PulseDelivery(SQLModel, table=True):
         Index("ix_pulse_delivery_due", "status", "not_before"),
         Index("ix_pulse_delivery_channel_seq", "channel_id", "seq"),
         Index("ix_pulse_delivery_heads", "status", "channel_id", "seq"),
+        # The claim reads due channel heads in order through this (cost independent of backlog).
+        Index("ix_pulse_delivery_queue", "status", "is_head", "seq"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -84,6 +86,9 @@ class PulseDelivery(SQLModel, table=True):
     channel_id: str
     seq: int  # global enqueue order: a channel's messages go out in this order
     status: str = PENDING
+    # The channel's oldest unfinished row: the only one that may be claimed (see
+    # storage.pulse_heads, which moves the flag on).
+    is_head: bool = False
     group_leader_id: int | None = None  # set on members of a burst posted as one message
     idempotency_key: str
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))

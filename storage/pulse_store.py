@@ -24,23 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session as OrmSession
 
-from bot.pulse.state import (
-    DriverRec,
-    LapRec,
-    RaceControlRec,
-    RaceFeed,
-    ResultRec,
-    SessionInfo,
-    StandingRec,
-    TrackStatusRec,
-    WeatherRec,
-)
-from bot.pulse.types import Priority, PulseHighlight
+from storage import pulse_heads as heads
 from storage import queries
-from storage.db import table
+from storage.db import table, upsert
 from storage.models import (
     Driver,
     DriverStanding,
@@ -63,6 +51,18 @@ from storage.pulse_models import (
     PulseDelivery,
     PulseHighlightRow,
     PulseSubscription,
+)
+from storage.pulse_types import KINDS, Priority, PulseHighlight
+from storage.race_feed import (
+    DriverRec,
+    LapRec,
+    RaceControlRec,
+    RaceFeed,
+    ResultRec,
+    SessionInfo,
+    StandingRec,
+    TrackStatusRec,
+    WeatherRec,
 )
 
 SPRINT_FORMATS = ("sprint", "sprint_qualifying", "sprint_shootout")
@@ -306,9 +306,7 @@ def save_highlights(
                 "teams": ",".join(sorted({t for d in h.drivers if (t := teams.get(d))})),
                 "facts": json.dumps(h.facts, sort_keys=True, default=str), "detected_at": now,
             })
-        if rows:
-            ins = (postgresql.insert(tbl) if conn.dialect.name == "postgresql" else sqlite.insert(tbl))
-            conn.execute(ins.on_conflict_do_nothing(index_elements=["session_id", "key"]), rows)
+        upsert(conn, PulseHighlightRow, rows, ["session_id", "key"], update=())
         keys = [r["key"] for r in rows]
     if not keys:
         return []
@@ -404,8 +402,6 @@ def subscribe(
     by: str | None = None,
 ) -> Subscription:
     """Create or replace a channel's subscription (idempotent). ValueError on bad filters."""
-    from bot.pulse.types import KINDS
-
     kinds_t = tuple(sorted({k.strip().lower() for k in (kinds or ()) if k.strip()}))
     bad = [k for k in kinds_t if k not in KINDS]
     if bad:
@@ -426,14 +422,8 @@ def subscribe(
         "tone": tone, "length": length, "language": (language or "en").lower()[:8],
         "updated_at": time.time(), "updated_by": by,
     }
-    tbl = table(PulseSubscription)
     with engine.begin() as conn:
-        ins = postgresql.insert(tbl) if conn.dialect.name == "postgresql" else sqlite.insert(tbl)
-        stmt = ins.on_conflict_do_update(
-            index_elements=["channel_id"],
-            set_={k: ins.excluded[k] for k in values if k != "channel_id"},
-        )
-        conn.execute(stmt, [values])
+        upsert(conn, PulseSubscription, [values], ["channel_id"])
     sub = get_subscription(engine, channel_id)
     assert sub is not None
     return sub
@@ -504,8 +494,6 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
     tbl = table(PulseDelivery)
     new_messages = 0
     with engine.begin() as conn:
-        pg = conn.dialect.name == "postgresql"
-        ins = postgresql.insert(tbl) if pg else sqlite.insert(tbl)
         seq0 = conn.execute(select(func.coalesce(func.max(tbl.c.seq), 0))).scalar_one()
         pairs = {(m.channel_id, h.id) for m in messages for h in m.highlights}
         channels = sorted({c for c, _ in pairs})
@@ -522,7 +510,7 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
             )
         leaders: list[dict[str, Any]] = []
         members: list[tuple[int, list[dict[str, Any]]]] = []
-        for m in messages:
+        for m in _interleaved(messages):
             fresh = [h for h in m.highlights if (m.channel_id, h.id) not in queued]
             if not fresh:
                 continue
@@ -543,10 +531,12 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
                     for h in fresh[1:]
                 ]))
             new_messages += 1
-        if leaders:
-            stmt = ins.on_conflict_do_nothing(index_elements=["channel_id", "highlight_id"])
-            for i in range(0, len(leaders), 2000):
-                conn.execute(stmt, leaders[i : i + 2000])
+        # Already-queued pairs were filtered above; a concurrent enqueue's are left alone.
+        upsert(conn, PulseDelivery, leaders, ["channel_id", "highlight_id"], update=())
+        first: dict[str, int] = {}
+        for row in leaders:  # each channel's first new message (seqs rise within a channel)
+            first.setdefault(row["channel_id"], row["seq"])
+        heads.start(conn, first.items())
         if members:
             ids = dict(conn.execute(
                 select(tbl.c.idempotency_key, tbl.c.id).where(
@@ -559,10 +549,25 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
                 for r in mem:
                     r["group_leader_id"] = lid
                     rows.append(r)
-            stmt = ins.on_conflict_do_nothing(index_elements=["channel_id", "highlight_id"])
-            for i in range(0, len(rows), 2000):
-                conn.execute(stmt, rows[i : i + 2000])
+            upsert(conn, PulseDelivery, rows, ["channel_id", "highlight_id"], update=())
     return new_messages
+
+
+def _interleaved(messages: Sequence[Message]) -> list[Message]:
+    """Every channel's first message, then every channel's second, and so on.
+
+    A channel's own order is kept (its `seq`s still rise); across channels, a round
+    robin: heads are claimed oldest `seq` first, so channels progress evenly instead
+    of the first channel's whole backlog going out before the last channel's first.
+    """
+    rank: dict[str, int] = {}
+    keyed = []
+    for i, m in enumerate(messages):
+        k = rank.get(m.channel_id, 0)
+        rank[m.channel_id] = k + 1
+        keyed.append((k, i, m))
+    keyed.sort(key=lambda t: (t[0], t[1]))
+    return [m for _, _, m in keyed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,46 +594,42 @@ def claim(
     """Claim up to `limit` due messages: the oldest unfinished one of each channel.
 
     A row is due when it is pending (or claimed with an expired lease) and its
-    `not_before` has passed, and no older row of its channel is unfinished.
+    `not_before` has passed, and it is its channel's head (`storage.pulse_heads`).
     A row taken over from an expired claim comes back with `maybe_posted=True`.
+    Both reads are index ranges that stop at `limit`: the cost does not grow with
+    the backlog (checked with EXPLAIN on SQLite and PostgreSQL).
     """
     d = table(PulseDelivery)
     skip = sorted(set(skip_channels))
     with engine.begin() as conn:
         pg = conn.dialect.name == "postgresql"
-        # Each channel's head: its oldest unfinished row (index: status, channel_id, seq).
-        heads = (
-            select(d.c.channel_id.label("ch"), func.min(d.c.seq).label("hseq"))
-            .where(d.c.status.in_([PENDING, CLAIMED]))
-            .group_by(d.c.channel_id)
-            .subquery()
-        )
-        cond = and_(
-            or_(d.c.status == PENDING,
-                and_(d.c.status == CLAIMED, d.c.lease_until < now)),
-            d.c.not_before <= now,
-        )
+        # Expired claims first (a deliverer died; few rows, all heads), then due heads.
+        expired = select(d.c.id).where(
+            d.c.status == CLAIMED, d.c.lease_until < now, d.c.not_before + 0 <= now,
+        ).order_by(d.c.status, d.c.seq).limit(limit)
         if skip:
-            cond = and_(cond, d.c.channel_id.not_in(skip))
-        pick = (
-            select(d.c.id, d.c.status)
-            .join(heads, and_(d.c.channel_id == heads.c.ch, d.c.seq == heads.c.hseq))
-            .where(cond).order_by(d.c.seq).limit(limit)
-        )
-        if pg:
-            # Rows another deliverer is claiming right now are skipped, not waited for.
-            pick = pick.with_for_update(skip_locked=True, of=d)
-        # The status read here is the one we replace (locked on PostgreSQL; on SQLite the
-        # UPDATE below re-checks it, and only rows it changed are returned).
-        before = {int(i): str(st) for i, st in conn.execute(pick).all()}
+            expired = expired.where(d.c.channel_id.not_in(skip))
+        picks = [(expired, CLAIMED), (heads.due_heads(now, limit, skip), PENDING)]
+        before: dict[int, str] = {}
+        for pick, status in picks:
+            if len(before) >= limit:
+                break
+            pick = pick.limit(limit - len(before))
+            if pg:
+                # Rows another deliverer is claiming right now are skipped, not waited for.
+                pick = pick.with_for_update(skip_locked=True)
+            before.update((int(i), status) for i in conn.execute(pick).scalars())
         ids = list(before)
         if not ids:
             return []
         # Re-check the state in the UPDATE itself: on SQLite this statement is the atomic claim.
+        # Hazard: `status || ''`, not `status`: with a bare status in the OR, SQLite walks
+        # every pending row of the (status, ...) indexes instead of looking up `ids`.
+        status = d.c.status + ""
         conn.execute(
             update(d).where(
                 d.c.id.in_(ids),
-                or_(d.c.status == PENDING, and_(d.c.status == CLAIMED, d.c.lease_until < now)),
+                or_(status == PENDING, and_(status == CLAIMED, d.c.lease_until < now)),
             ).values(status=CLAIMED, claimed_by=worker, lease_until=now + lease_s,
                      attempts=d.c.attempts + 1)
         )
@@ -646,17 +647,19 @@ def mark_posted(engine: Engine, delivery_id: int, worker: str, message_id: str, 
     was lost (lease expired and another deliverer took it): its result then wins."""
     d = table(PulseDelivery)
     with engine.begin() as conn:
-        res = conn.execute(
+        done = conn.execute(
             update(d).where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status == CLAIMED)
             .values(status=POSTED, message_id=message_id, posted_at=now, lease_until=None,
                     last_error=None)
-        )
-        if res.rowcount:
+            .returning(d.c.channel_id, d.c.seq)
+        ).all()
+        if done:
             conn.execute(
                 update(d).where(d.c.group_leader_id == delivery_id, d.c.status == GROUPED)
                 .values(status=POSTED, message_id=message_id, posted_at=now)
             )
-    return bool(res.rowcount)
+            heads.advance(conn, [(c, s) for c, s in done])
+    return bool(done)
 
 
 def mark_posted_many(
@@ -678,13 +681,15 @@ def mark_posted_many(
         for i in range(0, len(posted), 500):
             chunk = dict(posted[i : i + 500])
             mids = case(chunk, value=d.c.id)  # id -> its message id, in one UPDATE
-            won = list(conn.execute(
+            finished = conn.execute(
                 update(d).where(d.c.id.in_(list(chunk)), d.c.claimed_by == worker,
                                 d.c.status == CLAIMED)
                 .values(status=POSTED, message_id=mids, posted_at=now, lease_until=None,
                         last_error=None)
-                .returning(d.c.id)
-            ).scalars())
+                .returning(d.c.id, d.c.channel_id, d.c.seq)
+            ).all()
+            won = [int(i) for i, _c, _s in finished]
+            heads.advance(conn, [(c, s) for _i, c, s in finished])
             done += len(won)
             if won:
                 conn.execute(
@@ -702,7 +707,8 @@ def release(
     engine: Engine, delivery_id: int, worker: str, *, not_before: float, error: str | None = None,
     maybe_posted: bool = False,
 ) -> None:
-    """Give a claim back (rate limited, transient error): due again at `not_before`.
+    """Give a claim back (rate limited, transient error): due again at `not_before`, and
+    the channel's later messages with it.
 
     `maybe_posted`: the attempt may have reached the platform (connection lost after
     sending). The row then stays `claimed` with a lease ending at `not_before`, exactly
@@ -715,25 +721,36 @@ def release(
         else {"status": PENDING, "claimed_by": None, "lease_until": None}
     )
     with engine.begin() as conn:
-        conn.execute(
+        res = conn.execute(
             update(d).where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status == CLAIMED)
             .values(not_before=not_before, last_error=error, **values)
-        )
+            .returning(d.c.channel_id, d.c.seq)
+        ).first()
+        if res is not None:
+            # The whole channel waits, not just this row: its later rows must not look due,
+            # or they would fill the claim's window ahead of other channels' heads.
+            conn.execute(
+                update(d).where(d.c.channel_id == res[0], d.c.seq > res[1],
+                                d.c.status == PENDING, d.c.not_before < not_before)
+                .values(not_before=not_before)
+            )
 
 
 def mark_failed(engine: Engine, delivery_id: int, worker: str, error: str) -> None:
     """A permanent failure (channel gone): recorded, never retried, never silently dropped."""
     d = table(PulseDelivery)
     with engine.begin() as conn:
-        res = conn.execute(
+        done = conn.execute(
             update(d).where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status == CLAIMED)
             .values(status=FAILED, last_error=error[:500], lease_until=None)
-        )
-        if res.rowcount:
+            .returning(d.c.channel_id, d.c.seq)
+        ).all()
+        if done:
             conn.execute(
                 update(d).where(d.c.group_leader_id == delivery_id, d.c.status == GROUPED)
                 .values(status=FAILED, last_error=error[:500])
             )
+            heads.advance(conn, [(c, s) for c, s in done])
 
 
 def outbox_counts(engine: Engine, channel_id: str | None = None) -> dict[str, int]:

@@ -991,18 +991,11 @@ def all_drivers(db: Db) -> list[DriverInfo]:
 
 def drivers_in_season(db: Db, year: int) -> list[DriverInfo]:
     """Drivers with a result in a season."""
-    stmt = (
-        select(*_DRIVER_COLS)
-        .where(
-            exists(
-                select(Result.id)
-                .join(Session, Session.id == Result.session_id)
-                .join(Event, Event.id == Session.event_id)
-                .where(Result.driver_id == Driver.id, Event.year == year)
-            )
-        )
-        .order_by(Driver.code)
-    )
+    # An IN over the season's sessions: the (session_id, driver_id) unique index answers
+    # it. The former EXISTS joining results to events scanned every result row (~5 ms).
+    sessions = select(Session.id).join(Event, Event.id == Session.event_id).where(Event.year == year)
+    ids = select(Result.driver_id).where(Result.session_id.in_(sessions))
+    stmt = select(*_DRIVER_COLS).where(Driver.id.in_(ids)).order_by(Driver.code)
     with _connect(db) as conn:
         return [_driver(r) for r in conn.execute(stmt)]
 

@@ -2,8 +2,15 @@
 
 Each method runs one synchronous query in a worker thread so the event loop
 never blocks on the database. One engine is passed in (wired in
-`slipstream.wiring`); the store owns no global state. The event list is cached
-briefly because the resolver scans it on every question.
+`slipstream.wiring`); the store owns no global state.
+
+Lists the resolver reads on every question (seasons, events, drivers, teams) and
+the indexes built from them (`derive`) are cached by DATA VERSION, not by time:
+every ingest and history import records an `ingest_run` row in the same
+transaction as its data, so `(count, max id)` of that table changes exactly when
+race data changes, in this process or any other (ingest child, a second worker
+on PostgreSQL). The version is read with one tiny query at most every
+`version_check_s` seconds; between writes the cached objects live on unchanged.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -19,6 +26,7 @@ from sqlalchemy import Engine
 
 from storage import conversations as conv
 from storage import queries as q
+from storage.versions import DataVersion, data_version
 
 T = TypeVar("T")
 
@@ -26,10 +34,21 @@ T = TypeVar("T")
 class Store:
     """Async read API over one engine (and the bot's one write: conversation memory)."""
 
-    def __init__(self, engine: Engine, *, cache_ttl_s: float = 30.0) -> None:
+    def __init__(
+        self, engine: Engine, *, version_check_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
-        self._cache_ttl_s = cache_ttl_s
-        self._cache: dict[Any, tuple[float, Any]] = {}
+        self._version_check_s = version_check_s
+        self._clock = clock
+        self._version: DataVersion | None = None
+        self._checked_at = float("-inf")
+        # Values of the current data version only: a new version drops them all, so
+        # stale lists and indexes never pile up.
+        self._cache: dict[Any, Any] = {}
+        self._generation = 0  # bumped with every drop: in-flight reads never cross it
+        self._inflight: dict[Any, asyncio.Future[Any]] = {}
+        self.rebuilds = 0  # values built since start (bench and tests read it)
         # Writes get a thread of their own: on SQLite they queue for one lock anyway, and
         # a burst of them waiting in the shared pool would hold up every read behind them.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
@@ -46,18 +65,88 @@ class Store:
         """Let queued writes finish, then stop the writer thread."""
         self._writer.shutdown(wait=True)
 
+    @property
+    def data_version(self) -> DataVersion | None:
+        """The race-data version the cached values belong to (None before the first check)."""
+        return self._version
+
+    async def check_version(self, *, force: bool = False) -> DataVersion:
+        """Read the data version if the last read is older than `version_check_s`.
+
+        One check runs at a time: a burst of questions shares it. A changed version
+        drops every cached value, so the next read rebuilds it (in a worker thread).
+        """
+        if not force and self._version is not None and (
+            self._clock() - self._checked_at < self._version_check_s
+        ):
+            return self._version
+        return await self._single(("version",), self._read_version)  # type: ignore[no-any-return]
+
+    async def _read_version(self) -> DataVersion:
+        version = await asyncio.to_thread(data_version, self.engine)
+        self._checked_at = self._clock()
+        if version != self._version:
+            self._drop()
+            self._version = version
+        return version
+
+    async def derive(
+        self, key: Any, build: Callable[..., T], inputs: Callable[[], Awaitable[tuple[Any, ...]]]
+    ) -> T:
+        """`build(*await inputs())` computed once per data version, in a worker thread.
+
+        For what is built FROM cached lists (the resolver's indexes): built off the
+        event loop, shared by concurrent callers, dropped with the version. The inputs
+        are read inside the computation, so a value is only ever kept with the version
+        of the lists it was built from.
+        """
+        async def make() -> T:
+            args = await inputs()
+            return await asyncio.to_thread(build, *args)
+
+        await self.check_version()
+        return await self._memo(("derive", key), make)  # type: ignore[no-any-return]
+
     async def _cached(self, key: Any, fn: Callable[..., T], *args: Any) -> T:
-        hit = self._cache.get(key)
-        now = time.monotonic()
-        if hit is not None and now - hit[0] < self._cache_ttl_s:
-            return hit[1]  # type: ignore[no-any-return]
-        value = await self.run(fn, *args)
-        self._cache[key] = (now, value)
+        await self.check_version()
+        return await self._memo(key, lambda: self.run(fn, *args))  # type: ignore[no-any-return]
+
+    def _drop(self) -> None:
+        self._cache = {}
+        self._generation += 1
+
+    async def _memo(self, key: Any, make: Callable[[], Awaitable[Any]]) -> Any:
+        cache = self._cache
+        if key in cache:
+            return cache[key]
+        # Hazard: a read started before a new version was seen may hold older rows; keyed
+        # by generation, callers after the drop never join it.
+        value = await self._single((self._generation, key), make)
+        if cache is self._cache:  # not dropped by a newer version meanwhile
+            cache[key] = value
         return value
 
+    async def _single(self, key: Any, make: Callable[[], Awaitable[Any]]) -> Any:
+        """Single flight: concurrent callers of one key share one computation.
+
+        Hazard: a future belongs to the loop that made it, and a store can outlive a
+        loop (tests, CLI commands calling `asyncio.run` twice): only share within one.
+        """
+        loop = asyncio.get_running_loop()
+        fut = self._inflight.get(key)
+        if fut is None or fut.get_loop() is not loop:
+            fut = asyncio.ensure_future(make())
+            self._inflight[key] = fut
+            fut.add_done_callback(lambda f, k=key: self._inflight.pop(k, None) if self._inflight.get(k) is f else None)
+            if key != ("version",):  # a value, not the version check
+                self.rebuilds += 1
+        # shield: one caller cancelled (a timed-out question) must not cancel the others' read.
+        return await asyncio.shield(fut)
+
     def invalidate(self) -> None:
-        """Forget cached lists (call after an ingest)."""
-        self._cache.clear()
+        """Forget cached values now (an in-process ingest; others are seen within `version_check_s`)."""
+        self._drop()
+        self._checked_at = float("-inf")
 
     # -- seasons & events
     async def seasons(self) -> list[int]:

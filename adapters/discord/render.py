@@ -17,6 +17,7 @@ from datetime import datetime
 import discord
 
 from bot.model import Card, LocalTime, Reply
+from bot.textsplit import split_markdown
 
 MAX_CONTENT = 2000
 MAX_TITLE = 256
@@ -78,33 +79,8 @@ def localize_times(text: str) -> str:
 
 
 def split_text(text: str, limit: int = MAX_CONTENT) -> list[str]:
-    """Split at paragraph, then line, then word boundaries; never inside a code fence if avoidable."""
-    text = text.strip()
-    if not text:
-        return []
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = -1
-        for sep in ("\n\n", "\n", " "):
-            cut = text.rfind(sep, 0, limit)
-            if cut > limit // 2:
-                break
-        if cut <= 0:
-            cut = limit
-        chunk = text[:cut].rstrip()
-        # Keep ``` fences balanced so the next message does not render as code by accident.
-        if chunk.count("```") % 2 == 1:
-            if len(chunk) + 4 <= limit:
-                chunk += "\n```"
-                text = "```\n" + text[cut:].lstrip("\n")
-            else:
-                text = text[cut:]
-        else:
-            text = text[cut:].lstrip()
-        parts.append(chunk)
-    if text:
-        parts.append(text)
-    return parts
+    """Discord messages from Markdown: the core's splitter at Discord's content limit."""
+    return split_markdown(text.strip(), limit)
 
 
 def _clip(value: str, limit: int) -> str:

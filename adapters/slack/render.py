@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.model import Card, LocalTime, Reply
+from bot.textsplit import split_markdown
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -128,36 +129,8 @@ def to_mrkdwn(markdown: str) -> str:
 
 
 def split_text(text: str, limit: int = MAX_SECTION) -> list[str]:
-    """Split mrkdwn into chunks of at most `limit` chars at line breaks, keeping code fences whole."""
-    if len(text) <= limit:
-        return [text] if text else []
-    chunks: list[str] = []
-    current = ""
-    in_fence = False
-    budget = limit - 8  # room to close / reopen a fence across a split
-    for line in text.split("\n"):
-        while len(line) > budget:  # a single over-long line: hard split
-            room = budget - len(current) - 1
-            if room < 200:
-                chunks.append(current + ("\n```" if in_fence else ""))
-                current = "```" if in_fence else ""
-                continue
-            cut = line.rfind(" ", 0, room)
-            if cut < room // 2:  # no space near the end: cut inside the word
-                cut = room
-            current = (current + "\n" if current else "") + line[:cut]
-            line = line[cut:].lstrip(" ") if cut < room else line[cut:]
-        candidate = (current + "\n" + line) if current else line
-        if len(candidate) > budget:
-            chunks.append(current + ("\n```" if in_fence else ""))
-            current = ("```\n" if in_fence else "") + line
-        else:
-            current = candidate
-        if line.strip().startswith("```") and line.strip().count("```") % 2 == 1:
-            in_fence = not in_fence
-    if current:
-        chunks.append(current)
-    return [c for c in chunks if c.strip()]
+    """Section texts from mrkdwn: the core's splitter at Slack's section limit."""
+    return split_markdown(text, limit)
 
 
 def _section(text: str) -> dict[str, Any]:

@@ -14,9 +14,11 @@ a short lease, so the next attempt is told `maybe_posted` even after a restart.
 A crash after 3 loses nothing. Rows are only ever given up as `failed` on a permanent
 `DeliveryError`, with the reason stored.
 
-Pacing: one message in flight per channel, at most one every
-`channel_interval_s[platform]` seconds per channel, and a `RateLimited`
-answer pushes the row (and the channel) back by `retry_after`.
+Pacing belongs to the platform's adapter, which knows its limits (the Slack
+poster spaces posts to a channel itself; discord.py honours Discord's buckets).
+The deliverer only keeps one message in flight per channel (the claim takes a
+channel's oldest row only) and, when a poster answers `RateLimited`, pushes the
+row and the channel back by `retry_after`.
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ from storage.pulse_store import Claimed
 
 log = logging.getLogger(__name__)
 
-# Seconds between two posts to the same channel (Slack: about one message a second per channel).
-DEFAULT_CHANNEL_INTERVAL_S: dict[str, float] = {"discord": 1.0, "slack": 1.1, "console": 0.0}
 NO_POSTER_RETRY_S = 30.0  # the platform's adapter is not connected (yet): try again later
 MAX_BACKOFF_S = 300.0
 
@@ -87,7 +87,6 @@ class Deliverer:
         lease_s: how long a claim protects a row before another deliverer may retry it.
         batch: rows claimed per round.
         concurrency: posts in flight at once (different channels).
-        channel_interval_s: per-platform minimum spacing between posts to one channel.
     """
 
     def __init__(
@@ -100,7 +99,6 @@ class Deliverer:
         lease_s: float = 60.0,
         batch: int = 50,
         concurrency: int = 8,
-        channel_interval_s: Mapping[str, float] | None = None,
     ) -> None:
         self.engine = engine
         self.posters = dict(posters)
@@ -108,11 +106,8 @@ class Deliverer:
         self.worker_id = worker_id or pulse_store.new_worker_id()
         self.lease_s = lease_s
         self.batch = batch
-        self.interval = dict(DEFAULT_CHANNEL_INTERVAL_S)
-        if channel_interval_s:
-            self.interval.update(channel_interval_s)
         self._sem = asyncio.Semaphore(concurrency)
-        self._next_ok: dict[str, float] = {}  # channel -> earliest next post (pacing)
+        self._next_ok: dict[str, float] = {}  # channel -> earliest next post (a poster's RateLimited)
         self.posted = 0
         self.failed = 0
         # Our own cost, for metrics and bench/bench_pulse.py: seconds spent claiming and
@@ -128,7 +123,9 @@ class Deliverer:
     async def run_once(self) -> int:
         """Claim and post one round of due messages; returns how many were posted."""
         now = self.clock()
-        paced = [c for c, t in self._next_ok.items() if t > now]
+        # Forget back-offs that ran out, so the map holds only channels still waiting.
+        self._next_ok = {c: t for c, t in self._next_ok.items() if t > now}
+        paced = list(self._next_ok)
         t0 = time.perf_counter()
         claimed = await asyncio.to_thread(
             pulse_store.claim, self.engine, self.worker_id, now=now, lease_s=self.lease_s,
@@ -207,5 +204,4 @@ class Deliverer:
                     maybe_posted=True,
                 )
                 return None
-        self._next_ok[row.channel_id] = self.clock() + self.interval.get(platform, 0.0)
         return message_id

@@ -24,7 +24,7 @@ async def test_highlights_posted_to_the_subscribed_channel_once(
     assert run.messages > 0
     async with running_bot(fake_discord, app.dispatcher) as bot:
         assert bot.poster is not None
-        deliverer = Deliverer(engine, {"discord": bot.poster}, channel_interval_s={"discord": 0.0})
+        deliverer = Deliverer(engine, {"discord": bot.poster})
         # One 429 on the way: the row is retried, not lost and not doubled.
         fake_discord.rate_limit(
             "POST", rf"/channels/{fake_discord.highlights_channel_id}/messages$", retry_after=0.2

@@ -30,8 +30,7 @@ def main() -> None:
     poster = FakePoster(store, "console", before=die if mode == "before_post" else None,
                         after=die if mode == "after_post" else None)
     # One post at a time so the kill point is exact; a lease short enough for the test.
-    dl = Deliverer(make_engine(url), {"console": poster}, lease_s=5.0, batch=1, concurrency=1,
-                   channel_interval_s={"console": 0.0})
+    dl = Deliverer(make_engine(url), {"console": poster}, lease_s=5.0, batch=1, concurrency=1)
 
     async def run() -> None:
         while await dl.run_once():

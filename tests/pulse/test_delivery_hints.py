@@ -50,8 +50,7 @@ async def test_maybe_posted_only_after_an_ambiguous_attempt(engine: Engine, tmp_
     clock = [time.time()]
     poster = Flaky(FakePlatform(tmp_path / "p.db"),
                    {1: RateLimited(1.0), 2: ConnectionResetError("answer lost")})
-    dl = Deliverer(engine, {"console": poster}, clock=lambda: clock[0],
-                   channel_interval_s={"console": 0.0})
+    dl = Deliverer(engine, {"console": poster}, clock=lambda: clock[0])
     assert await dl.run_once() == 0          # 429: certainly not posted -> pending again
     clock[0] += 2
     assert await dl.run_once() == 0          # connection lost: it may be on the platform
@@ -72,8 +71,7 @@ async def test_expired_claim_is_retried_as_maybe_posted(engine: Engine, tmp_path
     dead = pulse_store.claim(engine, "dead-worker", now=now, lease_s=5)  # then the worker died
     assert [c.maybe_posted for c in dead] == [False]
     poster = FakePoster(FakePlatform(tmp_path / "p.db"))
-    dl = Deliverer(engine, {"console": poster}, clock=lambda: now + 10,
-                   channel_interval_s={"console": 0.0})
+    dl = Deliverer(engine, {"console": poster}, clock=lambda: now + 10)
     assert await dl.run_once() == 1
     assert poster.hints == [(keys[0], True)]
 
@@ -96,8 +94,7 @@ async def test_posters_without_the_keyword_still_work(engine: Engine) -> None:
     now = time.time()
     pulse_store.claim(engine, "dead-worker", now=now, lease_s=5)
     old = OldPoster()
-    dl = Deliverer(engine, {"console": old}, clock=lambda: now + 10,
-                   channel_interval_s={"console": 0.0})
+    dl = Deliverer(engine, {"console": old}, clock=lambda: now + 10)
     while await dl.run_once():
         pass
     assert old.posted == keys

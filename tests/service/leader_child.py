@@ -91,7 +91,7 @@ async def main(args: dict[str, Any]) -> None:
     def deliverer(engine_: Engine, posters: Any) -> Any:
         from bot.pulse.deliver import Deliverer
 
-        return Deliverer(engine_, posters, lease_s=2.0, channel_interval_s={"console": 0.0})
+        return Deliverer(engine_, posters, lease_s=2.0)
 
     # Fake-clock seconds: leases below are real seconds * speed.
     config = ServiceConfig(

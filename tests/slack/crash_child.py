@@ -21,8 +21,7 @@ from storage.db import make_engine
 async def run(url: str, api_url: str) -> None:
     client = make_web_client("xoxb-test-token", base_url=api_url, rate_limit_retries=0)
     poster = SlackPoster(client, min_interval_s=0.0)
-    dl = Deliverer(make_engine(url), {"slack": poster}, lease_s=5.0, batch=1, concurrency=1,
-                   channel_interval_s={"slack": 0.0})
+    dl = Deliverer(make_engine(url), {"slack": poster}, lease_s=5.0, batch=1, concurrency=1)
     while True:
         if not await dl.run_once():
             await asyncio.sleep(0.05)

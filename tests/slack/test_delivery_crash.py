@@ -85,7 +85,7 @@ async def test_killed_between_slack_post_and_record_posts_once_after_restart(
         # Restart: a new process (a fresh SlackPoster with no memory), after the lease.
         client = make_web_client("xoxb-test-token", base_url=fake.api_url, rate_limit_retries=0)
         restarted = Deliverer(engine, {"slack": SlackPoster(client, min_interval_s=0.0)},
-                              clock=lambda: time.time() + 30, channel_interval_s={"slack": 0.0})
+                              clock=lambda: time.time() + 30)
         await _drain(restarted)
         posts = fake.posts("C0PULSE")
         keys = [_meta_key(p) for p in posts]
@@ -105,8 +105,7 @@ async def test_lost_answer_then_restart_checks_history_not_memory(engine: Engine
     _queue(engine, 2)
     async with FakeSlack() as fake:
         client = make_web_client("xoxb-test-token", base_url=fake.api_url, rate_limit_retries=0)
-        first = Deliverer(engine, {"slack": SlackPoster(client, min_interval_s=0.0)},
-                          channel_interval_s={"slack": 0.0})
+        first = Deliverer(engine, {"slack": SlackPoster(client, min_interval_s=0.0)})
         fake.drop_next("chat.postMessage")
         assert await first.run_once() == 0
         assert len(fake.posts("C0PULSE")) == 1
@@ -115,7 +114,7 @@ async def test_lost_answer_then_restart_checks_history_not_memory(engine: Engine
         assert await first.run_once() == 0 and len(fake.posts("C0PULSE")) == 1
         client2 = make_web_client("xoxb-test-token", base_url=fake.api_url, rate_limit_retries=0)
         second = Deliverer(engine, {"slack": SlackPoster(client2, min_interval_s=0.0)},
-                           clock=lambda: time.time() + 60, channel_interval_s={"slack": 0.0})
+                           clock=lambda: time.time() + 60)
         await _drain(second)
         posts = fake.posts("C0PULSE")
         assert len(posts) == 2 and len({_meta_key(p) for p in posts}) == 2

@@ -23,7 +23,7 @@ async def test_highlights_posted_to_the_subscribed_channel_once(start_slack, dem
     assert pulse.messages > 0
     run = await start_slack(app.dispatcher)
     (poster,) = run.posters  # handed over by run_slack's poster_ready
-    deliverer = Deliverer(engine, {"slack": poster}, channel_interval_s={"slack": 0.0})
+    deliverer = Deliverer(engine, {"slack": poster})
     # One 429 on the way: waited out (Retry-After 1 s), not lost and not doubled.
     run.fake.fail_next("chat.postMessage", retry_after=1)
     posted = 0

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_official_data"
-down_revision: str | None = "0001_baseline"
+down_revision: str | None = "0002_pulse_claim"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
