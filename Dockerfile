@@ -41,5 +41,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('METRICS_PORT', '9108'), timeout=4)" || exit 1
 
 # SIGTERM (docker stop) shuts down cleanly: replies finish, pending posts flush, leadership is released.
+# `db upgrade` creates the store on a fresh volume and migrates an existing one (replicas starting
+# together take turns on a lock); `run` itself refuses a missing SQLite store (a typo'd path).
+# `exec` replaces the shell with `run`, so `run` itself receives the SIGTERM.
 STOPSIGNAL SIGTERM
-CMD ["slipstream", "run"]
+CMD ["sh", "-c", "slipstream db upgrade && exec slipstream run"]

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adapters.discord import run_discord  # noqa: E402
+from adapters.discord.settings import DiscordSettings  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from slipstream.wiring import build_app  # noqa: E402
 from storage.db import init_db, make_engine  # noqa: E402
@@ -133,11 +134,11 @@ async def main(args: argparse.Namespace) -> None:
 
     fakes = FakesThread(args.llm_delay)
     fake = fakes.discord
+    discord_settings = DiscordSettings(
+        discord_token=fake.token, discord_api_base=fake.api_base, discord_gateway_url=fake.gateway_url,
+    )
     settings = Settings(
         database_url=db_url,
-        discord_token=fake.token,
-        discord_api_base=fake.api_base,
-        discord_gateway_url=fake.gateway_url,
         llm_base_url=fakes.llm.base_url,
         llm_max_concurrency=args.llm_concurrency,
         llm_timeout_s=60,
@@ -147,7 +148,7 @@ async def main(args: argparse.Namespace) -> None:
     app = build_app(settings)
     stop = asyncio.Event()
     client_task = asyncio.create_task(
-        run_discord(settings, app.dispatcher, stop=stop, max_concurrent_handlers=args.max_handlers)
+        run_discord(discord_settings, app.dispatcher, stop=stop, max_concurrent_handlers=args.max_handlers)
     )
     while not fake.connected.is_set() or fake.identify_count == 0:
         if client_task.done():

@@ -27,6 +27,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.slack import SlackAdapter, run_slack  # noqa: E402
+from adapters.slack.settings import SlackSettings  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from slipstream.wiring import build_app  # noqa: E402
 from storage.db import init_db, make_engine  # noqa: E402
@@ -80,18 +81,17 @@ async def bench(args: argparse.Namespace) -> None:
             llm_timeout_s=120,
             rate_user_per_min=100_000,
             rate_channel_per_min=100_000,
-            slack_bot_token="xoxb-bench",
-            slack_signing_secret=SECRET,
-            slack_host="127.0.0.1",
-            slack_port=0,
-            slack_api_base_url=fake.api_url,
+        )
+        slack_settings = SlackSettings(
+            slack_bot_token="xoxb-bench", slack_signing_secret=SECRET, slack_host="127.0.0.1",
+            slack_port=0, slack_api_base_url=fake.api_url,
         )
         app = build_app(settings)
         stop = asyncio.Event()
         started: asyncio.Future[SlackAdapter] = asyncio.get_running_loop().create_future()
         runner = asyncio.create_task(
             run_slack(
-                settings,
+                slack_settings,
                 app.dispatcher,
                 stop=stop,
                 started=started.set_result,

@@ -143,12 +143,9 @@ class ConversationHandler:
         state: ConversationState | None,
     ) -> tuple[str, bool]:
         """(text, already_sent). Falls back to the deterministic text on any failure."""
-        try:
-            from bot.grounded import answer_with_llm
-            from bot.prompting import Style
-        except ImportError:  # the LLM path is optional; never fail a question over it
-            log.warning("LLM configured but bot.grounded is unavailable; answering deterministically")
-            return fallback, False
+        from bot.grounded import answer_with_llm  # imported lazily: openai is heavy
+        from bot.prompting import Style
+
         style = Style()
         if ctx.policy is not None and ctx.policy.style is not None:
             style = ctx.policy.style  # the channel's tone / length / language (cached lookup)

@@ -1,7 +1,9 @@
 """Settings from the environment and an optional `.env` file.
 
 One `Settings` object is built at start-up (see `slipstream.wiring`) and passed
-to whatever needs it; nothing reads the environment behind its back.
+to whatever needs it; nothing reads the environment behind its back. Only core
+settings live here: each platform adapter has its own (`adapters/discord/settings.py`,
+`adapters/slack/settings.py`), read from the same environment and `.env`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def default_fastf1_cache_dir() -> str:
 
 
 class Settings(BaseSettings):
-    """Every setting, with its default. `.env.example` lists the same names."""
+    """Every core setting, with its default."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -46,36 +48,6 @@ class Settings(BaseSettings):
     # Rate limits (per user / per channel, questions per minute).
     rate_user_per_min: int = 10
     rate_channel_per_min: int = 30
-
-    # Discord
-    discord_token: str | None = None
-    discord_guild_ids: str | None = None  # comma-separated, for fast guild command sync
-    discord_api_base: str | None = None  # e.g. http://127.0.0.1:PORT/api/v10 (tests, proxies)
-    discord_gateway_url: str | None = None
-    # Comma-separated role ids whose members count as moderators (besides Manage Server).
-    discord_moderator_role_ids: str | None = None
-    # Request the privileged Message Content intent (enable it in the developer portal first):
-    # lets the bot follow unmentioned messages in its own threads.
-    discord_message_content: bool = False
-
-    def discord_moderator_roles(self) -> list[int]:
-        """`DISCORD_MODERATOR_ROLE_IDS` as ints; ValueError naming the bad entry."""
-        out: list[int] = []
-        for part in (self.discord_moderator_role_ids or "").replace(" ", ",").split(","):
-            if not part:
-                continue
-            if not part.isdigit():
-                raise ValueError(f"DISCORD_MODERATOR_ROLE_IDS: {part!r} is not a role id (digits only)")
-            out.append(int(part))
-        return out
-
-    # Slack
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None  # Socket Mode
-    slack_host: str = "127.0.0.1"
-    slack_port: int = 3000
-    slack_api_base_url: str | None = None
 
     # Service
     metrics_host: str = "127.0.0.1"

@@ -38,7 +38,16 @@ def main() -> None:
         stream=sys.stderr,
     )
     _register_all()
-    app()
+    try:
+        app()
+    except Exception as exc:
+        from slipstream.wiring import StartupError
+
+        if not isinstance(exc, StartupError):
+            raise
+        # A bad setting or store: one line and status 2, never a traceback.
+        print(f"slipstream: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

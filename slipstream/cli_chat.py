@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,7 +33,7 @@ Type `quit` or press Ctrl-D to leave."""
 DEMO_REPLAY_RACE = (2023, "monza", "R")
 
 
-def demo_highlights(database_url: str, *, limit: int = 6) -> tuple[str, list[str]]:
+def demo_highlights(engine: Any, *, limit: int = 6) -> tuple[str, list[str]]:
     """(title, texts) of a handful of Track Pulse highlights of the demo race, in lap order.
 
     Runs the real detectors over the stored Monza 2023 race (pure, no pandas; also
@@ -45,17 +45,12 @@ def demo_highlights(database_url: str, *, limit: int = 6) -> tuple[str, list[str
     from bot.pulse.detectors import detect_all
     from bot.pulse.types import Priority
     from storage import pulse_store
-    from storage.db import make_engine
 
     year, event, session = DEMO_REPLAY_RACE
-    engine = make_engine(database_url)
-    try:
-        sid = pulse_store.find_session(engine, year, event, session)
-        feed = pulse_store.load_feed(engine, sid)
-        found = detect_all(feed)
-        pulse_store.save_highlights(engine, sid, found, teams={c: d.team for c, d in feed.drivers.items()})
-    finally:
-        engine.dispose()
+    sid = pulse_store.find_session(engine, year, event, session)
+    feed = pulse_store.load_feed(engine, sid)
+    found = detect_all(feed)
+    pulse_store.save_highlights(engine, sid, found, teams={c: d.team for c, d in feed.drivers.items()})
     groups = group_bursts([h for h in found if h.priority >= Priority.HIGH])
     ranked = sorted(range(len(groups)), key=lambda i: (-max(h.priority for h in groups[i]), i))
     chosen = sorted(ranked[:limit])  # back in race order
@@ -64,13 +59,13 @@ def demo_highlights(database_url: str, *, limit: int = 6) -> tuple[str, list[str
     return f"{year} Italian Grand Prix", [writer.template_text(groups[i], style) for i in chosen]
 
 
-def _replay_text(database_url: str, speed: float, write=typer.echo) -> None:  # type: ignore[no-untyped-def]
+def _replay_text(engine: Any, speed: float, write=typer.echo) -> None:  # type: ignore[no-untyped-def]
     """Print the demo race's highlights (pausing `speed` seconds between them when > 0)."""
     import logging
     import time
 
     try:
-        title, texts = demo_highlights(database_url)
+        title, texts = demo_highlights(engine)
     except Exception as exc:  # the chat must open even if the replay cannot run
         logging.getLogger(__name__).warning("demo highlight replay skipped: %s", exc)
         return
@@ -90,14 +85,15 @@ def _check_render(render: str) -> str:
     return render
 
 
-def _console_app():  # type: ignore[no-untyped-def]
+def _console_app(*, create_store: bool = False) -> Any:
+    """The app for a terminal session; the store must exist unless `create_store`."""
     from bot.settings import Settings
     from slipstream.wiring import build_app
 
     settings = Settings()
     # One local user at a terminal: rate limits would only get in the way.
     settings = settings.model_copy(update={"rate_user_per_min": 0, "rate_channel_per_min": 0})
-    return build_app(settings)
+    return build_app(settings, create_store=create_store)
 
 
 async def _ask(text: str, moderator: bool, render: str) -> str:
@@ -111,10 +107,10 @@ async def _ask(text: str, moderator: bool, render: str) -> str:
         await app.aclose()
 
 
-async def _chat(moderator: bool, render: str, intro: str | None) -> None:
+async def _chat(moderator: bool, render: str, intro: str | None, app: Any = None) -> None:
     from adapters.console.chat import ConsoleSession, run_chat
 
-    app = _console_app()
+    app = app or _console_app()
     try:
         session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render)  # type: ignore[arg-type]
         await run_chat(session, intro=intro)
@@ -122,16 +118,12 @@ async def _chat(moderator: bool, render: str, intro: str | None) -> None:
         await app.aclose()
 
 
-def _load_demo() -> None:
+def _load_demo(engine: Any, database_url: str) -> None:
+    """Import the bundled demo data into the store (idempotent), with a progress bar."""
     from rich.progress import Progress
 
-    from bot.settings import Settings
-    from storage.db import init_db, make_engine
     from storage.demo import load_demo
 
-    settings = Settings()
-    engine = make_engine(settings.database_url)
-    init_db(engine)
     with Progress(transient=True) as bar:
         task = bar.add_task("loading demo data", total=None)
 
@@ -139,9 +131,8 @@ def _load_demo() -> None:
             bar.update(task, completed=done, total=total or None, description=label[:60])
 
         report = load_demo(engine, progress=progress)
-    engine.dispose()
     outcomes = ", ".join(f"{s.target} {s.outcome}" for s in report.ingest.sessions) or "nothing new"
-    typer.echo(f"demo data ready in {settings.database_url} ({outcomes})", err=True)
+    typer.echo(f"demo data ready in {database_url} ({outcomes})", err=True)
     if not report.ok:
         typer.echo("warning: part of the demo data did not load; answers may be incomplete", err=True)
 
@@ -173,13 +164,18 @@ def register(app: typer.Typer) -> None:
             "--replay-pause", help="Seconds between replayed highlights (0 = no waiting).")] = 0.0,
     ) -> None:
         """Load the bundled demo data (idempotent), replay a race's highlights, then open the chat."""
-        from bot.settings import Settings
-
         _check_render(render)
-        _load_demo()
-        if replay:
-            _replay_text(Settings().database_url, replay_pause)
+        # One app for the whole demo (it may create the store); _chat closes it.
+        app = _console_app(create_store=True)
+        try:
+            _load_demo(app.engine, app.settings.database_url)
+            if replay:
+                _replay_text(app.engine, replay_pause)
+        except BaseException:
+            app.close()
+            raise
         if not sys.stdin.isatty():
             typer.echo(DEMO_INTRO)
+            app.close()
             return  # nobody to chat with: print the intro and leave cleanly
-        asyncio.run(_chat(as_moderator, render, DEMO_INTRO))
+        asyncio.run(_chat(as_moderator, render, DEMO_INTRO, app))

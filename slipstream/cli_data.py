@@ -1,6 +1,8 @@
-"""`slipstream ingest`, `slipstream history import`, `slipstream db stats`, `slipstream db init`.
+"""`slipstream ingest`, `slipstream history import`, `slipstream db upgrade|current|stats`.
 
-Every failure ends with a one-line reason on stderr and a non-zero exit code.
+Every failure ends with a one-line reason on stderr and a non-zero exit code
+(2 for an unusable setting or store: see `slipstream.wiring.StartupError`).
+Each command builds the app once (`wiring.opened`) and closes it however it ends.
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ from typing import Annotated, Any
 import typer
 
 
-def _engine() -> Any:
+@contextmanager
+def _engine(*, create: bool) -> Iterator[Any]:
+    """The store's engine, schema at head; `create=False` refuses a missing SQLite file."""
     from bot.settings import Settings
-    from storage.db import init_db, make_engine
+    from slipstream.wiring import opened
 
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
-    return engine
+    with opened(Settings(), create_store=create) as app:
+        yield app.engine
+
+
+def _shown(url: str) -> str:
+    """The URL without its password (safe to print)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _fail(msg: str, code: int = 1) -> typer.Exit:
@@ -64,9 +74,8 @@ def register(app: typer.Typer) -> None:
         cache = cache_dir or Path(Settings().fastf1_cache_dir)
         if offline and not cache.is_dir():
             raise _fail(f"cache dir not found: {cache}")
-        engine = _engine()
         try:
-            with _progress(f"ingest {year}") as progress:
+            with _engine(create=True) as engine, _progress(f"ingest {year}") as progress:
                 report = ingest(engine, year, event, session, cache_dir=cache, offline=offline,
                                 progress=progress, timeout_s=timeout)
         except IngestError as exc:
@@ -106,9 +115,8 @@ def register(app: typer.Typer) -> None:
 
         if not directory.is_dir():
             raise _fail(f"history directory not found: {directory}")
-        engine = _engine()
         try:
-            with _progress("history import") as progress:
+            with _engine(create=True) as engine, _progress("history import") as progress:
                 rep = import_history(engine, directory, years=year or None, progress=progress)
         except HistoryError as exc:
             raise _fail(f"{exc} (nothing was imported)") from None
@@ -117,17 +125,37 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(history, name="history")
 
-    db = typer.Typer(help="Inspect the race data store.", no_args_is_help=True)
+    db = typer.Typer(help="The store: schema migrations, statistics.", no_args_is_help=True)
 
-    @db.command("init")
-    def db_init() -> None:
-        """Create the store's tables (idempotent)."""
+    @db.command("upgrade")
+    def db_upgrade() -> None:
+        """Create the store, or upgrade its schema to this release's (idempotent)."""
         from bot.settings import Settings
-        from storage.db import init_db, make_engine
+        from slipstream.wiring import opened
+        from storage.migrate import status
 
         settings = Settings()
-        init_db(make_engine(settings.database_url))
-        typer.echo(f"store ready: {settings.database_url}")
+        # Opening the store upgrades it (a pre-migration store is adopted first).
+        with opened(settings, create_store=True) as app:
+            typer.echo(f"schema {status(app.engine).describe()}: {_shown(settings.database_url)}")
+
+    @db.command("init", hidden=True)
+    def db_init() -> None:
+        """Same as `db upgrade` (kept for scripts written before migrations)."""
+        db_upgrade()
+
+    @db.command("current")
+    def db_current() -> None:
+        """The store's schema revision, and whether it is this release's head (exit 1 if not)."""
+        from bot.settings import Settings
+        from slipstream.wiring import opened
+        from storage.migrate import status
+
+        with opened(Settings(), create_store=False, init_schema=False) as app:
+            st = status(app.engine)
+        typer.echo(st.describe())
+        if not st.is_head:
+            raise typer.Exit(1)
 
     @db.command("stats")
     def db_stats() -> None:
@@ -137,19 +165,20 @@ def register(app: typer.Typer) -> None:
 
         from storage.stats import season_stats, table_counts
 
-        engine = _engine()
+        with _engine(create=False) as engine:
+            counts_by_table, by_season = table_counts(engine), season_stats(engine)
         console = Console()
         counts = Table(title="Rows")
         counts.add_column("table")
         counts.add_column("rows", justify="right")
-        for name, n in table_counts(engine).items():
+        for name, n in counts_by_table.items():
             counts.add_row(name, str(n))
         console.print(counts)
         seasons = Table(title="Seasons")
         for col in ("year", "events", "sessions ingested", "sessions failed", "results", "laps",
                     "last FastF1 ingest (UTC)", "last history import (UTC)"):
             seasons.add_column(col)
-        for s in season_stats(engine):
+        for s in by_season:
             seasons.add_row(
                 str(s.year), str(s.events), str(s.sessions_ingested), str(s.sessions_failed),
                 str(s.results), str(s.laps),

@@ -9,13 +9,16 @@ Guild sync is instant (use it while developing, `DISCORD_GUILD_IDS` or
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from adapters.discord.settings import DiscordSettings
+
 
 async def sync_commands(
-    settings: object, guilds: list[int], *, clear_global: bool = False
+    settings: DiscordSettings, guilds: list[int], *, clear_global: bool = False
 ) -> dict[str, list[str]]:
     """Log in over REST only (no gateway) and sync; returns {scope: [top-level command names]}."""
     import discord  # noqa: I001 (bot.commands may not be importable when linting alone)
@@ -23,9 +26,7 @@ async def sync_commands(
     from adapters.discord import SlipstreamClient, configure_endpoints
     from bot.commands import register_all
     from bot.registry import Registry
-    from bot.settings import Settings
 
-    assert isinstance(settings, Settings)
     if not settings.discord_token:
         raise typer.BadParameter("DISCORD_TOKEN is not set")
     configure_endpoints(settings.discord_api_base, settings.discord_gateway_url)
@@ -75,11 +76,12 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Publish the /f1 command group built from the command registry."""
-        from adapters.discord import guild_ids
-        from bot.settings import Settings
+        from adapters.discord.settings import DiscordSettings
+        from slipstream.wiring import load_platforms
 
-        settings = Settings()
-        guilds = [] if global_ else (list(guild or []) or guild_ids(settings))
+        # Checked like `run` does (a bad id is one line, status 2); an unset token is refused below.
+        settings = load_platforms().discord or DiscordSettings()
+        guilds = [] if global_ else (list(guild or []) or settings.guild_ids())
         result = asyncio.run(sync_commands(settings, guilds, clear_global=clear_global))
         for scope, names in result.items():
             where = "globally" if scope == "global" else f"to guild {scope}"

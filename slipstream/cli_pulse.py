@@ -5,22 +5,68 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import typer
 
 
-def _engine():  # type: ignore[no-untyped-def]
+@contextmanager
+def _engine() -> Iterator[Any]:
+    """The store's engine (it must exist: replay reads stored races), closed on the way out."""
     from bot.settings import Settings
-    from storage.db import init_db, make_engine
+    from slipstream.wiring import opened
 
-    engine = make_engine(Settings().database_url)
-    init_db(engine)
-    return engine
+    with opened(Settings(), create_store=False) as app:
+        yield app.engine
 
 
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
+
+
+def _replay(engine: Any, year: int, event: str, session: str, speed: float, as_json: bool,
+            floor: Any, style: Any, save: bool) -> None:
+    """Detect lap by lap on the stored session and print what would be posted."""
+    from bot.pulse.commentary import Commentator, group_bursts
+    from bot.pulse.detectors import detect
+    from storage import pulse_store
+
+    try:
+        sid = pulse_store.find_session(engine, year, event.strip(), session.strip().upper())
+    except LookupError as exc:
+        _fail(str(exc))
+    feed = pulse_store.load_feed(engine, sid)
+    if not feed.laps and not feed.results:
+        _fail(f"{year} {event} {session}: no laps or results in the store (ingest it first)")
+    writer = Commentator()
+    state = None
+    everything = []
+    last = max(feed.last_lap, 1)
+    for n in range(1, last + 1):
+        new, state = detect(feed.upto(n), state)
+        everything.extend(new)
+        shown = [h for h in new if h.priority >= floor]
+        for group in group_bursts(shown):
+            text = writer.template_text(group, style)
+            if as_json:
+                for h in group:
+                    sys.stdout.write(json.dumps({
+                        "key": h.key, "kind": h.kind, "lap": h.lap, "drivers": list(h.drivers),
+                        "priority": h.priority.label, "text": text,
+                    }, ensure_ascii=False) + "\n")
+            else:
+                typer.echo(text + "\n")
+        sys.stdout.flush()
+        if speed > 0 and n < last:
+            recs = feed.by_lap.get(n, {})
+            lap_ms = min((r.lap_time_ms for r in recs.values() if r.lap_time_ms), default=90000)
+            time.sleep(lap_ms / 1000 / speed)
+    if save:
+        teams = {c: d.team for c, d in feed.drivers.items()}
+        pulse_store.save_highlights(engine, sid, everything, teams=teams)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,50 +87,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay a stored session lap by lap and print the highlights as they would be posted."""
         from bot.prompting import Style
-        from bot.pulse.commentary import Commentator, group_bursts
-        from bot.pulse.detectors import detect
         from bot.pulse.types import Priority
-        from storage import pulse_store
 
         try:
             floor = Priority.parse(min_priority)
             style = Style(tone=tone, length=length, language=language)  # type: ignore[arg-type]
         except ValueError as exc:
             _fail(str(exc))
-        engine = _engine()
-        try:
-            sid = pulse_store.find_session(engine, year, event.strip(), session.strip().upper())
-        except LookupError as exc:
-            _fail(str(exc))
-        feed = pulse_store.load_feed(engine, sid)
-        if not feed.laps and not feed.results:
-            _fail(f"{year} {event} {session}: no laps or results in the store (ingest it first)")
-        writer = Commentator()
-        state = None
-        everything = []
-        last = max(feed.last_lap, 1)
-        for n in range(1, last + 1):
-            new, state = detect(feed.upto(n), state)
-            everything.extend(new)
-            shown = [h for h in new if h.priority >= floor]
-            for group in group_bursts(shown):
-                text = writer.template_text(group, style)
-                if as_json:
-                    for h in group:
-                        sys.stdout.write(json.dumps({
-                            "key": h.key, "kind": h.kind, "lap": h.lap, "drivers": list(h.drivers),
-                            "priority": h.priority.label, "text": text,
-                        }, ensure_ascii=False) + "\n")
-                else:
-                    typer.echo(text + "\n")
-            sys.stdout.flush()
-            if speed > 0 and n < last:
-                recs = feed.by_lap.get(n, {})
-                lap_ms = min((r.lap_time_ms for r in recs.values() if r.lap_time_ms), default=90000)
-                time.sleep(lap_ms / 1000 / speed)
-        if save:
-            teams = {c: d.team for c, d in feed.drivers.items()}
-            pulse_store.save_highlights(engine, sid, everything, teams=teams)
+        with _engine() as engine:
+            _replay(engine, year, event, session, speed, as_json, floor, style, save)
 
     @pulse.command("recent")
     def recent(
@@ -102,7 +113,8 @@ def register(app: typer.Typer) -> None:
             floor = Priority.parse(min_priority)
         except ValueError as exc:
             _fail(str(exc))
-        rows = pulse_store.recent_highlights(_engine(), limit=limit, min_priority=floor)
+        with _engine() as engine:
+            rows = pulse_store.recent_highlights(engine, limit=limit, min_priority=floor)
         if not rows:
             typer.echo("no highlights yet (run `slipstream pulse replay ...` or the service)")
             return

@@ -15,13 +15,15 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.model import ChannelPoster
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the wiring pulls in the whole bot: imported when `run` runs, not for --help
+    from slipstream.wiring import App, Platforms
 
 log = logging.getLogger("slipstream.run")
 
@@ -42,79 +44,67 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(code)
 
 
-def _deliverer_factory() -> Callable[..., Any] | None:
-    try:
-        from bot.pulse.deliver import Deliverer
-    except ImportError:
-        log.warning("Track Pulse deliverer not installed: highlights will not be posted")
-        return None
+async def serve(
+    settings: Settings,
+    *,
+    console: bool = False,
+    stop: asyncio.Event | None = None,
+    platforms: Platforms | None = None,
+) -> int:
+    """Run until `stop` is set or a signal arrives; returns the process exit code.
 
-    def make(engine: Any, posters: Any) -> Any:
-        return Deliverer(engine, posters)
-
-    return make
-
-
-async def serve(settings: Settings, *, console: bool = False, stop: asyncio.Event | None = None) -> int:
-    """Run until `stop` is set or a signal arrives; returns the process exit code."""
-    from bot.commands.admin import install_hooks
-    from slipstream.metrics import MeteredDispatcher, Metrics, db_ping, start_http
-    from slipstream.service import Service, default_pulse, make_schedule_sync, make_store_ingest
-    from slipstream.wiring import build_app
-    from storage.db import init_db
+    Settings and the store are checked before anything starts: a bad one prints
+    one line on stderr and returns 2. `platforms` defaults to the environment's.
+    Everything is built once, by `build_app`, and closed once, by `App.aclose`.
+    """
+    from slipstream.wiring import StartupError, build_app, load_platforms
 
     t0 = time.perf_counter()
     try:
-        role_ids = settings.discord_moderator_roles()
-    except ValueError as exc:
+        platforms = platforms if platforms is not None else load_platforms()
+        built = await asyncio.to_thread(
+            build_app, settings, create_store=False, service=True, platforms=platforms
+        )
+    except StartupError as exc:
         print(f"slipstream: {exc}", file=sys.stderr, flush=True)
         return 2
-    stop = stop or asyncio.Event()
+    try:
+        return await _serve(built, console=console, stop=stop or asyncio.Event(), t0=t0)
+    finally:
+        await built.aclose()
+
+
+async def _serve(built: App, *, console: bool, stop: asyncio.Event, t0: float) -> int:
+    from slipstream.metrics import MeteredDispatcher, db_ping, start_http
+    from storage.migrate import status as schema_status
+
+    settings, engine, service, metrics = built.settings, built.engine, built.service, built.metrics
+    assert service is not None and metrics is not None  # build_app(service=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-
-    built = build_app(settings)
-    engine = built.engine
-    await asyncio.to_thread(init_db, engine)
-    install_hooks(built.deps, engine)
-    metrics = Metrics()
-    metrics.watch_llm(built.deps.llm)
-    metrics.watch_store(engine)
     dispatcher = MeteredDispatcher(built.dispatcher, metrics)
-
-    posters: dict[str, ChannelPoster] = {}
 
     def poster_ready(poster: ChannelPoster) -> None:
         service.add_poster(poster)
         log.info("poster ready: %s", poster.platform)
 
-    cache_dir = settings.fastf1_cache_dir
-    service = Service(
-        engine,
-        pulse=default_pulse(engine, built.deps.llm),
-        ingest=make_store_ingest(engine, cache_dir, offline=False),
-        schedule_sync=make_schedule_sync(engine, cache_dir, offline=False),
-        posters=posters,
-        deliverer_factory=_deliverer_factory(),
-        metrics=metrics,
-    )
-
     adapters: dict[str, asyncio.Task[Any]] = {}
-    if settings.discord_token:
+    discord, slack = built.platforms.discord, built.platforms.slack
+    if discord is not None:
         from adapters.discord import run_discord
 
         adapters["discord"] = asyncio.create_task(
-            run_discord(settings, dispatcher, stop=stop, poster_ready=poster_ready,
-                        moderator_role_ids=role_ids,
-                        message_content=settings.discord_message_content),
+            run_discord(discord, dispatcher, stop=stop, poster_ready=poster_ready,
+                        moderator_role_ids=discord.moderator_roles(),
+                        message_content=discord.discord_message_content),
             name="discord",
         )
-    if settings.slack_bot_token:
+    if slack is not None:
         from adapters.slack import run_slack
 
         adapters["slack"] = asyncio.create_task(
-            run_slack(settings, dispatcher, stop=stop, poster_ready=poster_ready), name="slack"
+            run_slack(slack, dispatcher, stop=stop, poster_ready=poster_ready), name="slack"
         )
     if console or not adapters:
         # No platform configured: the console is the adapter (highlights print here too).
@@ -125,15 +115,17 @@ async def serve(settings: Settings, *, console: bool = False, stop: asyncio.Even
         )
 
     async def health() -> dict[str, Any]:
-        db_ok = False
+        db_ok, schema = False, None
         try:
             db_ok = await asyncio.wait_for(asyncio.to_thread(db_ping, engine), 3)
+            schema = (await asyncio.wait_for(asyncio.to_thread(schema_status, engine), 3)).current
         except Exception:
             db_ok = False
         dead = [n for n, t in adapters.items() if t.done() and n != "console" and not stop.is_set()]
         return {
             "status": "ok" if db_ok else "error",
             "db": db_ok,
+            "schema": schema,  # the store's migration revision
             "leader": service.is_leader,
             "adapters": {n: ("stopped" if t.done() else "running") for n, t in adapters.items()},
             "failed_adapters": dead,
@@ -169,10 +161,7 @@ async def serve(settings: Settings, *, console: bool = False, stop: asyncio.Even
         log.exception("service stop failed")
         code = 1
     await runner.cleanup()
-    llm = built.deps.llm
-    if llm is not None and hasattr(llm, "aclose"):
-        await llm.aclose()
-    await asyncio.to_thread(engine.dispose)
+    # 3. the caller's App.aclose() then closes the LLM client, the store and the engine.
     log.info("slipstream: stopped")
     print("slipstream: stopped", file=sys.stderr, flush=True)
     return code

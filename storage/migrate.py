@@ -21,15 +21,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
+
+# Alembic logs each plugin it sets up (on import) and each context (on every start) at INFO;
+# our own line says when the schema actually changed. Set before importing it; its warnings
+# and errors still show.
+logging.getLogger("alembic").setLevel(logging.WARNING)
+
+from alembic.config import Config  # noqa: E402
+from alembic.runtime.migration import MigrationContext  # noqa: E402
+from alembic.script import ScriptDirectory  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +190,8 @@ def ensure_schema(engine: Engine) -> UpgradeResult:
         before = _current(conn)
         _check_known(before)
         adopted = before is None and bool(_ours(conn))
+        from alembic import command
+
         cfg = alembic_config(conn)
         if adopted:
             log.warning("store made before schema migrations: adopting it at %s", BASELINE)
@@ -204,6 +210,8 @@ def upgrade(engine: Engine) -> UpgradeResult:
 
 def drift(engine: Engine) -> list[Any]:
     """What autogenerate would change to make the database match the models (empty = none)."""
+    from alembic.autogenerate import compare_metadata
+
     with engine.connect() as conn:
         ctx = MigrationContext.configure(
             conn, opts={"include_object": include_object, "compare_type": True}

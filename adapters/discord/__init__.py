@@ -18,11 +18,12 @@ from adapters.discord.client import (
     default_intents,
 )
 from adapters.discord.poster import DiscordPoster
+from adapters.discord.settings import DiscordSettings
 from bot.model import ChannelPoster
-from bot.settings import Settings
 
 __all__ = [
     "DiscordPoster",
+    "DiscordSettings",
     "SlipstreamClient",
     "configure_endpoints",
     "default_intents",
@@ -33,21 +34,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def guild_ids(settings: Settings) -> list[int]:
-    """`DISCORD_GUILD_IDS` ("1,2, 3") as snowflakes; bad entries are an error, not ignored."""
-    raw = settings.discord_guild_ids or ""
-    out: list[int] = []
-    for part in raw.replace(" ", "").split(","):
-        if not part:
-            continue
-        if not part.isdigit():
-            raise ValueError(f"DISCORD_GUILD_IDS: {part!r} is not a guild id")
-        out.append(int(part))
-    return out
+def guild_ids(settings: DiscordSettings) -> list[int]:
+    """`DISCORD_GUILD_IDS` ("1,2, 3") as snowflakes (checked when the settings were built)."""
+    return settings.guild_ids()
 
 
 async def run_discord(
-    settings: Settings,
+    settings: DiscordSettings,
     dispatcher: DispatcherLike,
     *,
     stop: asyncio.Event,

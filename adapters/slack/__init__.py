@@ -15,18 +15,19 @@ from collections.abc import Callable
 import aiohttp
 
 from bot.model import ChannelPoster
-from bot.settings import Settings
 
 from .app import Dispatches, SlackAdapter, make_web_client
 from .poster import SlackPoster
 from .render import escape, render, to_mrkdwn
 from .responder import SLACK_LIMITS, SlackResponder
+from .settings import SlackSettings
 
 __all__ = [
     "SLACK_LIMITS",
     "SlackAdapter",
     "SlackPoster",
     "SlackResponder",
+    "SlackSettings",
     "escape",
     "make_web_client",
     "render",
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 async def run_slack(
-    settings: Settings,
+    settings: SlackSettings,
     dispatcher: Dispatches,
     *,
     stop: asyncio.Event,

@@ -397,6 +397,9 @@ def register(registry: Registry) -> None:  # noqa: C901 - one closure per comman
         """Data freshness, ingestion runs and errors, LLM health and delivery backlog."""
         engine = _engine(ctx)
         facts = await asyncio.to_thread(_status_facts, engine)
+        from storage.migrate import status as schema_status  # the store's migration revision
+
+        schema = await asyncio.to_thread(schema_status, engine)
         llm = ctx.deps.llm
         if llm is None:
             llm_text = "off (no LLM configured: data-only answers)"
@@ -413,6 +416,7 @@ def register(registry: Registry) -> None:  # noqa: C901 - one closure per comman
             CardField("Errors", "\n".join(facts["errors"]) or "none", False),
             CardField("LLM", llm_text, False),
             CardField("Delivery backlog", f"{facts['backlog']} highlight(s), {facts['reminders']} reminder(s) waiting", False),
+            CardField("Schema", schema.describe(), False),
         ]
         return Reply(cards=[Card(title="Slipstream status", fields=fields)], ephemeral=True)
 

@@ -79,7 +79,14 @@ def test_demo_is_idempotent_and_exits_without_a_terminal(tmp_path: Path) -> None
 
 
 def test_fresh_store_says_how_to_get_data(tmp_path: Path) -> None:
-    p = run_cli(["ask", "who won the last race?"], f"sqlite:///{tmp_path / 'empty.db'}")
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    # No store at all: one line saying how to make one; a typo'd path is not created.
+    missing = run_cli(["ask", "who won the last race?"], url)
+    assert missing.returncode == 2 and "slipstream demo" in missing.stderr
+    assert not (tmp_path / "empty.db").exists()
+    # An empty store: the answer says how to get data.
+    assert run_cli(["db", "upgrade"], url).returncode == 0
+    p = run_cli(["ask", "who won the last race?"], url)
     assert p.returncode == 0 and "slipstream demo" in p.stdout
 
 

@@ -16,6 +16,7 @@ import discord
 import pytest
 
 from adapters.discord import DiscordPoster, SlipstreamClient, run_discord
+from adapters.discord.settings import DiscordSettings
 from bot.model import ChannelPoster
 from bot.settings import Settings
 from tests.fakes.discord_server import FakeDiscord, Recorded
@@ -61,8 +62,9 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
         await fake.close()
 
 
-def discord_settings(fake: FakeDiscord, **overrides: Any) -> Settings:
-    return Settings(
+def discord_settings(fake: FakeDiscord, **overrides: Any) -> DiscordSettings:
+    return DiscordSettings(
+        _env_file=None,  # type: ignore[call-arg]
         discord_token=fake.token,
         discord_api_base=fake.api_base,
         discord_gateway_url=fake.gateway_url,
@@ -72,7 +74,7 @@ def discord_settings(fake: FakeDiscord, **overrides: Any) -> Settings:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    fake: FakeDiscord, dispatcher: Any, settings: Settings | None = None, **kwargs: Any
+    fake: FakeDiscord, dispatcher: Any, settings: DiscordSettings | None = None, **kwargs: Any
 ) -> AsyncIterator[RunningBot]:
     """Start `run_discord` against the fake; yield once the guild is ready; stop cleanly."""
     stop = asyncio.Event()
@@ -172,5 +174,4 @@ def build_demo_app(fake: FakeDiscord, db_url: str, **overrides: Any) -> Any:
     """The bot as `slipstream run` wires it (`build_app`), on the demo data, pointed at the fake."""
     from slipstream.wiring import build_app
 
-    settings = discord_settings(fake, database_url=db_url, **overrides)
-    return build_app(settings)
+    return build_app(Settings(database_url=db_url, **overrides))

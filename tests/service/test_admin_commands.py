@@ -103,7 +103,10 @@ async def test_changes_are_stored_and_audited(app: App, engine: Engine) -> None:
     assert "Stopped reminders" in await chat.text(MOD, "unsubscribe reminders")
     assert "Added moderator slack:T1:UFAN" in await chat.text(ADMIN, "moderator add <@UFAN>")
     # The fan is now a moderator through the stored list (the platform still says USER).
-    assert "Data" in "".join(c.title + " ".join(f.name for f in c.fields) for r in await chat.say(FAN, "status") for c in r.cards)
+    status_fields = {f.name: f.value for r in await chat.say(FAN, "status") for c in r.cards for f in c.fields}
+    assert "Data" in status_fields
+    from storage.migrate import head
+    assert status_fields["Schema"] == f"{head()} (head)"
 
     log = _audit(engine)
     assert [(a, b) for a, b, _ in log] == [

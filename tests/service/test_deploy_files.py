@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from adapters.discord.settings import DiscordSettings
+from adapters.slack.settings import SlackSettings
 from bot.settings import Settings
+
+# Core settings, and each platform's beside its adapter: one .env serves them all.
+SETTINGS = (Settings, DiscordSettings, SlackSettings)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +29,7 @@ def _env_example() -> dict[str, tuple[str, bool]]:
 
 def test_env_example_lists_every_setting_with_its_default() -> None:
     listed = _env_example()
-    fields = Settings.model_fields
+    fields = {name: f for cls in SETTINGS for name, f in cls.model_fields.items()}
     assert set(listed) == {name.upper() for name in fields}, "add new settings to .env.example"
     for name, field in fields.items():
         value, commented = listed[name.upper()]
@@ -37,11 +42,12 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
         expected = "" if default is None else str(default)
         assert value == expected, f"{name.upper()}: .env.example says {value!r}, default is {expected!r}"
     # And it parses: loading it gives exactly the defaults.
-    loaded = Settings(_env_file=str(ROOT / ".env.example"))
-    defaults = Settings(_env_file=None)
-    for name in fields:
-        want, got = getattr(defaults, name), getattr(loaded, name)
-        assert got == want or (want is None and got in ("", None)), name
+    for cls in SETTINGS:
+        loaded = cls(_env_file=str(ROOT / ".env.example"))
+        defaults = cls(_env_file=None)
+        for name in cls.model_fields:
+            want, got = getattr(defaults, name), getattr(loaded, name)
+            assert got == want or (want is None and got in ("", None)), name
 
 
 def test_dockerfile_is_slim_non_root_cached_and_health_checked() -> None:
@@ -52,7 +58,7 @@ def test_dockerfile_is_slim_non_root_cached_and_health_checked() -> None:
     assert deps < text.index("pip install .") < code, "dependency layer before the source"
     assert re.search(r"^USER slipstream$", text, re.M)
     assert "HEALTHCHECK" in text and "/healthz" in text
-    assert 'CMD ["slipstream", "run"]' in text
+    assert 'CMD ["sh", "-c", "slipstream db upgrade && exec slipstream run"]' in text
 
 
 def test_compose_has_bot_postgres_and_optional_ollama() -> None:

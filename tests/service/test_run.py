@@ -104,6 +104,8 @@ def test_run_console_only_starts_fast_answers_healthz_and_stops_cleanly(tmp_path
             health = json.loads(resp.read())
             assert resp.status == 200
         assert health["status"] == "ok" and health["db"] is True
+        from storage.migrate import head
+        assert health["schema"] == head()  # the store's migration revision
         # The pending reminder is posted by the leader (this process) to the console.
         deadline = time.monotonic() + 30  # generous: a loaded box may be slow to get to it
         while time.monotonic() < deadline:

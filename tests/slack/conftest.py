@@ -44,6 +44,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
 from adapters.slack import SlackAdapter, run_slack  # noqa: E402
+from adapters.slack.settings import SlackSettings  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.fakes.slack_server import event_body, signed_headers, slash_command_body  # noqa: E402
 
@@ -121,7 +122,8 @@ async def start_slack(
     stops: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
 
     async def start(dispatcher: Any, *, socket_mode: bool = False) -> SlackRun:
-        settings = Settings(
+        settings = SlackSettings(
+            _env_file=None,  # type: ignore[call-arg]
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=None if socket_mode else SIGNING_SECRET,
             slack_app_token=APP_TOKEN if socket_mode else None,
