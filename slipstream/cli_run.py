@@ -75,6 +75,7 @@ async def serve(
 
 
 async def _serve(built: App, *, console: bool, stop: asyncio.Event, t0: float) -> int:
+    from bot.resolve import warm_up
     from slipstream.metrics import MeteredDispatcher, db_ping, start_http
     from storage.migrate import status as schema_status
 
@@ -84,6 +85,9 @@ async def _serve(built: App, *, console: bool, stop: asyncio.Event, t0: float) -
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     dispatcher = MeteredDispatcher(built.dispatcher, metrics)
+    # Indexes the first questions need, built before any platform connects; then the
+    # long-lived heap is frozen so full garbage collections stop walking it.
+    await warm_up(built.store)
 
     def poster_ready(poster: ChannelPoster) -> None:
         service.add_poster(poster)
