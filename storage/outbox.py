@@ -34,17 +34,23 @@ a bound parameter hides it from the planner of a prepared PostgreSQL statement,
 which then cannot use a partial index. On PostgreSQL the candidate rows are
 locked with `FOR UPDATE SKIP LOCKED`, so concurrent claimers take different rows
 instead of queueing behind each other.
+
+Users: the job ledger (`storage.jobs`), reminders (`storage.reminders`) and Track
+Pulse deliveries (`storage.pulse_store`). Deliveries go out in order per channel, so
+their candidates are each channel's head, read through their own index
+(`storage.pulse_heads.due_heads`); the atomic step is `claim_keys`, and posting,
+failing and giving back are `finish_rows` / `release_row` here like everywhere else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,8 @@ class LeaseTable:
         owner: column recording who holds the lease, if any (then renew / finish
             only succeed for that owner).
         unix: the lease column stores UNIX seconds (float) instead of a datetime.
+        held: the condition a row is in while claimed, if the table marks it (Track
+            Pulse: `status = 'claimed'`); renew / finish / release then need it too.
     """
 
     table: Table
@@ -69,6 +77,7 @@ class LeaseTable:
     attempts: str | None = None
     owner: str | None = None
     unix: bool = False
+    held: ColumnElement[bool] | None = None
 
     def stored(self, when: dt.datetime | None) -> Any:
         """An aware UTC datetime as the lease column stores it."""
@@ -90,9 +99,15 @@ class LeaseTable:
         return values
 
     def _owned(self, key: Any, owner: str | None) -> ColumnElement[bool]:
-        cond = self.table.c[self.key] == key
+        return self._owned_any([key], owner)
+
+    def _owned_any(self, keys: Sequence[Any], owner: str | None) -> ColumnElement[bool]:
+        col = self.table.c[self.key]
+        cond = col == keys[0] if len(keys) == 1 else col.in_(list(keys))
         if self.owner is not None and owner is not None:
             cond = and_(cond, self.table.c[self.owner] == owner)
+        if self.held is not None:
+            cond = and_(cond, self.held)
         return cond
 
 
@@ -130,11 +145,32 @@ def claim_due(
         # Rows another claimer is locking right now are skipped, not waited for.
         pick = pick.with_for_update(skip_locked=True)
     keys = list(conn.execute(pick).scalars())
+    return claim_keys(conn, q, keys, now=now, lease_s=lease_s, owner=owner, extra=extra)
+
+
+def claim_keys(
+    conn: Connection,
+    q: LeaseTable,
+    keys: Sequence[Any],
+    *,
+    now: dt.datetime,
+    lease_s: float,
+    owner: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> list[Any]:
+    """The atomic step of a claim: lease those of `keys` that are still claimable.
+
+    For tables whose candidates need a read of their own (Track Pulse picks each
+    channel's head): the caller selects candidate keys through its index, this
+    UPDATE re-checks `claimable` and returns the keys won, in the given order.
+    """
     if not keys:
         return []
+    key_col = q.table.c[q.key]
     values = {**q._claim_values(now, lease_s, owner), **(extra or {})}
     res = conn.execute(
-        update(q.table).where(key_col.in_(keys), q.claimable(now)).values(**values).returning(key_col)
+        update(q.table).where(key_col.in_(list(keys)), q.claimable(now)).values(**values)
+        .returning(key_col)
     )
     won = set(res.scalars())
     return [k for k in keys if k in won]  # keep the key order
@@ -184,6 +220,19 @@ def finish(conn: Connection, q: LeaseTable, key: Any, *, owner: str | None = Non
     return bool(res.rowcount == 1)
 
 
+def finish_rows(conn: Connection, q: LeaseTable, keys: Sequence[Any], *, owner: str | None = None,
+                values: Mapping[str, Any], returning: Sequence[str]) -> list[Row[Any]]:
+    """`finish` for several keys at once, returning `returning` of the rows finished
+    (rows whose lease we lost are left to their new holder and not returned)."""
+    if not keys:
+        return []
+    cols = [q.table.c[c] for c in returning]
+    return list(conn.execute(
+        update(q.table).where(q._owned_any(keys, owner)).values({**values, q.lease: None})
+        .returning(*cols)
+    ).all())
+
+
 def release(conn: Connection, q: LeaseTable, key: Any, *, until: dt.datetime | None,
             owner: str | None = None, values: Mapping[str, Any] | None = None) -> bool:
     """Give the row back: claimable again after `until` (None: at once)."""
@@ -191,3 +240,14 @@ def release(conn: Connection, q: LeaseTable, key: Any, *, until: dt.datetime | N
         update(q.table).where(q._owned(key, owner)).values({**(values or {}), q.lease: q.stored(until)})
     )
     return bool(res.rowcount == 1)
+
+
+def release_row(conn: Connection, q: LeaseTable, key: Any, *, until: dt.datetime | None,
+                owner: str | None = None, values: Mapping[str, Any] | None = None,
+                returning: Sequence[str]) -> Row[Any] | None:
+    """`release`, returning `returning` of the row given back (None: it was not ours)."""
+    cols = [q.table.c[c] for c in returning]
+    return conn.execute(
+        update(q.table).where(q._owned(key, owner)).values({**(values or {}), q.lease: q.stored(until)})
+        .returning(*cols)
+    ).first()

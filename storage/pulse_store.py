@@ -15,6 +15,7 @@ idempotency key, which the platform de-duplicates.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -23,11 +24,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select, update
+from sqlalchemy import Engine, case, func, select, update
 from sqlmodel import Session as OrmSession
 
+from storage import outbox, queries
 from storage import pulse_heads as heads
-from storage import queries
 from storage.db import table, upsert
 from storage.models import (
     Driver,
@@ -66,6 +67,24 @@ from storage.race_feed import (
 )
 
 SPRINT_FORMATS = ("sprint", "sprint_qualifying", "sprint_shootout")
+
+
+def _queue() -> outbox.LeaseTable:
+    """The delivery outbox in the one lease convention (`storage.outbox`): leases in UNIX
+    seconds, a row is held while `claimed`, its claimer recorded in `claimed_by`."""
+    d = table(PulseDelivery)
+    # Hazard: `status || ''`, not `status`: with a bare status here SQLite walks every
+    # pending row of the (status, ...) indexes instead of looking up the claimed ids.
+    status = d.c.status + ""
+    return outbox.LeaseTable(
+        d, key="id", lease="lease_until", open=status.in_([PENDING, CLAIMED]),
+        attempts="attempts", owner="claimed_by", unix=True, held=d.c.status == CLAIMED,
+    )
+
+
+def _at(unix_s: float) -> dt.datetime:
+    """Track Pulse keeps UNIX seconds; the lease module takes aware UTC datetimes."""
+    return dt.datetime.fromtimestamp(unix_s, dt.UTC)
 
 
 # ----------------------------------------------------------------------------- feed
@@ -619,20 +638,12 @@ def claim(
                 # Rows another deliverer is claiming right now are skipped, not waited for.
                 pick = pick.with_for_update(skip_locked=True)
             before.update((int(i), status) for i in conn.execute(pick).scalars())
-        ids = list(before)
+        # The atomic step re-checks the state (pending, or claimed with an expired lease):
+        # on SQLite this UPDATE is the claim.
+        ids = outbox.claim_keys(conn, _queue(), list(before), now=_at(now), lease_s=lease_s,
+                                owner=worker, extra={"status": CLAIMED})
         if not ids:
             return []
-        # Re-check the state in the UPDATE itself: on SQLite this statement is the atomic claim.
-        # Hazard: `status || ''`, not `status`: with a bare status in the OR, SQLite walks
-        # every pending row of the (status, ...) indexes instead of looking up `ids`.
-        status = d.c.status + ""
-        conn.execute(
-            update(d).where(
-                d.c.id.in_(ids),
-                or_(status == PENDING, and_(status == CLAIMED, d.c.lease_until < now)),
-            ).values(status=CLAIMED, claimed_by=worker, lease_until=now + lease_s,
-                     attempts=d.c.attempts + 1)
-        )
         rows = conn.execute(
             select(d.c.id, d.c.channel_id, d.c.text, d.c.idempotency_key, d.c.attempts,
                    d.c.highlight_id)
@@ -647,12 +658,10 @@ def mark_posted(engine: Engine, delivery_id: int, worker: str, message_id: str, 
     was lost (lease expired and another deliverer took it): its result then wins."""
     d = table(PulseDelivery)
     with engine.begin() as conn:
-        done = conn.execute(
-            update(d).where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status == CLAIMED)
-            .values(status=POSTED, message_id=message_id, posted_at=now, lease_until=None,
-                    last_error=None)
-            .returning(d.c.channel_id, d.c.seq)
-        ).all()
+        done = outbox.finish_rows(
+            conn, _queue(), [delivery_id], owner=worker, returning=("channel_id", "seq"),
+            values={"status": POSTED, "message_id": message_id, "posted_at": now, "last_error": None},
+        )
         if done:
             conn.execute(
                 update(d).where(d.c.group_leader_id == delivery_id, d.c.status == GROUPED)
@@ -681,13 +690,10 @@ def mark_posted_many(
         for i in range(0, len(posted), 500):
             chunk = dict(posted[i : i + 500])
             mids = case(chunk, value=d.c.id)  # id -> its message id, in one UPDATE
-            finished = conn.execute(
-                update(d).where(d.c.id.in_(list(chunk)), d.c.claimed_by == worker,
-                                d.c.status == CLAIMED)
-                .values(status=POSTED, message_id=mids, posted_at=now, lease_until=None,
-                        last_error=None)
-                .returning(d.c.id, d.c.channel_id, d.c.seq)
-            ).all()
+            finished = outbox.finish_rows(
+                conn, _queue(), list(chunk), owner=worker, returning=("id", "channel_id", "seq"),
+                values={"status": POSTED, "message_id": mids, "posted_at": now, "last_error": None},
+            )
             won = [int(i) for i, _c, _s in finished]
             heads.advance(conn, [(c, s) for _i, c, s in finished])
             done += len(won)
@@ -716,16 +722,14 @@ def release(
     restart) is told `maybe_posted` and checks the platform before posting again.
     """
     d = table(PulseDelivery)
-    values: dict[str, Any] = (
-        {"lease_until": not_before} if maybe_posted
-        else {"status": PENDING, "claimed_by": None, "lease_until": None}
-    )
+    # maybe_posted: still held, the lease ending at `not_before`; else open again at once.
+    values: dict[str, Any] = {} if maybe_posted else {"status": PENDING, "claimed_by": None}
     with engine.begin() as conn:
-        res = conn.execute(
-            update(d).where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status == CLAIMED)
-            .values(not_before=not_before, last_error=error, **values)
-            .returning(d.c.channel_id, d.c.seq)
-        ).first()
+        res = outbox.release_row(
+            conn, _queue(), delivery_id, owner=worker, returning=("channel_id", "seq"),
+            until=_at(not_before) if maybe_posted else None,
+            values={"not_before": not_before, "last_error": error, **values},
+        )
         if res is not None:
             # The whole channel waits, not just this row: its later rows must not look due,
             # or they would fill the claim's window ahead of other channels' heads.
@@ -740,11 +744,10 @@ def mark_failed(engine: Engine, delivery_id: int, worker: str, error: str) -> No
     """A permanent failure (channel gone): recorded, never retried, never silently dropped."""
     d = table(PulseDelivery)
     with engine.begin() as conn:
-        done = conn.execute(
-            update(d).where(d.c.id == delivery_id, d.c.claimed_by == worker, d.c.status == CLAIMED)
-            .values(status=FAILED, last_error=error[:500], lease_until=None)
-            .returning(d.c.channel_id, d.c.seq)
-        ).all()
+        done = outbox.finish_rows(
+            conn, _queue(), [delivery_id], owner=worker, returning=("channel_id", "seq"),
+            values={"status": FAILED, "last_error": error[:500]},
+        )
         if done:
             conn.execute(
                 update(d).where(d.c.group_leader_id == delivery_id, d.c.status == GROUPED)
