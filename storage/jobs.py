@@ -20,23 +20,13 @@ from sqlalchemy import Engine, func, select
 
 from storage import outbox
 from storage.db import table, upsert
-from storage.models import Event, Lap, Result
-from storage.models import Session as RaceSession
+from storage.models import Lap, Result
+from storage.read_sessions import SessionKey, session_key, sessions_starting
 from storage.service_models import JobRun
 
-
-@dataclass(frozen=True, slots=True)
-class SessionSlot:
-    """The part of a stored session the planner needs (aware UTC times)."""
-
-    session_id: int
-    year: int
-    round: int
-    type: str
-    name: str
-    event_name: str
-    start_utc: dt.datetime | None
-    end_utc: dt.datetime | None
+# The planner's name for a session's place in the calendar: the one read of it lives in
+# `storage.read_sessions`.
+SessionSlot = SessionKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,35 +87,14 @@ def load_ledger(engine: Engine, session_ids: Sequence[int]) -> dict[str, LedgerE
     return {r[0]: LedgerEntry(r[0], r[1], outbox.aware(r[2]), outbox.aware(r[3])) for r in rows}
 
 
-def _slot_select() -> Any:
-    return select(
-        RaceSession.id, Event.year, Event.round, RaceSession.type, RaceSession.name,
-        Event.name, RaceSession.start_utc, RaceSession.end_utc,
-    ).join(Event, Event.id == RaceSession.event_id)
-
-
-def _slot(r: Any) -> SessionSlot:
-    return SessionSlot(int(r[0]), int(r[1]), int(r[2]), str(r[3]), str(r[4]), str(r[5]),
-                       outbox.aware(r[6]), outbox.aware(r[7]))
-
-
 def load_slots(engine: Engine, start: dt.datetime, end: dt.datetime) -> list[SessionSlot]:
     """Sessions starting in [start, end], in start order, for planning."""
-    stmt = (
-        _slot_select()
-        .where(RaceSession.start_utc.is_not(None))  # type: ignore[union-attr]
-        .where(RaceSession.start_utc >= start, RaceSession.start_utc <= end)  # type: ignore[operator]
-        .order_by(RaceSession.start_utc)
-    )
-    with engine.connect() as conn:
-        return [_slot(r) for r in conn.execute(stmt)]
+    return sessions_starting(engine, start, end)
 
 
 def load_slot(engine: Engine, session_id: int) -> SessionSlot | None:
     """One stored session's slot (None when it is not in the store)."""
-    with engine.connect() as conn:
-        r = conn.execute(_slot_select().where(RaceSession.id == session_id)).first()
-    return None if r is None else _slot(r)
+    return session_key(engine, session_id)
 
 
 def lap_count(engine: Engine, session_id: int) -> int:

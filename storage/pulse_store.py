@@ -65,6 +65,7 @@ from storage.race_feed import (
     TrackStatusRec,
     WeatherRec,
 )
+from storage.read_sessions import session_key
 
 SPRINT_FORMATS = ("sprint", "sprint_qualifying", "sprint_shootout")
 
@@ -285,13 +286,8 @@ def _stored(row: PulseHighlightRow, prefix: str = "") -> StoredHighlight:
 
 
 def _prefix(engine: Engine, session_id: int) -> str:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(Event.year, Event.round, RaceSession.type)
-            .join(RaceSession, RaceSession.event_id == Event.id)
-            .where(RaceSession.id == session_id)
-        ).first()
-    return f"{row[0]}:{row[1]}:{row[2]}" if row else str(session_id)
+    key = session_key(engine, session_id)
+    return key.slug if key is not None else str(session_id)
 
 
 def save_highlights(
