@@ -242,7 +242,7 @@ async def memory_growth(db_url: str, args: argparse.Namespace) -> bool:
     sink = _Sink()
     warm_up = 300
     total = warm_up + args.memory_questions
-    marks: list[tuple[int, float]] = []
+    marks: list[tuple[int, float, int]] = []
     t0 = time.perf_counter()
     try:
         for i in range(total):
@@ -256,7 +256,8 @@ async def memory_growth(db_url: str, args: argparse.Namespace) -> bool:
             done = i + 1 - warm_up
             if done == 0 or (done > 0 and done % 500 == 0):
                 gc.collect()
-                marks.append((done, rss_mib()))
+                # RSS is coarse (freed memory stays in Python's arenas); live objects are exact.
+                marks.append((done, rss_mib(), len(gc.get_objects())))
     finally:
         await app.aclose()
     elapsed = time.perf_counter() - t0
@@ -264,8 +265,10 @@ async def memory_growth(db_url: str, args: argparse.Namespace) -> bool:
     growth = marks[-1][1] - base
     print(f"\n2. memory growth: {args.memory_questions} questions through the dispatcher "
           f"(after {warm_up} warm-up), {elapsed:.1f} s, {sink.replies} replies")
-    print("   RSS MiB: " + "  ".join(f"{n}:{mib:.1f}" for n, mib in marks))
-    print(f"   growth after warm-up: {growth:+.1f} MiB ({growth * 1024 / max(1, args.memory_questions):.2f} KiB/question)")
+    print("   RSS MiB: " + "  ".join(f"{n}:{mib:.1f}" for n, mib, _ in marks))
+    print("   live objects: " + "  ".join(f"{n}:{objs}" for n, _, objs in marks))
+    print(f"   growth after warm-up: {growth:+.1f} MiB ({growth * 1024 / max(1, args.memory_questions):.2f} KiB/question), "
+          f"{marks[-1][2] - marks[0][2]:+d} live objects")
     return sink.replies >= total
 
 
