@@ -1,6 +1,8 @@
 # Slipstream: the bot service (`slipstream run`).
 # Slim, non-root, dependency layer cached separately from the source.
-FROM python:3.11-slim
+# Base image pinned by exact tag (Python patch release and Debian release): a rebuild
+# never picks up a different interpreter or distribution behind our back.
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -9,7 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FASTF1_CACHE_DIR=/data/fastf1 \
     DATABASE_URL=sqlite:////data/slipstream.db \
     METRICS_HOST=0.0.0.0 \
-    METRICS_PORT=9108
+    METRICS_PORT=9108 \
+    SLACK_HOST=0.0.0.0 \
+    SLACK_PORT=3000 \
+    SLIPSTREAM_BOOTSTRAP=1
 
 WORKDIR /app
 
@@ -35,7 +40,8 @@ RUN useradd --create-home --uid 10001 slipstream \
     && mkdir -p /data/fastf1 && chown -R slipstream:slipstream /data
 USER slipstream
 VOLUME ["/data"]
-EXPOSE 9108
+# 9108: /healthz and /metrics; 3000: Slack HTTP mode (Events API, slash commands).
+EXPOSE 9108 3000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('METRICS_PORT', '9108'), timeout=4)" || exit 1
@@ -43,6 +49,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # SIGTERM (docker stop) shuts down cleanly: replies finish, pending posts flush, leadership is released.
 # `db upgrade` creates the store on a fresh volume and migrates an existing one (replicas starting
 # together take turns on a lock); `run` itself refuses a missing SQLite store (a typo'd path).
+# `bootstrap` then imports the bundled 2023 history and calendar into an empty store only
+# (a filled store is left alone; SLIPSTREAM_BOOTSTRAP=0 skips it).
 # `exec` replaces the shell with `run`, so `run` itself receives the SIGTERM.
 STOPSIGNAL SIGTERM
-CMD ["sh", "-c", "slipstream db upgrade && exec slipstream run"]
+CMD ["sh", "-c", "slipstream db upgrade && slipstream bootstrap && exec slipstream run"]

@@ -123,3 +123,16 @@ def ping(engine: Engine) -> bool:
     with engine.connect() as conn:
         conn.execute(select(1))
     return True
+
+
+def has_race_data(engine: Engine) -> bool:
+    """Whether the store holds any season, event or result (cheap: EXISTS, no counts).
+
+    The first-start bootstrap imports the bundled data only when this is False, so a
+    store someone has filled (history import, ingest) is never touched.
+    """
+    with engine.connect() as conn:
+        return any(
+            conn.execute(select(select(table(m)).exists())).scalar_one()
+            for m in (Season, Event, Result)
+        )

@@ -19,6 +19,9 @@ class SlackSettings(BaseSettings):
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None  # HTTP mode (Events API)
     slack_app_token: str | None = None  # Socket Mode
+    # HTTP mode listens here. Loopback by default so a bare `slipstream run` never opens
+    # a port to the network by surprise; the Docker image and docker-compose.yml set
+    # SLACK_HOST=0.0.0.0 (inside a container loopback is unreachable from outside).
     slack_host: str = "127.0.0.1"
     slack_port: int = 3000
     slack_api_base_url: str | None = None
