@@ -133,7 +133,9 @@ def make_handler(
         body = b""
         try:
             body = await read_limited(request, max_body)
-            ts = check_timestamp(request.headers.get("X-Slack-Request-Timestamp"), clock())
+            raw_ts = request.headers.get("X-Slack-Request-Timestamp")
+            check_timestamp(raw_ts, clock())
+            ts = str(raw_ts).strip()  # signed as sent; check_timestamp made sure it is digits
             signature = request.headers.get("X-Slack-Signature")
             if not signature:
                 raise Rejected(401, "missing signature")
@@ -141,11 +143,12 @@ def make_handler(
                 text = body.decode("utf-8")
             except UnicodeDecodeError:
                 text = None
-            if not _signature_ok(verifier, body, text, str(ts), signature):
+            if not _signature_ok(verifier, body, text, ts, signature):
                 raise Rejected(401, "invalid signature")
             if text is None:
                 raise Rejected(400, "body is not UTF-8")
             check_payload(text, request.content_type)
+            verified: str = text
         except Rejected as exc:
             # Hazard: the body is attacker-controlled: log its size and hash only.
             log.warning(
@@ -153,7 +156,7 @@ def make_handler(
             )
             return web.Response(status=exc.status, text=exc.reason)
         bolt_request = AsyncBoltRequest(
-            body=text, query=request.query_string, headers=dict(request.headers)
+            body=verified, query=request.query_string, headers=dict(request.headers)
         )
         return await to_aiohttp_response(await dispatch(bolt_request))
 
