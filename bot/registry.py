@@ -40,6 +40,7 @@ AUTOCOMPLETE_SOURCES = frozenset({"driver", "race", "season", "team", "kind"})
 FIRST_SEASON = 1950
 MAX_ROUND = 30
 _DEFAULT_INT_RANGE = (0, 2**31 - 1)
+_INT32 = (-(2**31), 2**31 - 1)
 _DOC_RANGE = re.compile(r"\((-?\d+)\s*-\s*(-?\d+)\)")  # "(1-50)" in an `Args:` description
 
 
@@ -55,6 +56,10 @@ class Param:
     greedy: bool = False  # takes the rest of the text (free-text race names, questions)
     # int parameters: the allowed range; max None = next year (seasons). See `bounds`.
     int_range: tuple[int, int | None] | None = None
+    # False for a range documented as "(a-b)": the handler checks it in its own words
+    # ("`delay` is minutes between 0 and 10080"); the registry refuses only values
+    # beyond a 32-bit integer there (naming the documented range).
+    range_checked_here: bool = True
 
     def bounds(self) -> tuple[int, int] | None:
         """(min, max) allowed for an int parameter, today; None for other types."""
@@ -285,7 +290,7 @@ def coerce_args(cmd: Command, raw: dict[str, Any]) -> dict[str, Any]:
             raise UserError(
                 f"`{p.name}` must be {_type_word(p.type)}, not `{str(value)[:40]}`."
             ) from None
-        if bounds is not None and not bounds[0] <= out[p.name] <= bounds[1]:
+        if bounds is not None and not _within(p, bounds, out[p.name]):
             shown = str(value) if len(str(value)) <= 12 else str(value)[:10] + "…"
             raise UserError(
                 messages.OUT_OF_RANGE.format(name=p.name, low=bounds[0], high=bounds[1], value=shown)
@@ -295,6 +300,12 @@ def coerce_args(cmd: Command, raw: dict[str, Any]) -> dict[str, Any]:
         if p.choices:
             out[p.name] = str(out[p.name]).lower()
     return out
+
+
+def _within(p: Param, bounds: tuple[int, int], value: int) -> bool:
+    if p.range_checked_here:
+        return bounds[0] <= value <= bounds[1]
+    return _INT32[0] <= value <= _INT32[1]
 
 
 def _type_word(t: type) -> str:
@@ -350,6 +361,7 @@ def _build_command(
                 autocomplete=source,
                 greedy=(pname == greedy),
                 int_range=_int_range(pname, desc, source) if ptype is int else None,
+                range_checked_here=not _DOC_RANGE.search(desc),
             )
         )
     return Command(

@@ -44,7 +44,8 @@ def _no_internal_error(r: RecordingResponder, caplog: pytest.LogCaptureFixture) 
         ("/f1 standings drivers 3023", f"between 1950 and {NEXT_YEAR}, not `3023`"),
         ("/f1 standings drivers 2023 -3", "`round` must be between 1 and 30, not `-3`"),
         ("/f1 standings drivers 2023 round=9999999999", "`round` must be between 1 and 30"),
-        ("/f1 pulse 100000", "`count` must be between 1 and 25"),
+        ("/f1 pulse 100000", "`count` must be between 1 and 25"),  # the handler's own check
+        ("/f1 pulse 99999999999", "`count` must be between 1 and 25, not `99999999999`"),
         ("/f1 schedule -2023", f"`season` must be between 1950 and {NEXT_YEAR}"),
     ],
 )
