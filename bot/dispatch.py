@@ -29,6 +29,7 @@ from bot.errors import PermissionDenied, RateLimitedUser, UserError
 from bot.model import Incoming, Privilege, Reply, Responder
 from bot.ratelimit import SlidingWindowLimiter, TTLSet
 from bot.registry import Command, Registry, coerce_args
+from bot.textnorm import clean, clean_incoming
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Dispatcher:
 
     async def handle(self, incoming: Incoming, responder: Responder) -> None:
         """Answer one event. Never raises (except cancellation): failures become replies."""
+        incoming = clean_incoming(incoming)  # first: lone surrogates, NUL, invisible junk, NFC
         if incoming.user.is_bot:
             return  # our own messages and other bots: never answer (loops, spam)
         if incoming.event_id and not self._seen.add(incoming.event_id):
@@ -180,7 +182,7 @@ class Dispatcher:
     async def autocomplete(self, source: str, prefix: str, limit: int = 25) -> list[tuple[str, str]]:
         """(label, value) suggestions for a parameter's autocomplete source."""
         try:
-            return await complete(self.deps, source, prefix, limit)
+            return await complete(self.deps, source, clean(prefix), limit)
         except Exception:
             log.exception("autocomplete %s failed", source)
             return []

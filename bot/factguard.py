@@ -15,6 +15,11 @@ context the model was given:
   drivers with a code; supported when the context holds the name (accents ignored)
   or that driver's code. "Forename Surname" pairs must be a real driver.
 
+- **links**: every URL (markdown ``[text](url)``, Slack ``<url|text>``, bare
+  ``http(s)://`` or ``www.``) is a claim, supported only when the context holds the
+  same address (scheme, ``www.``, case and a trailing slash ignored). A model may
+  not send readers anywhere the data did not (a prompt injection's phishing link).
+
 Deliberately not checked (too ambiguous in prose): "one", "two", "first", "second",
 and letter-prefixed terms such as F1, Q3, S1, FP2, C3 (compounds), V6.
 """
@@ -29,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from bot.driver_names import DRIVERS
+from bot.links import find_links, normalise_url
 
 # Capitals that are not driver codes. Anything else of three capitals must be supported.
 ACRONYMS = frozenset(
@@ -200,6 +206,7 @@ class FactIndex:
         self.numbers: set[Decimal] = set()
         self.words: set[str] = set()
         self.codes: set[str] = set()
+        self.urls: set[str] = set()
         self._walk(context)
         drivers = _drivers()
         # A code in the context supports its surname, and a surname its code.
@@ -229,6 +236,8 @@ class FactIndex:
             self._add_text(str(obj))  # dates, enums: their text is what the model saw
 
     def _add_text(self, s: str) -> None:
+        if "/" in s or "www" in s.casefold():  # cheap pre-check: most context strings hold no link
+            self.urls.update(normalise_url(u) for u in find_links(s))
         for token in _CTX_NUM.findall(s):
             for alternatives in interpretations(token):
                 for v in alternatives:
@@ -245,7 +254,7 @@ class FactIndex:
 
     def check(self, text: str) -> GuardResult:
         """Find every number, code and driver name in `text` the context does not support."""
-        bad: list[str] = []
+        bad: list[str] = self._check_links(text)
         cleaned = _FORMULA_ONE.sub("Formula", text)
         bad += self._check_numbers(cleaned)
         bad += self._check_codes(cleaned)
@@ -254,6 +263,9 @@ class FactIndex:
         seen: set[str] = set()
         unique = [b for b in bad if not (b in seen or seen.add(b))]
         return GuardResult(ok=not unique, unsupported=unique)
+
+    def _check_links(self, text: str) -> list[str]:
+        return [u for u in find_links(text) if normalise_url(u) not in self.urls]
 
     def _supported(self, alternatives: set[Decimal]) -> bool:
         return any(v in self.numbers for v in alternatives)

@@ -14,6 +14,7 @@ NO_PERMISSION = "`/f1 {command}` needs {needed} rights."
 RATE_LIMITED_USER = "You're asking faster than I can answer. Try again in {seconds} s."
 RATE_LIMITED_CHANNEL = "This channel is asking a lot right now. Try again in {seconds} s."
 UNKNOWN_COMMAND = "There is no `/f1 {command}` command. Try `/f1 help`."
+OUT_OF_RANGE = "`{name}` must be between {low} and {high}, not `{value}`."
 INTERNAL_ERROR = "Sorry, something went wrong on my side while answering. It has been logged."
 
 LOG_USER_ERROR = "user error for %s (%s): %s"

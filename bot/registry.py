@@ -12,6 +12,7 @@ typed option per `Param`; Slack and the console parse text with
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import re
 import shlex
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
+from bot import messages
 from bot.errors import UserError
 from bot.model import Privilege
 
@@ -32,6 +34,15 @@ _MAX_DESCRIPTION = 100
 # Autocomplete sources a parameter may name; the core serves them (see bot.autocomplete).
 AUTOCOMPLETE_SOURCES = frozenset({"driver", "race", "season", "team", "kind"})
 
+# Integer ranges. Every int option has one, so `standings drivers 999…9` or `round=-3`
+# is a user error naming the range, never an overflow in the store (SQLite and
+# PostgreSQL integers are 64-bit; Discord's option integers are 53-bit).
+FIRST_SEASON = 1950
+MAX_ROUND = 30
+_DEFAULT_INT_RANGE = (0, 2**31 - 1)
+_INT32 = (-(2**31), 2**31 - 1)
+_DOC_RANGE = re.compile(r"\((-?\d+)\s*-\s*(-?\d+)\)")  # "(1-50)" in an `Args:` description
+
 
 @dataclass(frozen=True, slots=True)
 class Param:
@@ -43,6 +54,19 @@ class Param:
     choices: tuple[str, ...] = ()  # from Literal[...] annotations
     autocomplete: str | None = None  # one of AUTOCOMPLETE_SOURCES
     greedy: bool = False  # takes the rest of the text (free-text race names, questions)
+    # int parameters: the allowed range; max None = next year (seasons). See `bounds`.
+    int_range: tuple[int, int | None] | None = None
+    # False for a range documented as "(a-b)": the handler checks it in its own words
+    # ("`delay` is minutes between 0 and 10080"); the registry refuses only values
+    # beyond a 32-bit integer there (naming the documented range).
+    range_checked_here: bool = True
+
+    def bounds(self) -> tuple[int, int] | None:
+        """(min, max) allowed for an int parameter, today; None for other types."""
+        if self.int_range is None:
+            return None
+        low, high = self.int_range
+        return low, high if high is not None else dt.datetime.now(dt.UTC).year + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +224,7 @@ def bind_tokens(cmd: Command, tokens: list[str]) -> dict[str, Any]:
     for p in cmd.params:
         if p.type is int and p.name not in bound and not p.greedy:
             for tok in rest:
-                if re.fullmatch(r"\d+", tok) and (greedy is None or _int_is_not_part_of_text(p, tok)):
+                if re.fullmatch(r"-?\d+", tok) and (greedy is None or _int_is_not_part_of_text(p, tok)):
                     bound[p.name] = tok
                     rest.remove(tok)
                     break
@@ -245,6 +269,11 @@ def coerce_args(cmd: Command, raw: dict[str, Any]) -> dict[str, Any]:
             out[p.name] = p.default
             continue
         value = raw[p.name]
+        bounds = p.bounds()
+        if bounds is not None and isinstance(value, str) and re.fullmatch(r"\s*-?\d{13,}\s*", value):
+            # Far out of any range, and int() refuses over 4,300 digits: say the range instead.
+            raise UserError(messages.OUT_OF_RANGE.format(
+                name=p.name, low=bounds[0], high=bounds[1], value=value.strip()[:10] + "…"))
         try:
             if p.type is bool:
                 if isinstance(value, bool):
@@ -261,11 +290,22 @@ def coerce_args(cmd: Command, raw: dict[str, Any]) -> dict[str, Any]:
             raise UserError(
                 f"`{p.name}` must be {_type_word(p.type)}, not `{str(value)[:40]}`."
             ) from None
+        if bounds is not None and not _within(p, bounds, out[p.name]):
+            shown = str(value) if len(str(value)) <= 12 else str(value)[:10] + "…"
+            raise UserError(
+                messages.OUT_OF_RANGE.format(name=p.name, low=bounds[0], high=bounds[1], value=shown)
+            )
         if p.choices and str(out[p.name]).lower() not in p.choices:
             raise UserError(f"`{p.name}` must be one of: {', '.join(p.choices)}.")
         if p.choices:
             out[p.name] = str(out[p.name]).lower()
     return out
+
+
+def _within(p: Param, bounds: tuple[int, int], value: int) -> bool:
+    if p.range_checked_here:
+        return bounds[0] <= value <= bounds[1]
+    return _INT32[0] <= value <= _INT32[1]
 
 
 def _type_word(t: type) -> str:
@@ -320,6 +360,8 @@ def _build_command(
                 choices=choices,
                 autocomplete=source,
                 greedy=(pname == greedy),
+                int_range=_int_range(pname, desc, source) if ptype is int else None,
+                range_checked_here=not _DOC_RANGE.search(desc),
             )
         )
     return Command(
@@ -332,6 +374,18 @@ def _build_command(
         examples=examples,
         hidden=hidden,
     )
+
+
+def _int_range(name: str, description: str, source: str | None) -> tuple[int, int | None]:
+    """The documented "(a-b)" range, else one by meaning (season, round), else 32-bit >= 0."""
+    found = _DOC_RANGE.search(description)
+    if found:
+        return int(found.group(1)), int(found.group(2))
+    if name in ("season", "year") or source == "season":
+        return FIRST_SEASON, None
+    if name == "round":
+        return 1, MAX_ROUND
+    return _DEFAULT_INT_RANGE
 
 
 def _unwrap(ann: Any) -> tuple[type, tuple[str, ...], bool]:

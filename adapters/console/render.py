@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from typing import Literal
 
+from bot.links import neutralise_reply
 from bot.model import LocalTime, Reply
 
 RenderMode = Literal["plain", "discord", "slack"]
@@ -38,8 +39,11 @@ def show_time(t: LocalTime, now: dt.datetime | None = None) -> str:
 
 
 def render_plain(reply: Reply, now: dt.datetime | None = None) -> str:
-    """The reply as terminal text; times (`Reply.local_times`) in UTC with a relative time."""
-    reply = reply.show_times(lambda t: show_time(t, now))
+    """The reply as terminal text; times (`Reply.local_times`) in UTC with a relative time.
+
+    Addresses in the text are made inert (`bot.links`): terminals link them too.
+    """
+    reply = neutralise_reply(reply).show_times(lambda t: show_time(t, now))
     parts: list[str] = []
     if reply.text:
         parts.append(reply.text)

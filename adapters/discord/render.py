@@ -16,6 +16,7 @@ from datetime import datetime
 
 import discord
 
+from bot.links import neutralise_reply
 from bot.model import Card, LocalTime, Reply
 from bot.textsplit import split_markdown
 
@@ -127,8 +128,18 @@ def show_time(t: LocalTime) -> str:
     return f"{discord_timestamp(t.at, 'F')} ({discord_timestamp(t.at, 'R')})"
 
 
+def escape_model_text(reply: Reply) -> Reply:
+    """No link from reply text: `[x](url)`, `<url>` and bare addresses become inert
+    (address in inline code, scheme broken: `bot.links`). Hazard: Discord links and
+    previews any address in content, embed descriptions and fields, so a model
+    (or a prompt injection) could otherwise plant a phishing link. `Card.url` is
+    set by code and stays a link."""
+    return neutralise_reply(reply)
+
+
 def render(reply: Reply) -> list[Outgoing]:
     """Messages for one reply (usually one). Content first, embeds and files with the last chunk."""
+    reply = escape_model_text(reply)
     # Discord text is not escaped afterwards, so trusted times can be filled in first.
     reply = reply.show_times(show_time)
     text = localize_times(reply.text)
@@ -164,7 +175,7 @@ def render(reply: Reply) -> list[Outgoing]:
 
 def render_one(reply: Reply) -> Outgoing:
     """A single message for an edit: text clipped to the limit (streaming never goes over it)."""
-    reply = reply.show_times(show_time)
+    reply = escape_model_text(reply).show_times(show_time)
     out = render(reply)
     first = out[0]
     if len(out) > 1:

@@ -40,6 +40,7 @@ from .convert import (
     incoming_from_event,
     user_ref,
 )
+from .endpoint import make_web_app
 from .responder import SlackResponder
 
 log = logging.getLogger(__name__)
@@ -294,7 +295,12 @@ class SlackAdapter:
         """
         if not self.app._signing_secret:  # noqa: SLF001 - Bolt keeps it private
             raise RuntimeError("HTTP mode needs SLACK_SIGNING_SECRET (requests must be verified)")
-        self._runner = web.AppRunner(self.app.web_app(path=EVENTS_PATH, port=port), access_log=None)
+        # Our verifying handler in front of Bolt (adapters/slack/endpoint.py): Bolt alone
+        # parsed bodies before checking signatures and answered malformed ones with a 500.
+        web_app = make_web_app(
+            EVENTS_PATH, self.app._signing_secret, self.app.async_dispatch  # noqa: SLF001
+        )
+        self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         # A burst of questions opens many connections at once: the default backlog (128)
         # drops SYNs and costs the client a 1 s retransmit.

@@ -2,9 +2,12 @@
 
 Everything that reaches Slack as mrkdwn goes through `escape()` first, so model
 output can never ping: `<!channel>`, `<!here>`, `<@U123>` become inert text
-(`&lt;!channel&gt;`), and a bare `@channel` gets a zero-width joiner. Markdown
-links are converted only for http(s) URLs, so `[x](!channel)` cannot smuggle a
-special token back in.
+(`&lt;!channel&gt;`), and a bare `@channel` gets a zero-width joiner.
+
+Text never becomes a link (`bot.links`): markdown links, `<url|text>` and bare
+addresses in reply text are shown as inert text, and every mrkdwn object is sent
+`verbatim` so Slack does not auto-link either. The only link we emit is a card's
+`url`, which code sets (the card title links there).
 
 The one kind of `<…>` token we do emit is a date (`<!date^unix^…|fallback>`,
 shown in each reader's time zone), and only from structured, trusted data: a
@@ -25,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.links import defang, neutralise
 from bot.model import Card, LocalTime, Reply
 from bot.textsplit import split_markdown
 
@@ -68,13 +72,13 @@ def escape(text: str) -> str:
 
 
 def plain(text: str) -> str:
-    """For `plain_text` objects: Slack never links these, but keep broadcasts inert anyway."""
+    """For `plain_text` objects: keep broadcasts and addresses inert anyway."""
+    text = defang(text)
     return re.sub(
         r"@(channel|here|everyone)\b", lambda m: "@" + _ZWJ + m.group(1), text, flags=re.I
     )
 
 
-_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s()|<>]+)\)")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![*\w])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
@@ -88,9 +92,7 @@ def _inline(segment: str) -> str:
     segment = _BULLET.sub(lambda m: m.group(1) + "• ", segment)
     segment = _ITALIC.sub(lambda m: f"_{m.group(1)}_", segment)
     segment = _BOLD.sub(lambda m: f"*{m.group(2)}*", segment)
-    segment = _STRIKE.sub(lambda m: f"~{m.group(1)}~", segment)
-    # URL was escaped already (& -> &amp;), which is exactly what Slack wants inside <...>.
-    return _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", segment)
+    return _STRIKE.sub(lambda m: f"~{m.group(1)}~", segment)
 
 
 def _tables_to_code(text: str) -> str:
@@ -116,8 +118,11 @@ def _tables_to_code(text: str) -> str:
 
 
 def to_mrkdwn(markdown: str) -> str:
-    """CommonMark subset (bold, italic, strike, headings, bullets, links, code) -> escaped mrkdwn."""
-    text = _tables_to_code(markdown)
+    """CommonMark subset (bold, italic, strike, headings, bullets, code) -> escaped mrkdwn.
+
+    Links in the text are made inert first (module doc): reply text may come from a model.
+    """
+    text = _tables_to_code(neutralise(markdown))
     out: list[str] = []
     # Split out fenced blocks and inline code: their content is escaped but not reformatted.
     for i, part in enumerate(re.split(r"(```.*?```|`[^`\n]+`)", text, flags=re.S)):
@@ -133,8 +138,13 @@ def split_text(text: str, limit: int = MAX_SECTION) -> list[str]:
     return split_markdown(text, limit)
 
 
+def _mrkdwn(text: str) -> dict[str, Any]:
+    # verbatim: Slack must not auto-link addresses or channel names in text we pass on.
+    return {"type": "mrkdwn", "text": text, "verbatim": True}
+
+
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": _mrkdwn(text)}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -146,7 +156,7 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if card.url and card.url.startswith(("http://", "https://")):
         url = escape(card.url).replace("|", "%7C")
-        blocks.append(_section(f"*<{url}|{_clip(escape(card.title), 300)}>*"))
+        blocks.append(_section(f"*<{url}|{_clip(escape(defang(card.title)), 300)}>*"))
     elif card.title:
         blocks.append(
             {
@@ -161,7 +171,7 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
     if card.description:
         blocks.extend(_section(chunk) for chunk in split_text(to_mrkdwn(card.description)))
     fields = [
-        {"type": "mrkdwn", "text": _clip(f"*{escape(f.name)}*\n{to_mrkdwn(f.value)}", MAX_FIELD)}
+        _mrkdwn(_clip(f"*{escape(defang(f.name))}*\n{to_mrkdwn(f.value)}", MAX_FIELD))
         for f in card.fields
     ]
     for i in range(0, len(fields), MAX_FIELDS):
@@ -170,9 +180,7 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
         blocks.append(
             {
                 "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": _clip(to_mrkdwn(card.footer), MAX_SECTION)}
-                ],
+                "elements": [_mrkdwn(_clip(to_mrkdwn(card.footer), MAX_SECTION))],
             }
         )
     return blocks
@@ -237,14 +245,14 @@ def _render(reply: Reply) -> list[SlackMessage]:
             blocks.append({"type": "divider"})
         blocks.extend(card_blocks(card))
     if reply.suggestions:
-        tries = " · ".join(f"`{escape(s)}`" for s in reply.suggestions[:5])
+        tries = " · ".join(f"`{escape(defang(s))}`" for s in reply.suggestions[:5])
         blocks.append(
             {
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": _clip("Try: " + tries, MAX_SECTION)}],
+                "elements": [_mrkdwn(_clip("Try: " + tries, MAX_SECTION))],
             }
         )
-    fallback = body or " · ".join(escape(c.title) for c in reply.cards) or " "
+    fallback = body or " · ".join(escape(defang(c.title)) for c in reply.cards) or " "
     if not blocks:
         return [SlackMessage(text=_clip(fallback, MAX_FALLBACK))]
     messages: list[SlackMessage] = []

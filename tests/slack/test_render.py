@@ -39,7 +39,8 @@ def test_markdown_to_mrkdwn() -> None:
     assert "*Verstappen* won, _Sainz_ third." in out
     assert "• P1 VER\n• P2 PER" in out
     assert "~old~" in out
-    assert "<https://fia.com/a?b=1&amp;c=2|FIA>" in out
+    # Text never makes a link (bot.links): shown, escaped, not clickable.
+    assert "FIA (`https:\u2060//fia.com/a?b=1&amp;c=2`)" in out and "<http" not in out
 
 
 def test_links_cannot_smuggle_special_tokens() -> None:
@@ -109,6 +110,8 @@ def test_cards_stay_within_block_kit_limits() -> None:
 def test_plain_reply_is_one_message_with_fallback_text() -> None:
     (msg,) = render(Reply(text="Verstappen won **Monza 2023**."))
     assert msg.text == "Verstappen won *Monza 2023*."
-    assert msg.blocks == [{"type": "section", "text": {"type": "mrkdwn", "text": msg.text}}]
+    assert msg.blocks == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": msg.text, "verbatim": True}}
+    ]
     kw = msg.kwargs()
     assert kw["parse"] == "none" and kw["link_names"] is False
