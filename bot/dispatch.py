@@ -111,11 +111,14 @@ class Dispatcher:
     async def _claim(self, event_id: str) -> bool:
         """Take `event_id` in the store before any answer work; False when another worker has it."""
         store = self.deps.store
-        try:
-            now = time.monotonic()
-            if now >= self._next_prune:
-                self._next_prune = now + PRUNE_EVERY_S
+        now = time.monotonic()
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            try:
                 await store.prune_claims()  # a cheap indexed DELETE, once in a while per worker
+            except Exception as exc:  # expired rows wait for the next round; the claim goes on
+                log.warning("could not prune expired event claims (%s)", type(exc).__name__)
+        try:
             if await store.claim_event(event_id, ttl_s=self.claim_ttl_s):
                 return True
         except Exception as exc:  # fail open: a duplicate is better than a fan left unanswered

@@ -10,6 +10,7 @@ share one count. Both tables carry `expires_at` and are pruned by `prune`.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 from sqlalchemy import Engine, delete, select, text, update
@@ -19,12 +20,16 @@ from sqlalchemy.engine import Connection
 from storage.claim_models import EventClaim, RateCount
 from storage.db import insert_missing, table
 
+CLAIM_KEY_MAX = 200  # the columns' lengths (storage.claim_models)
+RATE_KEY_MAX = 300
+
 
 def claim_event(engine: Engine, key: str, *, ttl_s: float, now: float) -> bool:
     """Claim `key` for this worker; False when another worker (or an earlier delivery) has it."""
     with engine.begin() as conn:
         _no_flush_wait(conn)
-        return insert_missing(conn, EventClaim, [{"key": key, "expires_at": now + ttl_s}], ["key"]) == 1
+        row = {"key": _fit(key, CLAIM_KEY_MAX), "expires_at": now + ttl_s}
+        return insert_missing(conn, EventClaim, [row], ["key"]) == 1
 
 
 def hit_rate(engine: Engine, key: str, *, limit: int, window_s: float, now: float) -> float | None:
@@ -33,6 +38,7 @@ def hit_rate(engine: Engine, key: str, *, limit: int, window_s: float, now: floa
     A refused hit is not recorded (as `SlidingWindowLimiter`): it is taken back in
     the same transaction, so no worker ever counts it.
     """
+    key = _fit(key, RATE_KEY_MAX)
     win = max(1, int(window_s))
     start = int(now // win) * win
     elapsed = now - start
@@ -61,6 +67,17 @@ def prune(engine: Engine, *, now: float) -> int:
         gone = conn.execute(delete(table(EventClaim)).where(EventClaim.expires_at < now)).rowcount  # type: ignore[arg-type]
         gone += conn.execute(delete(table(RateCount)).where(RateCount.expires_at < now)).rowcount  # type: ignore[arg-type]
     return int(gone)
+
+
+def _fit(key: str, limit: int) -> str:
+    """`key` as is, or, when longer than its column, its head and a digest of the whole.
+
+    Hazard: PostgreSQL refuses an over-long VARCHAR, which would turn every claim of
+    such a key into a store error (and so an unclaimed answer)."""
+    if len(key) <= limit:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{key[: limit - len(digest) - 1]}#{digest}"
 
 
 def _no_flush_wait(conn: Connection) -> None:

@@ -25,6 +25,15 @@ def test_a_key_is_claimed_once_until_it_expires_and_is_pruned(engine: Engine) ->
     assert claims.claim_event(engine, "slack:Ev1", ttl_s=60, now=T0 + 62) is True  # pruned: a new claim
 
 
+def test_over_long_keys_are_claimed_by_digest(engine: Engine) -> None:
+    long_a, long_b = "slack:" + "a" * 400, "slack:" + "a" * 399 + "b"  # same head, different ends
+    assert claims.claim_event(engine, long_a, ttl_s=60, now=T0) is True
+    assert claims.claim_event(engine, long_b, ttl_s=60, now=T0) is True
+    assert claims.claim_event(engine, long_a, ttl_s=60, now=T0) is False
+    assert claims.hit_rate(engine, "user:" + "u" * 500, limit=1, window_s=60, now=T0) is None
+    assert claims.hit_rate(engine, "user:" + "u" * 500, limit=1, window_s=60, now=T0 + 1) is not None
+
+
 def test_concurrent_claims_of_one_key_let_exactly_one_through(engine: Engine) -> None:
     with ThreadPoolExecutor(8) as pool:
         won = list(pool.map(lambda _: claims.claim_event(engine, "slack:cmd:T9", ttl_s=60, now=T0), range(16)))
