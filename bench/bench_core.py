@@ -18,7 +18,13 @@ Prints:
 - cold start to ready of a fresh bot process (target ≤ 1.5 s) and its idle RSS
   after answering (target ≤ 150 MB), plus which heavy modules it imported.
 
-Run:  python bench/bench_core.py [--store PATH] [--iterations N] [--quick]
+With `--claims` (needs no shared data): the cost per event of the cross-worker
+claim (`Store.claim_event`, one INSERT ... ON CONFLICT DO NOTHING), of a shared
+rate-limit hit (`Store.hit_rate`), and of the whole dispatcher path for a Slack
+event (claimed, limits counted in the store) against the same on the console
+(neither), p50 / p99, on SQLite and, when reachable, PostgreSQL.
+
+Run:  python bench/bench_core.py [--store PATH] [--iterations N] [--quick] [--claims]
 (`--store` reuses / keeps the built store; building it takes a minute or two.)
 Skips with a message when ../shared/data is absent.
 """
@@ -463,12 +469,82 @@ asyncio.run(main())
     return spawn_to_ready, inner, float(rss), heavy
 
 
+async def claim_costs(url: str, n: int = 2000) -> dict[str, list[float]]:
+    """ms per claim, per shared rate hit, per Slack vs console `/f1 help` through the dispatcher."""
+    from bot.model import ChannelRef, Incoming, PlatformLimits, UserRef
+    from bot.settings import Settings
+    from slipstream.wiring import build_app
+
+    class Sink:
+        limits = PlatformLimits(max_text=4000)
+
+        async def defer(self) -> None: ...
+        async def send(self, reply: object) -> str: return "1"
+        async def edit(self, mid: str, reply: object) -> None: ...
+
+    # Limits high enough never to refuse: the cost measured is the counting, not a refusal.
+    app = build_app(Settings(database_url=url, llm_base_url=None, rate_user_per_min=10**6,
+                             rate_channel_per_min=10**6))
+    out: dict[str, list[float]] = {"claim": [], "rate hit": [], "slack event": [], "console event": []}
+    try:
+        for i in range(n):
+            t = time.perf_counter()
+            await app.store.claim_event(f"bench:claim:{i}", ttl_s=3600)
+            out["claim"].append((time.perf_counter() - t) * 1000)
+        for i in range(n):
+            t = time.perf_counter()
+            await app.store.hit_rate(f"bench:user:{i % 50}", limit=10**6, window_s=60)
+            out["rate hit"].append((time.perf_counter() - t) * 1000)
+        for i in range(n // 2):
+            for platform in ("slack", "console"):
+                inc = Incoming(event_id=f"{platform}:bench{i}", channel=ChannelRef(platform, f"{platform}:T1:C1"),
+                               user=UserRef(platform, f"{platform}:T1:U{i % 50}"), text="/f1 help")
+                t = time.perf_counter()
+                await app.dispatcher.handle(inc, Sink())
+                out[f"{platform} event"].append((time.perf_counter() - t) * 1000)
+    finally:
+        await app.aclose()
+    return out
+
+
+def claims_main() -> int:
+    """`--claims`: the claim's cost per event on SQLite and PostgreSQL (no shared data needed)."""
+    pg_admin = os.environ.get("SLIPSTREAM_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    with tempfile.TemporaryDirectory() as tmp:
+        targets = [("SQLite", f"sqlite:///{Path(tmp) / 'claims.db'}", None)]
+        try:
+            import psycopg
+
+            name = f"slipstream_bench_{os.getpid()}"
+            with psycopg.connect(pg_admin, autocommit=True, connect_timeout=3) as conn:
+                conn.execute(f"CREATE DATABASE {name}")
+            targets.append(("PostgreSQL", pg_admin.rsplit("/", 1)[0] + f"/{name}", name))
+        except Exception as exc:  # PostgreSQL is optional here
+            print(f"PostgreSQL not reachable ({type(exc).__name__}): SQLite only")
+        for label, url, pg_name in targets:
+            try:
+                costs = asyncio.run(claim_costs(url))
+            finally:
+                if pg_name is not None:
+                    import psycopg
+
+                    with psycopg.connect(pg_admin, autocommit=True) as conn:
+                        conn.execute(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
+            print(f"\ncross-worker claim and shared limits, {label} ({len(costs['claim'])} events)")
+            for what, ms in costs.items():
+                print(f"  {what:<16} p50 {statistics.median(ms):6.2f} ms   p99 {pct(ms, 99):6.2f} ms")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--store", type=Path, help="SQLite file to build (or reuse when it exists)")
     ap.add_argument("--iterations", type=int, default=40, help="rounds over the question set")
     ap.add_argument("--quick", action="store_true", help="skip the FastF1 ratio and the cold start")
+    ap.add_argument("--claims", action="store_true", help="only the cross-worker claim's cost per event")
     args = ap.parse_args()
+    if args.claims:
+        return claims_main()
     if not CACHE.is_dir() or not (SHARED / "ergast-csv").is_dir():
         print(f"SKIP: shared data not found at {SHARED} (needs fastf1-cache/sessions-2019-2023 and ergast-csv)")
         return 0

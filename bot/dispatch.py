@@ -1,7 +1,7 @@
 """The dispatcher: one entry point for every adapter.
 
     adapter → Dispatcher.handle(incoming, responder)
-        drop bot / duplicate events → length check → parse → channel policy →
+        drop bot / duplicate events → claim the event in the store → length check → parse → channel policy →
         privilege → rate limit → command handler or conversation → Reply → responder.send
 
 Channel policy (what moderators set with `/f1 settings`, read through a short
@@ -12,6 +12,13 @@ questions are ignored silently; every other command (help, results, settings
 ...) still works. Per-channel rate limits replace the global ones there; the
 conversation honours LLM on/off and the channel's tone, length and language.
 
+Exactly once across workers: a Slack or Discord event id is first checked against
+a small in-process TTL set (a same-process replay costs nothing), then claimed in
+the store (`storage.claims`, one INSERT ... ON CONFLICT DO NOTHING) before any
+answer work; a worker that loses the claim does nothing. Rate limits are counted
+in the store too (`bot.ratelimit.SharedLimiter`). Both fail open: a store error
+costs one log line, never the answer.
+
 A handler returns a `Reply` (or None when it already sent its answer, e.g.
 by streaming). `UserError` becomes a short ephemeral reply and a log line;
 anything else becomes a generic apology in chat and a traceback in the log.
@@ -20,6 +27,7 @@ anything else becomes a generic apology in chat and a traceback in the log.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from bot import messages as m
@@ -27,7 +35,7 @@ from bot.app import BotDeps, CommandContext
 from bot.autocomplete import complete
 from bot.errors import PermissionDenied, RateLimitedUser, UserError
 from bot.model import Incoming, Privilege, Reply, Responder
-from bot.ratelimit import SlidingWindowLimiter, TTLSet
+from bot.ratelimit import SharedLimiter, TTLSet
 from bot.registry import Command, Registry, coerce_args
 from bot.textnorm import clean, clean_incoming
 
@@ -36,6 +44,11 @@ log = logging.getLogger(__name__)
 MAX_INPUT_CHARS = 2000
 QUESTION_COMMANDS = frozenset({"ask"})  # commands that are a free question in disguise
 ANSWERS_OFF_NOTE_TTL_S = 600.0
+# Platforms whose events can reach several workers (Slack retries, Discord gateway
+# sessions). Console ids are per process and never shared: they are not claimed.
+SHARED_PLATFORMS = frozenset({"slack", "discord"})
+CLAIM_TTL_S = 3600.0  # a claim outlives every platform redelivery by far
+PRUNE_EVERY_S = 300.0
 ANSWERS_OFF = (
     "I don't answer questions in this channel (a moderator switched them off). "
     "Commands such as `/f1 results` and `/f1 help` still work here."
@@ -52,16 +65,20 @@ class Dispatcher:
         max_input_chars: int = MAX_INPUT_CHARS,
         dedup_ttl_s: float = 900.0,
         dedup_max: int = 10_000,
+        claim_ttl_s: float = CLAIM_TTL_S,
     ) -> None:
         self.deps = deps
         self.registry: Registry = deps.registry
         self.max_input_chars = max_input_chars
         self._seen = TTLSet(dedup_ttl_s, dedup_max)
-        self._user_limit = SlidingWindowLimiter(deps.settings.rate_user_per_min, 60.0)
-        self._channel_limit = SlidingWindowLimiter(deps.settings.rate_channel_per_min, 60.0)
+        self.claim_ttl_s = claim_ttl_s
+        self._next_prune = 0.0
+        store = deps.store
+        self._user_limit = SharedLimiter(deps.settings.rate_user_per_min, 60.0, store, scope="user")
+        self._channel_limit = SharedLimiter(deps.settings.rate_channel_per_min, 60.0, store, scope="chan")
         # Channels with their own limits: one limiter per distinct limit value (at most 600).
-        self._user_limits: dict[int, SlidingWindowLimiter] = {}
-        self._channel_limits: dict[int, SlidingWindowLimiter] = {}
+        self._user_limits: dict[int, SharedLimiter] = {}
+        self._channel_limits: dict[int, SharedLimiter] = {}
         self._off_noted = TTLSet(ANSWERS_OFF_NOTE_TTL_S, dedup_max)
 
     async def handle(self, incoming: Incoming, responder: Responder) -> None:
@@ -72,6 +89,9 @@ class Dispatcher:
         if incoming.event_id and not self._seen.add(incoming.event_id):
             log.info(m.LOG_DUPLICATE, incoming.event_id)
             return
+        if incoming.event_id and incoming.channel.platform in SHARED_PLATFORMS:
+            if not await self._claim(incoming.event_id):
+                return
         ctx = CommandContext(incoming, self.deps, responder, incoming.user.privilege)
         what = incoming.command.name if incoming.command else "message"
         try:
@@ -89,6 +109,25 @@ class Dispatcher:
         except Exception:
             # The platform refused our reply; nothing more we can say in chat.
             log.exception("could not deliver reply to %s", incoming.channel.id)
+
+    async def _claim(self, event_id: str) -> bool:
+        """Take `event_id` in the store before any answer work; False when another worker has it."""
+        store = self.deps.store
+        now = time.monotonic()
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            try:
+                await store.prune_claims()  # a cheap indexed DELETE, once in a while per worker
+            except Exception as exc:  # expired rows wait for the next round; the claim goes on
+                log.warning("could not prune expired event claims (%s)", type(exc).__name__)
+        try:
+            if await store.claim_event(event_id, ttl_s=self.claim_ttl_s):
+                return True
+        except Exception as exc:  # fail open: a duplicate is better than a fan left unanswered
+            log.warning("event %s: could not claim it (%s); answering anyway", event_id, type(exc).__name__)
+            return True
+        log.info("event %s: already claimed by another worker (or an earlier delivery)", event_id)
+        return False
 
     async def _route(self, ctx: CommandContext) -> Reply | None:
         incoming = ctx.incoming
@@ -153,18 +192,21 @@ class Dispatcher:
             )
         if level >= Privilege.MODERATOR:
             return True  # moderators are not throttled: they may need to fix things quickly
+        shared = channel.platform in SHARED_PLATFORMS  # counted across workers in the store
         if policy is not None and policy.rate_user_per_min:
             # This channel's own per-user limit replaces the global one here.
-            wait = _limiter(self._user_limits, policy.rate_user_per_min).hit(f"{user.id}|{channel.id}")
+            pool, limit = self._user_limits, policy.rate_user_per_min
+            wait = await _limiter(pool, limit, self.deps, "user@chan").hit(f"{user.id}|{channel.id}", shared=shared)
         else:
-            wait = self._user_limit.hit(user.id)
+            wait = await self._user_limit.hit(user.id, shared=shared)
         if wait is not None:
             log.info(m.LOG_RATE_LIMITED, user.id, "user", wait)
             raise RateLimitedUser(m.RATE_LIMITED_USER.format(seconds=max(1, round(wait))))
         if policy is not None and policy.rate_channel_per_min:
-            wait = _limiter(self._channel_limits, policy.rate_channel_per_min).hit(channel.id)
+            pool, limit = self._channel_limits, policy.rate_channel_per_min
+            wait = await _limiter(pool, limit, self.deps, "chan@own").hit(channel.id, shared=shared)
         else:
-            wait = self._channel_limit.hit(channel.id)
+            wait = await self._channel_limit.hit(channel.id, shared=shared)
         if wait is not None:
             log.info(m.LOG_RATE_LIMITED, channel.id, "channel", wait)
             raise RateLimitedUser(m.RATE_LIMITED_CHANNEL.format(seconds=max(1, round(wait))))
@@ -220,10 +262,10 @@ def _parse_command(
     return None
 
 
-def _limiter(pool: dict[int, SlidingWindowLimiter], limit: int) -> SlidingWindowLimiter:
+def _limiter(pool: dict[int, SharedLimiter], limit: int, deps: BotDeps, scope: str) -> SharedLimiter:
     lim = pool.get(limit)
     if lim is None:
-        lim = pool[limit] = SlidingWindowLimiter(limit, 60.0)
+        lim = pool[limit] = SharedLimiter(limit, 60.0, deps.store, scope=scope)
     return lim
 
 

@@ -1,14 +1,21 @@
 """Sliding-window rate limits and a bounded TTL set for event de-duplication.
 
-Both are plain in-memory structures with a bounded size: a chat bot sees an
-unbounded stream of users and event ids, and neither may grow forever.
+`SlidingWindowLimiter` and `TTLSet` are plain in-memory structures with a bounded
+size: a chat bot sees an unbounded stream of users and event ids, and neither may
+grow forever. `SharedLimiter` keeps the limiter's contract but counts in the store
+(`storage.claims`), so several workers on one database share one limit; when the
+store cannot be reached it counts in this process rather than refuse or crash.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 class SlidingWindowLimiter:
@@ -82,3 +89,40 @@ class TTLSet:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+class HitCounter(Protocol):
+    """Counts hits across workers (`storage.store.Store.hit_rate`)."""
+
+    async def hit_rate(self, key: str, *, limit: int, window_s: float) -> float | None: ...
+
+
+class SharedLimiter:
+    """`SlidingWindowLimiter`'s contract (`await hit(key)`: None or seconds to wait),
+    counted in the store so N workers allow the limit, not N times it.
+
+    The store's count is a sliding-window estimate over two fixed windows (see
+    `storage.claims.hit_rate`). A store error fails open to this process's own
+    limiter: a fan still gets an answer, with one warning line in the log.
+    """
+
+    def __init__(self, limit: int, window_s: float, counter: HitCounter | None, *, scope: str) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.scope = scope  # namespaces the key in the shared table ("user", "chan", ...)
+        self._counter = counter
+        self._local = SlidingWindowLimiter(limit, window_s)
+
+    async def hit(self, key: str, *, shared: bool = True) -> float | None:
+        """Record a hit; `shared=False` counts in this process only (a platform no other
+        worker receives, such as the console)."""
+        if self.limit <= 0:
+            return None  # 0 = unlimited
+        if self._counter is None or not shared:
+            return self._local.hit(key)
+        try:
+            return await self._counter.hit_rate(f"{self.scope}:{key}", limit=self.limit, window_s=self.window_s)
+        except Exception as exc:  # fail open: an unreachable store must not silence the bot
+            log.warning("rate limit %s:%s counted in this process only: store error %s", self.scope, key,
+                        type(exc).__name__)
+            return self._local.hit(key)

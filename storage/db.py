@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from storage import (
+    claim_models,  # noqa: F401  (event claims and shared rate counters, across workers)
     models,  # noqa: F401  (registers the tables on SQLModel.metadata)
     pulse_models,  # noqa: F401  (Track Pulse: highlights, deliveries, subscriptions)
     service_models,  # noqa: F401  (service tables: settings, reminders, audit, jobs)

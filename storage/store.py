@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from storage import claims
 from storage import conversations as conv
 from storage import queries as q
 from storage.versions import DataVersion, data_version
@@ -240,6 +241,25 @@ class Store:
 
     async def prune_conversations(self, older_than: dt.datetime) -> int:
         return await self._write(conv.prune_conversations, older_than)
+
+    # -- event claims and rate counters (shared by every worker on this database)
+    async def claim_event(self, key: str, *, ttl_s: float) -> bool:
+        """True when this worker is the first to take event `key` (see `storage.claims`)."""
+        return await self._claims(claims.claim_event, key, ttl_s=ttl_s, now=time.time())
+
+    async def hit_rate(self, key: str, *, limit: int, window_s: float) -> float | None:
+        """A rate-limit hit counted across workers: None, or the seconds to wait."""
+        return await self._claims(claims.hit_rate, key, limit=limit, window_s=window_s, now=time.time())
+
+    async def prune_claims(self) -> int:
+        return await self._claims(claims.prune, now=time.time())
+
+    async def _claims(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        # SQLite has one writer: these small writes join the writer thread's queue rather
+        # than fight for the file lock from the shared pool. PostgreSQL takes them in parallel.
+        if self.engine.dialect.name == "sqlite":
+            return await self._write(fn, *args, **kwargs)
+        return await self.run(fn, *args, **kwargs)
 
 
 def _last_event(engine: Engine, year: int | None, session_type: str) -> q.EventInfo | None:

@@ -30,6 +30,7 @@ from bot.model import Incoming, Reply, Responder
 from bot.registry import Command, Registry
 
 log = logging.getLogger(__name__)
+INTERACTION_ACKNOWLEDGED = 40060  # Discord: "Interaction has already been acknowledged."
 
 GENERIC_APOLOGY = (
     "Sorry, something went wrong while answering. The team has the details in the log."
@@ -124,7 +125,12 @@ class SlipstreamClient(discord.Client):
         # Defer first, before any core work: Discord drops an interaction not answered in 3 s.
         try:
             await responder.defer()
-        except discord.HTTPException:
+        except discord.HTTPException as exc:
+            if exc.code == INTERACTION_ACKNOWLEDGED:
+                # Another worker (a second gateway session) took this interaction first; it
+                # answers, and its claim in the store (bot.dispatch) covers any replay.
+                log.info("interaction %s: acknowledged by another worker", interaction.id)
+                return
             log.exception("could not defer interaction %s", interaction.id)
             return
         await self._handle(incoming, responder)

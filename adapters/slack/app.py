@@ -12,8 +12,9 @@ Listeners:
 Events are acknowledged before any work (Bolt acks Events API requests
 itself; for the command we call ack() first) and the work runs in a tracked
 task, so a slow LLM never makes Slack redeliver. Slack still redelivers
-sometimes (`X-Slack-Retry-Num`): we drop an event id we have seen already,
-and the core dedups by `Incoming.event_id` too.
+sometimes (`X-Slack-Retry-Num`): we drop an event id we have seen already in
+this process, and the core claims `Incoming.event_id` in the store before any
+answer work, so a retry that reaches another worker is not answered twice.
 """
 
 from __future__ import annotations
