@@ -44,11 +44,13 @@ NO_UPCOMING = "I don't know of any upcoming sessions (my schedule has nothing af
 NO_SCHEDULE = "I have no schedule for {year}."
 NEXT_SESSION = "Next: **{year} {event} — {session}** {at}."
 NO_CALENDAR = (
-    "I have no calendar of sessions at all. Load one with `slipstream ingest --year {year}`, "
+    "I don't know of any upcoming sessions: I hold no calendar at all. Load one with "
+    "`slipstream ingest --year {year}`, "
     "or keep `slipstream run` going: its daily schedule sync fetches the current season."
 )
 CALENDAR_ENDS = (
-    "I don't know of any session after {now}: the stored calendar runs until {end} ({event}). "
+    "I don't know of any upcoming sessions: the stored calendar runs until {end} ({event}), "
+    "and it is now {now}. "
     "It is refreshed by `slipstream ingest --year {year}`, or by the daily schedule sync of "
     "`slipstream run` (also at its start)."
 )
