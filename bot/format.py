@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 
 from bot import messages as m
+from bot.model import LocalTime
 
 
 def lap_time(ms: int | None) -> str:
@@ -64,6 +65,17 @@ def utc(ts: dt.datetime | None) -> str:
     if ts.tzinfo is not None:
         ts = ts.astimezone(dt.UTC)
     return ts.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def local_time(at: dt.datetime, times: list[LocalTime]) -> str:
+    """A time to show in each reader's zone: returns the marker to put in the text and
+    records the `LocalTime` in `times` (the reply's `local_times`); each adapter renders it
+    (Discord `<t:…>`, Slack `<!date^…>`, the console UTC and local), never this module."""
+    if at.tzinfo is None:  # the store's times are UTC; a naive one is taken as UTC
+        at = at.replace(tzinfo=dt.UTC)
+    t = LocalTime.new(at)
+    times.append(t)
+    return t.marker
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

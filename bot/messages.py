@@ -43,6 +43,20 @@ NEED_TWO_DRIVERS = "Name two drivers to compare, e.g. `/f1 compare VER PER monza
 NO_STANDINGS = "I have no {kind} standings for {when}."
 NO_UPCOMING = "I don't know of any upcoming sessions (my schedule has nothing after {now})."
 NO_SCHEDULE = "I have no schedule for {year}."
+NEXT_SESSION = "Next: **{year} {event} — {session}** {at}."
+NO_CALENDAR = (
+    "I don't know of any upcoming sessions: I hold no calendar at all. Load one with "
+    "`slipstream ingest --year {year}`, "
+    "or keep `slipstream run` going: its daily schedule sync fetches the current season."
+)
+CALENDAR_ENDS = (
+    "I don't know of any upcoming sessions: the stored calendar runs until {end} ({event}), "
+    "and it is now {now}. "
+    "It is refreshed by `slipstream ingest --year {year}`, or by the daily schedule sync of "
+    "`slipstream run` (also at its start)."
+)
+SCHEDULE_LINE = "**Rd {round} · {event}** — {session}: {at}"
+SCHEDULE_DONE = " (done)"
 
 # --- answerer
 CANT_ANSWER = (

@@ -191,6 +191,10 @@ class ServiceConfig:
     live_ingest_timeout_s: float = 90.0  # ... and each load time-limited (child killed after)
     reconcile_every_s: float = 300.0  # re-plan this often (real seconds): expired leases, new sessions
     flush_timeout_s: float = 10.0
+    # On the real clock, refresh the current season's calendar when leadership starts: the
+    # daily sync runs at `policy.sync_at` and once a day, so a restart (or a fresh install
+    # before 06:00 UTC) would otherwise answer `/f1 next` from an old calendar for hours.
+    sync_schedule_at_start: bool = True
 
 
 class Service:
@@ -294,6 +298,8 @@ class Service:
             )
         self._reconcile_lock = asyncio.Lock()  # this term's, on the running loop
         await self.reconcile()
+        if self.autowake and self.config.sync_schedule_at_start and self.schedule_sync is not None:
+            await self._sync_schedule_at_start()
         self._lead_stop = asyncio.Event()
         self._lead_tasks = [
             asyncio.create_task(self.reminders.run_forever(self._lead_stop), name="reminders"),
@@ -304,6 +310,16 @@ class Service:
                 asyncio.create_task(self.deliverer.run_forever(self._lead_stop), name="deliverer")
             )
         log.info("service: %s is leader", self.holder)
+
+    async def _sync_schedule_at_start(self) -> None:
+        """Refresh the current season's calendar now, unless today's daily sync is due now anyway."""
+        now = _now(self.clock)
+        plan_now = await asyncio.to_thread(self._plan)
+        if any(j.kind == "schedule" and j.run_at <= now for j in plan_now):
+            return  # the scheduler fires today's sync at once: that is the refresh
+        # A job of its own (ledger row, one warning line when offline), not awaited here:
+        # FastF1 may take a minute and must not hold up the deliverer and reminders.
+        self._start({"key": f"schedule:start:{now:%Y-%m-%dT%H:%M:%S}", "kind": "schedule"})
 
     async def stop_leading(self, *, flush: bool) -> None:
         """Stop scheduling; with `flush`, let running jobs end and post what is pending."""

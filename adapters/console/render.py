@@ -32,18 +32,26 @@ def relative(delta: dt.timedelta) -> str:
     return f"in {amount}" if delta.total_seconds() > 0 else f"{amount} ago"
 
 
-def show_time(t: LocalTime, now: dt.datetime | None = None) -> str:
-    """A `LocalTime` for the terminal: UTC plus how far away, "Sun 03 Sep 13:00 UTC (in 1 hour)"."""
+def show_time(t: LocalTime, now: dt.datetime | None = None, tz: dt.tzinfo | None = None) -> str:
+    """A `LocalTime` for the terminal: UTC, the local time when the zone differs, and how far
+    away: "Sun 03 Sep 13:00 UTC / Sun 03 Sep 15:00 CEST (in 1 hour)".
+
+    `tz` is the terminal's zone (default: the system's local zone, `TZ`).
+    """
     now = now or dt.datetime.now(dt.UTC)
-    return f"{t.fallback} ({relative(t.at - now)})"
+    local = t.at.astimezone(tz)  # tz=None: the system's local zone
+    shown = t.fallback
+    if local.utcoffset() != dt.timedelta(0):
+        shown += f" / {local:%a %d %b %H:%M} {local.tzname() or local.strftime('%z')}"
+    return f"{shown} ({relative(t.at - now)})"
 
 
-def render_plain(reply: Reply, now: dt.datetime | None = None) -> str:
-    """The reply as terminal text; times (`Reply.local_times`) in UTC with a relative time.
+def render_plain(reply: Reply, now: dt.datetime | None = None, tz: dt.tzinfo | None = None) -> str:
+    """The reply as terminal text; times (`Reply.local_times`) in UTC and local, with a relative time.
 
     Addresses in the text are made inert (`bot.links`): terminals link them too.
     """
-    reply = neutralise_reply(reply).show_times(lambda t: show_time(t, now))
+    reply = neutralise_reply(reply).show_times(lambda t: show_time(t, now, tz))
     parts: list[str] = []
     if reply.text:
         parts.append(reply.text)

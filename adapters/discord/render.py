@@ -18,6 +18,7 @@ import discord
 
 from bot.links import neutralise_reply
 from bot.model import Card, LocalTime, Reply
+from bot.tablesplit import split_rows
 from bot.textsplit import split_markdown
 
 MAX_CONTENT = 2000
@@ -85,42 +86,58 @@ def split_text(text: str, limit: int = MAX_CONTENT) -> list[str]:
 
 
 def _clip(value: str, limit: int) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    """At most `limit` characters; a cut text always ends with "…" (never silently short)."""
+    if len(value) <= limit:
+        return value
+    return value[: limit - 1].rstrip() + "…"
 
 
-def card_to_embed(card: Card) -> discord.Embed:
-    """A card as an embed: team colour, clipped title / description / fields."""
+CONTINUED = " (continued)"
+
+
+def card_to_embeds(card: Card) -> list[discord.Embed]:
+    """A card as one embed or more: a long description continues at row boundaries in
+    further embeds (code fence reopened, table header repeated), fields past 25 or past
+    6000 characters go on in another embed. Nothing is dropped; only a single title,
+    field or footer over its own limit is cut, ending with "…"."""
     colour: discord.Colour | None = None
     if card.colour:
         try:
             colour = discord.Colour(int(card.colour.lstrip("#"), 16) & 0xFFFFFF)
         except ValueError:
             colour = None
-    embed = discord.Embed(
-        title=_clip(localize_times(card.title), MAX_TITLE) or None,
-        description=_clip(localize_times(card.description), MAX_DESCRIPTION) or None,
-        colour=colour,
-        url=card.url or None,
-    )
-    for f in card.fields[:MAX_FIELDS]:
-        embed.add_field(
-            name=_clip(localize_times(f.name), MAX_FIELD_NAME) or "\u200b",
-            value=_clip(localize_times(f.value), MAX_FIELD_VALUE) or "\u200b",
-            inline=f.inline,
+    title = _clip(localize_times(card.title), MAX_TITLE)
+    more_title = _clip(title, MAX_TITLE - len(CONTINUED)) + CONTINUED if title else ""
+    embeds: list[discord.Embed] = []
+
+    def new_embed() -> discord.Embed:
+        first = not embeds
+        embed = discord.Embed(
+            title=(title if first else more_title) or None,
+            colour=colour,
+            url=(card.url or None) if first else None,
         )
-    if card.footer:
-        embed.set_footer(text=_clip(card.footer, MAX_FOOTER))
-    # 6000 across all of one embed's text too: trim the description first, then fields.
-    while len(embed) > MAX_EMBED_TOTAL:
-        over = len(embed) - MAX_EMBED_TOTAL
-        if embed.description and len(embed.description) > over + 1:
-            embed.description = _clip(embed.description, len(embed.description) - over)
-        elif embed.fields:
-            embed.remove_field(len(embed.fields) - 1)
-        else:
-            embed.title = _clip(embed.title or "", MAX_TITLE // 2)
-            break
-    return embed
+        embeds.append(embed)
+        return embed
+
+    description = localize_times(card.description).strip()
+    for chunk in split_rows(description, MAX_DESCRIPTION) if description else []:
+        new_embed().description = chunk
+    embed = embeds[-1] if embeds else new_embed()
+    footer = _clip(card.footer, MAX_FOOTER) if card.footer else ""
+    for i, fld in enumerate(card.fields):
+        name = _clip(localize_times(fld.name), MAX_FIELD_NAME) or "\u200b"
+        value = _clip(localize_times(fld.value), MAX_FIELD_VALUE) or "\u200b"
+        # Keep room for the footer on whichever embed ends up last.
+        reserve = len(footer) if i == len(card.fields) - 1 else 0
+        if len(embed.fields) >= MAX_FIELDS or len(embed) + len(name) + len(value) + reserve > MAX_EMBED_TOTAL:
+            embed = new_embed()
+        embed.add_field(name=name, value=value, inline=fld.inline)
+    if footer:
+        if len(embed) + len(footer) > MAX_EMBED_TOTAL:
+            embed = new_embed()
+        embed.set_footer(text=footer)
+    return embeds
 
 
 def show_time(t: LocalTime) -> str:
@@ -154,8 +171,7 @@ def render(reply: Reply) -> list[Outgoing]:
 
     last = messages[-1]
     total = 0
-    for card in reply.cards:
-        embed = card_to_embed(card)
+    for embed in (e for card in reply.cards for e in card_to_embeds(card)):
         size = len(embed)
         if len(last.embeds) >= MAX_EMBEDS or total + size > MAX_EMBED_TOTAL:
             last = Outgoing()

@@ -30,6 +30,7 @@ from typing import Any
 
 from bot.links import defang, neutralise
 from bot.model import Card, LocalTime, Reply
+from bot.tablesplit import split_rows
 from bot.textsplit import split_markdown
 
 MAX_BLOCKS = 50
@@ -147,12 +148,23 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": _mrkdwn(text)}
 
 
+_PARTIAL_TAIL = re.compile(r"(&[#a-z0-9]{0,6}|SLIPTIME[0-9a-f]{0,16})$")
+
+
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters, ending with "…" when cut; never mid entity or time marker.
+
+    Hazard: the text is escaped mrkdwn (`&amp;`) and may hold `LocalTime` markers that are
+    replaced after rendering; half of either would show as garbage, so the cut backs off.
+    """
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    return _PARTIAL_TAIL.sub("", head).rstrip() + "…"
 
 
-def card_blocks(card: Card) -> list[dict[str, Any]]:
-    """One card -> header / sections / fields / context blocks."""
+def card_blocks(card: Card, section_limit: int = MAX_SECTION) -> list[dict[str, Any]]:
+    """One card -> header / sections / fields / context blocks (sections of `section_limit`)."""
     blocks: list[dict[str, Any]] = []
     if card.url and card.url.startswith(("http://", "https://")):
         url = escape(card.url).replace("|", "%7C")
@@ -169,7 +181,8 @@ def card_blocks(card: Card) -> list[dict[str, Any]]:
             }
         )
     if card.description:
-        blocks.extend(_section(chunk) for chunk in split_text(to_mrkdwn(card.description)))
+        # Row boundaries: a long table goes on in further sections, fence reopened, header repeated.
+        blocks.extend(_section(chunk) for chunk in split_rows(to_mrkdwn(card.description), section_limit))
     fields = [
         _mrkdwn(_clip(f"*{escape(defang(f.name))}*\n{to_mrkdwn(f.value)}", MAX_FIELD))
         for f in card.fields
@@ -219,10 +232,14 @@ def _fallbacks(node: Any, times: Sequence[LocalTime]) -> Any:
 def render(reply: Reply) -> list[SlackMessage]:
     """A reply -> one or more Slack messages, each within 50 blocks (see `_render`);
     trusted `local_times` markers become Slack date tokens (module doc)."""
-    messages = _render(reply)
     times = reply.local_times
     if not times:
-        return messages
+        return _render(reply)
+    # Hazard: a marker becomes a longer date token after splitting. Split short enough
+    # that a section made only of markers still fits 3,000 once they are replaced.
+    token = max(len(date_token(t.unix, t.fallback)) for t in times)
+    marker = min(len(t.marker) for t in times)
+    messages = _render(reply, section_limit=MAX_SECTION * marker // token)
     return [
         SlackMessage(text=_with_times(m.text, times),
                      blocks=_fallbacks(_with_times(m.blocks, times), times))
@@ -230,7 +247,7 @@ def render(reply: Reply) -> list[SlackMessage]:
     ]
 
 
-def _render(reply: Reply) -> list[SlackMessage]:
+def _render(reply: Reply, section_limit: int = MAX_SECTION) -> list[SlackMessage]:
     """A reply -> one or more Slack messages, each within 50 blocks.
 
     The first message's `text` is the notification / fallback text. A reply
@@ -239,11 +256,11 @@ def _render(reply: Reply) -> list[SlackMessage]:
     """
     blocks: list[dict[str, Any]] = []
     body = to_mrkdwn(reply.text) if reply.text else ""
-    blocks.extend(_section(chunk) for chunk in split_text(body))
+    blocks.extend(_section(chunk) for chunk in split_text(body, section_limit))
     for i, card in enumerate(reply.cards):
         if blocks and (i > 0 or body):
             blocks.append({"type": "divider"})
-        blocks.extend(card_blocks(card))
+        blocks.extend(card_blocks(card, section_limit))
     if reply.suggestions:
         tries = " · ".join(f"`{escape(defang(s))}`" for s in reply.suggestions[:5])
         blocks.append(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from adapters.discord.render import (
     MAX_CONTENT,
     MAX_EMBED_TOTAL,
-    card_to_embed,
+    card_to_embeds,
     localize_times,
     render,
     split_text,
@@ -39,12 +39,19 @@ def test_card_becomes_embed_with_team_colour_and_clipped_fields() -> None:
         colour="3671C6",
         footer="Data: FastF1",
     )
-    embed = card_to_embed(card)
-    assert embed.colour is not None and embed.colour.value == 0x3671C6
-    assert len(embed.fields) <= 25
-    assert all(len(f.value or "") <= 1024 for f in embed.fields)
-    assert len(embed.description or "") <= 4096
-    assert len(embed) <= MAX_EMBED_TOTAL
+    embeds = card_to_embeds(card)
+    assert all(e.colour is not None and e.colour.value == 0x3671C6 for e in embeds)
+    for embed in embeds:
+        assert len(embed.fields) <= 25
+        assert all(len(f.value or "") <= 1024 for f in embed.fields)
+        assert len(embed.description or "") <= 4096
+        assert len(embed) <= MAX_EMBED_TOTAL
+    # Nothing dropped: all 40 fields, each value cut with "…", the whole description.
+    fields = [f for e in embeds for f in e.fields]
+    assert [f.name for f in fields] == [f"Lap {i}" for i in range(40)]
+    assert all(f.value == "y" * 1023 + "…" for f in fields)
+    assert "".join(e.description or "" for e in embeds).count("x") == 5000
+    assert embeds[-1].footer.text == "Data: FastF1"
 
 
 def test_many_cards_spread_over_messages_within_6000_and_10_embeds() -> None:
