@@ -22,8 +22,10 @@ from typing import Any
 from bot.answer import answer
 from bot.app import CommandContext
 from bot.context import build_context
+from bot.errors import UserError
 from bot.model import Reply
 from bot.resolve import Resolved, resolve_question
+from bot.upcoming import season_reply, upcoming_reply
 from storage.conversations import ConversationState
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,16 @@ class ConversationHandler:
         deps = ctx.deps
         # A moderator may switch the model off for this channel: data-only answers there.
         llm_allowed = ctx.policy is None or ctx.policy.llm is not False
-        if has_facts and llm_allowed and deps.llm is not None and deps.prompts is not None:
+        timed: Reply | None = None
+        if res.focus == "schedule":
+            # Session times go out in each reader's zone with a live countdown (`LocalTime`),
+            # the same reply as `/f1 schedule`; a model would flatten them into UTC text.
+            try:
+                timed = (await season_reply(ctx.store, res.year, ctx.now()) if res.year is not None
+                         else await upcoming_reply(ctx.store, ctx.now(), limit=5))
+            except UserError as exc:  # the calendar ran out: say until when, publicly
+                timed = Reply(text=exc.message)
+        elif has_facts and llm_allowed and deps.llm is not None and deps.prompts is not None:
             text_out, sent = await self._llm_answer(ctx, text, context, fallback, state)
         if state is not None:
             state.turns.append((text, text_out or fallback))
@@ -135,6 +146,8 @@ class ConversationHandler:
             await self._remember(ctx, state)
         if sent:
             return None  # streamed to the user already
+        if timed is not None:
+            return timed
         suggestions = list(_FOLLOW_UPS.get(res.focus, ())) if has_facts else []
         return Reply(text=text_out or fallback, suggestions=suggestions)
 

@@ -18,18 +18,26 @@ RenderMode = Literal["plain", "discord", "slack"]
 
 
 def relative(delta: dt.timedelta) -> str:
-    """"in 1 hour" / "in 1 hour 30 minutes" / "5 minutes ago" (rounded to the minute)."""
+    """"in 1 hour 30 minutes" / "5 minutes ago" under two days; then "in 12 days", "3 months
+    ago", "2 years ago" (a countdown in thousands of hours reads as noise)."""
     minutes = round(abs(delta.total_seconds()) / 60)
     if minutes == 0:
         return "now"
-    hours, mins = divmod(minutes, 60)
-    parts = []
-    if hours:
-        parts.append("1 hour" if hours == 1 else f"{hours} hours")
-    if mins:
-        parts.append("1 minute" if mins == 1 else f"{mins} minutes")
-    amount = " ".join(parts)
+    days = minutes / 1440
+    if days >= 365:
+        amount = _unit(round(days / 365.25), "year")
+    elif days >= 60:
+        amount = _unit(round(days / 30.44), "month")
+    elif days >= 2:
+        amount = _unit(round(days), "day")
+    else:
+        hours, mins = divmod(minutes, 60)
+        amount = " ".join(p for p in (_unit(hours, "hour"), _unit(mins, "minute")) if p)
     return f"in {amount}" if delta.total_seconds() > 0 else f"{amount} ago"
+
+
+def _unit(n: int, word: str) -> str:
+    return "" if n == 0 else f"1 {word}" if n == 1 else f"{n} {word}s"
 
 
 def show_time(t: LocalTime, now: dt.datetime | None = None, tz: dt.tzinfo | None = None) -> str:

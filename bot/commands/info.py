@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from bot import format as f
 from bot import messages as m
 from bot.app import CommandContext
 from bot.errors import UserError
-from bot.model import Card, CardField, LocalTime, Privilege, Reply
+from bot.model import Card, CardField, Privilege, Reply
 from bot.registry import Registry
 from bot.resolve import resolve_driver
+from bot.upcoming import aware, next_reply, season_reply, upcoming_reply
 
 
 def register(registry: Registry) -> None:
@@ -70,44 +70,15 @@ def register(registry: Registry) -> None:
         Args:
             season: the year (default: upcoming sessions).
         """
-        now = _aware(ctx.now())
+        now = aware(ctx.now())
         if season is None:
-            items = await ctx.store.upcoming_sessions(now, limit=15)
-            if not items:
-                raise UserError(await _stale_calendar(ctx))
-        else:
-            items = [i for i in await ctx.store.season_schedule(season) if i.session_type == "R"]
-            if not items:
-                events = await ctx.store.events(season)
-                if not events:
-                    raise UserError(m.NO_SCHEDULE.format(year=season))
-                # History only (dates, no session times): a plain date table.
-                tbl = f.table(["Rd", "Grand Prix", "Date"],
-                              [(e.round, e.name, e.date.isoformat() if e.date else "?") for e in events])
-                return Reply(cards=[Card(title=f"{season} calendar", description=tbl)])
-        # A list, not a code-block table: platform time markup does not render inside code.
-        times: list[LocalTime] = []
-        lines = [
-            "- " + m.SCHEDULE_LINE.format(round=i.event.round, event=i.event.name, session=i.session_name,
-                                          at=f.local_time(i.start_utc, times))
-            + (m.SCHEDULE_DONE if _aware(i.start_utc) <= now else "")
-            for i in items
-        ]
-        title = f"{season} calendar" if season else "Upcoming sessions"
-        return Reply(cards=[Card(title=title, description="\n".join(lines))], local_times=tuple(times))
+            return await upcoming_reply(ctx.store, now)
+        return await season_reply(ctx.store, season, now)
 
     @registry.command("next", examples=("next",))
     async def next_(ctx: CommandContext) -> Reply:
         """The next session, with start time and countdown."""
-        now = ctx.now()
-        items = await ctx.store.upcoming_sessions(now, limit=1)
-        if not items:
-            raise UserError(await _stale_calendar(ctx))
-        i = items[0]
-        times: list[LocalTime] = []
-        text = m.NEXT_SESSION.format(year=i.event.year, event=i.event.name, session=i.session_name,
-                                     at=f.local_time(i.start_utc, times))
-        return Reply(text=text, local_times=tuple(times))
+        return await next_reply(ctx.store, ctx.now())
 
     @registry.command(autocomplete={"name": "driver", "season": "season"}, greedy="name",
                       examples=("driver VER", "driver checo 2023"))
@@ -161,26 +132,3 @@ def register(registry: Registry) -> None:
             extra = m.HELP_PRIVILEGE.format(privilege=cmd.privilege.name.lower()) if cmd.privilege else ""
             lines.append(f"`/f1 {cmd.usage()}` — {cmd.summary}{extra}")
         return Reply(text="\n".join(lines), ephemeral=True)
-
-
-def _aware(ts: dt.datetime) -> dt.datetime:
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=dt.UTC)
-
-
-async def _stale_calendar(ctx: CommandContext) -> str:
-    """Nothing after now: say until when the stored calendar runs and what refreshes it."""
-    now = ctx.now()
-    seasons = await ctx.store.seasons()
-    for year in sorted(seasons, reverse=True):
-        sessions = await ctx.store.season_schedule(year)
-        if sessions:
-            last = max(sessions, key=lambda i: _aware(i.start_utc))
-            end, event = f.utc(last.start_utc), f"{last.event.year} {last.event.name}"
-        else:
-            dated = [e for e in await ctx.store.events(year) if e.date is not None]
-            if not dated:
-                continue
-            last_event = max(dated, key=lambda e: e.date)  # type: ignore[arg-type, return-value]
-            end, event = last_event.date.isoformat(), f"{last_event.year} {last_event.name}"  # type: ignore[union-attr]
-        return m.CALENDAR_ENDS.format(now=f.utc(now), end=end, event=event, year=now.year)
-    return m.NO_CALENDAR.format(year=now.year)

@@ -93,7 +93,7 @@ def test_next_on_discord_slack_and_console(demo_store_url: str) -> None:
     section = slack[0].blocks[0]["text"]["text"]
     assert f"<!date^{unix}^{{date_short_pretty}} {{time}}|Fri 25 Aug 10:30 UTC>" in section
     console = render_plain(reply, now=NOW, tz=ZoneInfo("Europe/Amsterdam"))
-    assert "Fri 25 Aug 10:30 UTC / Fri 25 Aug 12:30 CEST (in 574 hours 30 minutes)" in console
+    assert "Fri 25 Aug 10:30 UTC / Fri 25 Aug 12:30 CEST (in 24 days)" in console
     # The UTC-only terminal shows the UTC time once, and no output holds a raw marker.
     assert "Fri 25 Aug 10:30 UTC (in " in render_plain(reply, now=NOW, tz=dt.UTC)
     marker = reply.local_times[0].marker
@@ -140,3 +140,20 @@ def test_next_on_an_empty_store_says_how_to_load_a_calendar(db_url: str) -> None
         engine.dispose()
     reply = run(db_url, dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "next")
     assert reply.text == m.NO_CALENDAR.format(year=2026)
+
+
+def test_free_questions_about_the_calendar_get_the_commands_reply(demo_store_url: str) -> None:
+    """"when is the next race?" is the same plan as `/f1 schedule`: session times in each
+    platform's markup, never a model's UTC text; a season named is that season's calendar."""
+    upcoming = [s for s in demo_session_starts() if s >= NOW][:5]
+    for text in ("ask when is the next race?", "ask whens the next session", "ask upcoming races"):
+        reply = run(demo_store_url, NOW, text)
+        assert [t.unix for t in reply.local_times] == [int(s.timestamp()) for s in upcoming], text
+        discord = "\n".join(msg.content + "".join(e.description or "" for e in msg.embeds)
+                            for msg in discord_render(reply))
+        assert f"<t:{int(upcoming[0].timestamp())}:F>" in discord, text
+    season = run(demo_store_url, NOW, "ask what's the 2023 race calendar")
+    races = [dt.datetime.fromisoformat(f"{r['date']}T{r['time']}+00:00") for r in
+             csv.DictReader(open(DEMO_RACES, newline="", encoding="utf-8")) if r["year"] == "2023"]
+    assert [t.at for t in season.local_times] == sorted(races)
+    assert "(done)" in season.cards[0].description  # races before NOW are marked
