@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.messages import INTERRUPTED
 from bot.streaming import CURSOR, PLACEHOLDER
@@ -161,12 +162,14 @@ async def test_sigterm_lets_20_answers_finish_within_the_grace(tmp_path: Path, d
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("store", ["demo_url", "demo_pg_url"], ids=["sqlite", "postgresql"])
 async def test_sigterm_after_a_short_grace_marks_every_open_answer_interrupted(
-    tmp_path: Path, demo_url: str
+    tmp_path: Path, store: str, request: pytest.FixtureRequest
 ) -> None:
+    db_url = request.getfixturevalue(store)  # PostgreSQL: skipped when not reachable
     # A model that takes 60 s to say anything: nothing can finish within a 1 s grace.
     fake, err, _ = await _sigterm_with_answers_in_flight(
-        tmp_path, demo_url, grace_s=1, llm=Behaviour(reply="Verstappen won.", delay_s=60),
+        tmp_path, db_url, grace_s=1, llm=Behaviour(reply="Verstappen won.", delay_s=60),
     )
     shown = _final_texts(fake)
     assert len(shown) == QUESTIONS, shown
