@@ -16,12 +16,16 @@ RATE_LIMITED_CHANNEL = "This channel is asking a lot right now. Try again in {se
 UNKNOWN_COMMAND = "There is no `/f1 {command}` command. Try `/f1 help`."
 OUT_OF_RANGE = "`{name}` must be between {low} and {high}, not `{value}`."
 INTERNAL_ERROR = "Sorry, something went wrong on my side while answering. It has been logged."
+# --- shutdown (bot/inflight.py): an answer cut short by a restart, a question arriving during one
+INTERRUPTED = "interrupted — please ask again"
+SHUTTING_DOWN = "I'm restarting right now — please ask again in a minute."
 
 LOG_USER_ERROR = "user error for %s (%s): %s"
 LOG_INTERNAL_ERROR = "handler failed for %s (%s)"
 LOG_DUPLICATE = "duplicate event %s ignored"
 LOG_RATE_LIMITED = "rate limited %s (%s), retry in %.1fs"
 LOG_DENIED = "denied %s to %s (has %s, needs %s)"
+LOG_SHUTDOWN = "shutdown: %d answers finished, %d interrupted (grace %.0f s)"
 
 # --- resolver
 NO_DATA = "I don't have any race data yet. Run `slipstream demo` (or an ingest) first."

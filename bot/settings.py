@@ -52,3 +52,7 @@ class Settings(BaseSettings):
     # Service
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108
+    # On SIGTERM/SIGINT, answers in progress get this long to finish before they are
+    # marked "interrupted" (keep it under the orchestrator's kill timeout: Docker's is 10 s
+    # unless `stop_grace_period` raises it).
+    shutdown_grace_s: float = Field(default=30.0, ge=0)

@@ -3,8 +3,10 @@
 Starts the adapters whose credentials are set (Discord, Slack; the console when
 asked or when no platform is configured), the leader election (the leader runs
 the scheduler, the highlight deliverer and the reminder sender), and the
-`/healthz` + `/metrics` endpoint. SIGINT / SIGTERM stop it cleanly: adapters
-stop taking new events, in-flight replies finish, pending deliveries get one
+`/healthz` + `/metrics` endpoint ("ok" only when the database and every configured
+adapter are up; "ready" is printed only then). SIGINT / SIGTERM stop it cleanly:
+adapters stop taking new events, in-flight answers get `SHUTDOWN_GRACE_S` to finish
+and the rest are marked "interrupted" (`bot.inflight`), pending deliveries get one
 more flush, leadership is released, the database is closed.
 """
 
@@ -15,6 +17,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -23,11 +26,12 @@ from bot.model import ChannelPoster
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # the wiring pulls in the whole bot: imported when `run` runs, not for --help
+    from bot.health import HealthBoard
     from slipstream.wiring import App, Platforms
 
 log = logging.getLogger("slipstream.run")
 
-DRAIN_S = 10.0  # in-flight replies get this long to finish on shutdown
+DRAIN_S = 10.0  # adapters and the service get this long to stop once answers are settled
 
 
 def register(app: typer.Typer) -> None:
@@ -75,16 +79,20 @@ async def serve(
 
 
 async def _serve(built: App, *, console: bool, stop: asyncio.Event, t0: float) -> int:
+    from bot.health import HealthBoard
+    from bot.inflight import InFlight
     from bot.resolve import warm_up
-    from slipstream.metrics import MeteredDispatcher, db_ping, start_http
-    from storage.migrate import status as schema_status
+    from slipstream.metrics import MeteredDispatcher, start_http
 
-    settings, engine, service, metrics = built.settings, built.engine, built.service, built.metrics
+    settings, service, metrics = built.settings, built.service, built.metrics
     assert service is not None and metrics is not None  # build_app(service=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    dispatcher = MeteredDispatcher(built.dispatcher, metrics)
+    # Adapters see the in-flight tracker: on shutdown it finishes or marks every answer.
+    dispatcher = InFlight(MeteredDispatcher(built.dispatcher, metrics))
+    board = HealthBoard()
+    release = asyncio.Event()  # set once answers are finished or marked: adapters may disconnect
     # Indexes the first questions need, built before any platform connects; then the
     # long-lived heap is frozen so full garbage collections stop walking it.
     await warm_up(built.store)
@@ -101,62 +109,59 @@ async def _serve(built: App, *, console: bool, stop: asyncio.Event, t0: float) -
         adapters["discord"] = asyncio.create_task(
             run_discord(discord, dispatcher, stop=stop, poster_ready=poster_ready,
                         moderator_role_ids=discord.moderator_roles(),
-                        message_content=discord.discord_message_content),
+                        message_content=discord.discord_message_content,
+                        on_state=board.expect("discord"), release=release),
             name="discord",
         )
     if slack is not None:
         from adapters.slack import run_slack
 
         adapters["slack"] = asyncio.create_task(
-            run_slack(slack, dispatcher, stop=stop, poster_ready=poster_ready), name="slack"
+            run_slack(slack, dispatcher, stop=stop, poster_ready=poster_ready,
+                      on_state=board.expect("slack"), release=release),
+            name="slack",
         )
     if console or not adapters:
         # No platform configured: the console is the adapter (highlights print here too).
         from adapters.console import run_console
 
+        board.expect("console")(True, "running")
         adapters["console"] = asyncio.create_task(
             run_console(settings, dispatcher, stop=stop, poster_ready=poster_ready), name="console"
         )
+    for name, task in adapters.items():
+        if name == "console":
+            continue  # the console ends at end of input; the service keeps running (not a failure)
+        task.add_done_callback(lambda t, n=name: _adapter_ended(board, n, t, stop))
 
-    async def health() -> dict[str, Any]:
-        db_ok, schema = False, None
-        try:
-            db_ok = await asyncio.wait_for(asyncio.to_thread(db_ping, engine), 3)
-            schema = (await asyncio.wait_for(asyncio.to_thread(schema_status, engine), 3)).current
-        except Exception:
-            db_ok = False
-        dead = [n for n, t in adapters.items() if t.done() and n != "console" and not stop.is_set()]
-        return {
-            "status": "ok" if db_ok else "error",
-            "db": db_ok,
-            "schema": schema,  # the store's migration revision
-            "leader": service.is_leader,
-            "adapters": {n: ("stopped" if t.done() else "running") for n, t in adapters.items()},
-            "failed_adapters": dead,
-            "uptime_s": round(time.perf_counter() - t0, 1),
-        }
-
-    runner = await start_http(metrics, settings.metrics_host, settings.metrics_port, health=health)
     service_task = asyncio.create_task(service.run(stop), name="service")
-    log.info("slipstream ready in %.2f s (adapters: %s; health on http://%s:%s/healthz)",
-             time.perf_counter() - t0, ", ".join(adapters) or "none",
-             settings.metrics_host, settings.metrics_port)
-    print(f"slipstream: ready ({', '.join(adapters) or 'no adapters'})", file=sys.stderr, flush=True)
+    board.expect("scheduler")(True, "running")
+    service_task.add_done_callback(lambda t: board.set("scheduler", False, _ended(t)))
+    health = _health_check(built, board, t0)
+    runner = await start_http(metrics, settings.metrics_host, settings.metrics_port, health=health)
+    ready = asyncio.create_task(_announce_ready(board, adapters, health, t0, settings), name="ready")
 
     code = 0
     await stop.wait()
+    ready.cancel()
     log.info("slipstream: stopping")
-    # 1. adapters see `stop` and stop taking events; in-flight replies get time to finish.
-    if not await dispatcher.drain(DRAIN_S):
-        log.warning("stopping with %d replies still in flight", dispatcher.in_flight)
+    # 1. adapters stop taking events (Slack HTTP answers 503); in-flight answers get the
+    #    grace period, the rest are marked "interrupted"; then adapters may disconnect.
+    try:
+        await dispatcher.shutdown(settings.shutdown_grace_s)
+    finally:
+        release.set()
     for name, task in adapters.items():
         try:
             await asyncio.wait_for(task, DRAIN_S)
         except TimeoutError:
             log.warning("adapter %s did not stop in time; cancelling", name)
             task.cancel()
-        except Exception:
-            log.exception("adapter %s ended with an error", name)
+        except Exception as exc:
+            if board.snapshot().get(name, {}).get("up") is False:
+                log.warning("adapter %s was down: %s", name, exc)  # already reported when it failed
+            else:
+                log.exception("adapter %s ended with an error", name)
             code = 1
     # 2. the service flushes pending deliveries and releases leadership.
     try:
@@ -169,3 +174,83 @@ async def _serve(built: App, *, console: bool, stop: asyncio.Event, t0: float) -
     log.info("slipstream: stopped")
     print("slipstream: stopped", file=sys.stderr, flush=True)
     return code
+
+
+def _ended(task: asyncio.Task[Any]) -> str:
+    """Why a task that should run for the process's life ended (one line)."""
+    if task.cancelled():
+        return "stopped"
+    exc = task.exception()
+    return f"stopped: {type(exc).__name__}: {exc}"[:200] if exc is not None else "stopped"
+
+
+def _adapter_ended(board: HealthBoard, name: str, task: asyncio.Task[Any], stop: asyncio.Event) -> None:
+    if stop.is_set():
+        return  # a clean stop: health no longer matters
+    down = board.down_parts()
+    if name in down and down[name] != "not connected yet":
+        return  # the adapter said why (e.g. "login failed: 401 Unauthorized"): keep that
+    board.set(name, False, _ended(task))
+
+
+def _health_check(built: App, board: HealthBoard, t0: float) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """`/healthz`: "ok" only when the database and every configured part are up."""
+    from slipstream.metrics import db_ping
+    from storage.migrate import status as schema_status
+
+    service = built.service
+    assert service is not None
+
+    async def health() -> dict[str, Any]:
+        db_ok, schema, db_error = False, None, ""
+        try:
+            db_ok = await asyncio.wait_for(asyncio.to_thread(db_ping, built.engine), 3)
+            schema = (await asyncio.wait_for(asyncio.to_thread(schema_status, built.engine), 3)).current
+        except Exception as exc:
+            db_ok, db_error = False, f"{type(exc).__name__}: {exc}"[:200]
+        down = board.down_parts()
+        if not db_ok:
+            down = {"database": db_error or "no answer", **down}
+        parts = board.snapshot()
+        return {
+            "status": "ok" if not down else "error",
+            "db": db_ok,
+            "schema": schema,  # the store's migration revision
+            "leader": service.is_leader,
+            "adapters": {n: ("up" if p["up"] else "down") for n, p in parts.items() if n != "scheduler"},
+            "parts": parts,
+            "down": [f"{n}: {why}" for n, why in down.items()],  # e.g. "discord: login failed: 401 ..."
+            "uptime_s": round(time.perf_counter() - t0, 1),
+        }
+
+    return health
+
+
+async def _announce_ready(
+    board: HealthBoard,
+    adapters: dict[str, asyncio.Task[Any]],
+    health: Callable[[], Awaitable[dict[str, Any]]],
+    t0: float,
+    settings: Settings,
+) -> None:
+    """Print "ready" once everything configured is up; until then, say once what is down."""
+    told: dict[str, str] = {}
+    while True:
+        board.changed.clear()
+        body = await health()
+        if body["status"] == "ok":
+            break
+        for line in body["down"]:
+            name, _, why = line.partition(": ")
+            if told.get(name) != why and why != "not connected yet":
+                told[name] = why
+                log.warning("not ready: %s", line)
+                print(f"slipstream: waiting, {line}", file=sys.stderr, flush=True)
+        try:
+            await asyncio.wait_for(board.changed.wait(), 5)
+        except TimeoutError:
+            pass  # re-check the database now and then
+    names = ", ".join(adapters) or "no adapters"
+    log.info("slipstream ready in %.2f s (adapters: %s; health on http://%s:%s/healthz)",
+             time.perf_counter() - t0, names, settings.metrics_host, settings.metrics_port)
+    print(f"slipstream: ready ({names})", file=sys.stderr, flush=True)

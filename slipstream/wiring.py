@@ -72,11 +72,20 @@ class App:
     posters: dict[str, ChannelPoster] = field(default_factory=dict)
 
     async def aclose(self) -> None:
-        """Release everything build_app made (LLM client, store writer, engine)."""
+        """Release everything build_app made (LLM client, store writer, engine).
+
+        Each step runs even if an earlier one failed: a broken LLM connection on the
+        way out must not keep queued memory writes from landing in the store.
+        """
         if self.deps.llm is not None and hasattr(self.deps.llm, "aclose"):
-            await self.deps.llm.aclose()
-        await asyncio.to_thread(self.store.close)  # queued memory writes land before the engine goes
-        await asyncio.to_thread(self.engine.dispose)
+            try:
+                await self.deps.llm.aclose()
+            except Exception:
+                log.warning("closing the LLM client failed", exc_info=True)
+        try:
+            await asyncio.to_thread(self.store.close)  # queued memory writes land before the engine goes
+        finally:
+            await asyncio.to_thread(self.engine.dispose)
 
     def close(self) -> None:
         """`aclose` for synchronous entry points (no event loop running)."""

@@ -11,6 +11,8 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
+import discord
+
 from adapters.discord.client import (
     DispatcherLike,
     SlipstreamClient,
@@ -19,6 +21,7 @@ from adapters.discord.client import (
 )
 from adapters.discord.poster import DiscordPoster
 from adapters.discord.settings import DiscordSettings
+from bot.health import StateReport
 from bot.model import ChannelPoster
 
 __all__ = [
@@ -49,6 +52,8 @@ async def run_discord(
     message_content: bool = False,
     client_ready: Callable[[SlipstreamClient], None] | None = None,
     max_concurrent_handlers: int = 32,
+    on_state: StateReport | None = None,
+    release: asyncio.Event | None = None,
 ) -> None:
     """Run the Discord client until `stop` is set; raise if the client dies.
 
@@ -61,6 +66,9 @@ async def run_discord(
         message_content: request the privileged Message Content intent (follow unmentioned thread messages).
         client_ready: receives the client once logged in (tests, benchmarks).
         max_concurrent_handlers: questions the core works on at once (acks never wait for it).
+        on_state: told (up, detail) when the gateway is ready, lost, or login fails.
+        release: after `stop`, the connection stays open (answers in progress can still
+            finish or be marked interrupted) until this is set.
     """
     if not settings.discord_token:
         raise ValueError("DISCORD_TOKEN is not set")
@@ -70,9 +78,22 @@ async def run_discord(
         moderator_role_ids=moderator_role_ids,
         message_content=message_content,
         max_concurrent_handlers=max_concurrent_handlers,
+        on_state=on_state,
     )
     async with client:
-        await client.login(settings.discord_token)
+        try:
+            await client.login(settings.discord_token)
+        except discord.HTTPException as exc:  # LoginFailure's cause: the refused request
+            client.report(False, f"login failed: {_http_reason(exc)}")
+            raise
+        except discord.LoginFailure as exc:
+            cause = exc.__cause__
+            why = _http_reason(cause) if isinstance(cause, discord.HTTPException) else str(exc)
+            client.report(False, f"login failed: {why}")
+            raise
+        except Exception as exc:
+            client.report(False, f"login failed: {type(exc).__name__}: {exc}"[:200])
+            raise
         if poster_ready is not None:
             poster_ready(DiscordPoster(client))
         if client_ready is not None:
@@ -83,6 +104,10 @@ async def run_discord(
             done, _ = await asyncio.wait({connect, stopper}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopper.cancel()
+            if release is not None and stop.is_set() and not connect.done():
+                # Stop taking events, keep the REST session for finishing/marking answers.
+                client.accepting = False
+                await release.wait()
             if not connect.done():
                 await client.close()
                 try:
@@ -92,6 +117,13 @@ async def run_discord(
         if connect in done and not stop.is_set():
             # The gateway loop ended on its own: a fatal close (bad token, missing intent).
             exc = connect.exception()
+            client.report(False, f"gateway closed: {type(exc).__name__}: {exc}"[:200] if exc else "gateway closed")
             if exc is not None:
                 raise exc
             raise RuntimeError("the Discord gateway connection ended unexpectedly")
+
+
+def _http_reason(exc: discord.HTTPException) -> str:
+    """ "401 Unauthorized": the status line of a refused request, for health and logs."""
+    reason = getattr(getattr(exc, "response", None), "reason", None) or exc.text or ""
+    return f"{exc.status} {reason}".strip()

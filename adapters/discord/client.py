@@ -26,6 +26,7 @@ from adapters.discord.commands import build_group
 from adapters.discord.convert import ConversationIndex, channel_key, from_interaction, from_message
 from adapters.discord.render import NO_MENTIONS
 from adapters.discord.responder import InteractionResponder, MessageResponder
+from bot.health import StateReport
 from bot.model import Incoming, Reply, Responder
 from bot.registry import Command, Registry
 
@@ -85,6 +86,7 @@ class SlipstreamClient(discord.Client):
         message_content: bool = False,
         max_ratelimit_timeout: float = 10.0,
         max_concurrent_handlers: int = 32,
+        on_state: StateReport | None = None,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -99,6 +101,8 @@ class SlipstreamClient(discord.Client):
         self.conversations = ConversationIndex()
         self._answered_threads: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._on_state = on_state
+        self.accepting = True  # False while shutting down: messages are left to other workers / later
         # Acks (defer / typing) go out at once; the core's work is admitted a few at a
         # time, so a burst of questions cannot crowd the 3-second defers off the loop.
         self._admit = asyncio.Semaphore(max(1, max_concurrent_handlers))
@@ -110,6 +114,22 @@ class SlipstreamClient(discord.Client):
         )
         self.tree.add_command(build_group(reg, self._invoke, dispatcher))
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+
+    # ---------------------------------------------------------------- connection state
+    def report(self, up: bool, detail: str) -> None:
+        """Tell the service's health board (if any) whether we can take events."""
+        if self._on_state is not None:
+            self._on_state(up, detail)
+
+    async def on_ready(self) -> None:
+        self.report(True, "gateway ready")
+
+    async def on_resumed(self) -> None:
+        self.report(True, "gateway resumed")
+
+    async def on_disconnect(self) -> None:
+        # discord.py reconnects by itself; until then we take no events.
+        self.report(False, "gateway disconnected (reconnecting)")
 
     # ---------------------------------------------------------------- slash commands
     async def _invoke(
@@ -153,7 +173,7 @@ class SlipstreamClient(discord.Client):
 
     # ---------------------------------------------------------------- messages
     async def on_message(self, message: discord.Message) -> None:
-        if self.user is None or self.dispatcher is None:
+        if self.user is None or self.dispatcher is None or not self.accepting:
             return
         follow: frozenset[int] = frozenset()
         if self.follow_unmentioned:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import aiohttp
 
+from bot.health import StateReport
 from bot.model import ChannelPoster
 
 from .app import Dispatches, SlackAdapter, make_web_client
@@ -46,6 +47,8 @@ async def run_slack(
     poster_ready: Callable[[ChannelPoster], None] | None = None,
     started: Callable[[SlackAdapter], None] | None = None,
     max_concurrent_handlers: int = 128,
+    on_state: StateReport | None = None,
+    release: asyncio.Event | None = None,
 ) -> None:
     """Run the Slack adapter until `stop` is set, then shut down cleanly.
 
@@ -58,6 +61,10 @@ async def run_slack(
         started: receives the running adapter (tests read its bound port / state).
         max_concurrent_handlers: answers worked on at once; the rest wait (acked already),
             so that a burst of questions cannot starve the acks.
+        on_state: told (up, detail) once Slack can reach us (HTTP bound / socket connected),
+            or why not.
+        release: after `stop`, new events are refused (HTTP 503, so Slack retries; Socket
+            Mode disconnects) but replies can still be sent until this is set.
     """
     if not settings.slack_bot_token:
         raise RuntimeError("SLACK_BOT_TOKEN is not set")
@@ -83,15 +90,27 @@ async def run_slack(
         max_concurrent_handlers=max_concurrent_handlers,
     )
     try:
-        if settings.slack_app_token:
-            await adapter.start_socket_mode(settings.slack_app_token)
-        else:
-            await adapter.start_http(settings.slack_host, settings.slack_port)
+        try:
+            if settings.slack_app_token:
+                await adapter.start_socket_mode(settings.slack_app_token)
+                detail = "Socket Mode connected"
+            else:
+                await adapter.start_http(settings.slack_host, settings.slack_port)
+                detail = f"HTTP listening on {settings.slack_host}:{adapter.port}"
+        except Exception as exc:
+            if on_state is not None:
+                on_state(False, f"cannot connect: {type(exc).__name__}: {exc}"[:200])
+            raise
+        if on_state is not None:
+            on_state(True, detail)
         if poster_ready is not None:
             poster_ready(SlackPoster(poster_client))
         if started is not None:
             started(adapter)
         await stop.wait()
+        if release is not None:
+            await adapter.stop_accepting()
+            await release.wait()
     finally:
         await adapter.close()
         await session.close()

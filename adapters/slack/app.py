@@ -130,6 +130,7 @@ class SlackAdapter:
         self.bot_user_id: str | None = None
         self.port: int | None = None  # HTTP mode: the bound port
         self.redeliveries_dropped = 0
+        self.accepting = True  # False while shutting down: HTTP requests get 503 (Slack retries)
         self.app = AsyncApp(
             client=client,
             # Socket Mode has no signatures; HTTP mode must have a secret (checked in start_http).
@@ -301,6 +302,8 @@ class SlackAdapter:
         web_app = make_web_app(
             EVENTS_PATH, self.app._signing_secret, self.app.async_dispatch  # noqa: SLF001
         )
+        # During shutdown every request gets 503 before anything reads it (Slack retries elsewhere).
+        web_app.middlewares.append(self._refuse_when_stopping)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         # A burst of questions opens many connections at once: the default backlog (128)
@@ -312,6 +315,21 @@ class SlackAdapter:
         log.info("Slack HTTP mode listening on http://%s:%s%s", host, bound, EVENTS_PATH)
         self.port = int(bound)
         return self.port
+
+    @web.middleware
+    async def _refuse_when_stopping(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        # Not acked while shutting down: Slack redelivers the event (to another worker or
+        # to us after the restart) instead of it being acked here and never answered.
+        if not self.accepting:
+            return web.Response(status=503, text="shutting down", headers={"Retry-After": "10"})
+        return await handler(request)
+
+    async def stop_accepting(self) -> None:
+        """Take no new events; replies to events already taken can still be sent."""
+        self.accepting = False
+        if self._socket is not None:  # Socket Mode: disconnect, Slack sends to other connections
+            await self._socket.close_async()
+            self._socket = None
 
     async def start_socket_mode(self, app_token: str) -> None:
         """Connect over Socket Mode (`apps.connections.open` with the xapp- token)."""
