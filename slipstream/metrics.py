@@ -122,37 +122,21 @@ class MeteredDispatcher:
     def __init__(self, inner: Any, metrics: Metrics) -> None:
         self._inner = inner
         self._metrics = metrics
-        self.in_flight = 0
-        self.idle = asyncio.Event()
-        self.idle.set()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
     async def handle(self, incoming: Incoming, responder: Responder) -> None:
         platform = incoming.channel.platform
-        self.in_flight += 1
-        self.idle.clear()
         outcome = "error"
         try:
             await self._inner.handle(incoming, responder)
             outcome = "ok"
         finally:
-            self.in_flight -= 1
-            if self.in_flight == 0:
-                self.idle.set()
             self._metrics.questions.labels(platform=platform, outcome=outcome).inc()
             self._metrics.latency.labels(platform=platform).observe(
                 max(0.0, time.perf_counter() - incoming.received_at)
             )
-
-    async def drain(self, timeout_s: float) -> bool:
-        """Wait for in-flight replies to finish (clean shutdown). False if some did not."""
-        try:
-            await asyncio.wait_for(self.idle.wait(), timeout_s)
-            return True
-        except TimeoutError:
-            return False
 
 
 async def start_http(
