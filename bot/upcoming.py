@@ -8,11 +8,13 @@ calendar runs and what refreshes it, rather than a bare "nothing upcoming".
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from bot import format as f
 from bot import messages as m
 from bot.errors import UserError
 from bot.model import Card, LocalTime, Reply
+from storage.queries import ScheduleItem
 from storage.store import Store
 
 
@@ -38,15 +40,7 @@ async def upcoming_reply(store: Store, now: dt.datetime, *, limit: int = 15) -> 
     items = await store.upcoming_sessions(aware(now), limit=limit)
     if not items:
         raise UserError(await stale_calendar(store, now))
-    times: list[LocalTime] = []
-    # A list, not a code-block table: platform time markup does not render inside code.
-    lines = [
-        "- " + m.SCHEDULE_LINE.format(round=i.event.round, event=i.event.name, session=i.session_name,
-                                      at=f.local_time(i.start_utc, times))
-        for i in items
-    ]
-    return Reply(cards=[Card(title="Upcoming sessions", description="\n".join(lines))],
-                 local_times=tuple(times))
+    return _session_card("Upcoming sessions", items, None)
 
 
 async def season_reply(store: Store, season: int, now: dt.datetime) -> Reply:
@@ -60,15 +54,22 @@ async def season_reply(store: Store, season: int, now: dt.datetime) -> Reply:
         tbl = f.table(["Rd", "Grand Prix", "Date"],
                       [(e.round, e.name, e.date.isoformat() if e.date else "?") for e in events])
         return Reply(cards=[Card(title=f"{season} calendar", description=tbl)])
+    return _session_card(f"{season} calendar", items, now)
+
+
+def _session_card(title: str, items: Sequence[ScheduleItem], now: dt.datetime | None) -> Reply:
+    """Sessions as a list card with their times; with `now`, those already started say "(done)".
+
+    A list, not a code-block table: platform time markup does not render inside code.
+    """
     times: list[LocalTime] = []
     lines = [
         "- " + m.SCHEDULE_LINE.format(round=i.event.round, event=i.event.name, session=i.session_name,
                                       at=f.local_time(i.start_utc, times))
-        + (m.SCHEDULE_DONE if aware(i.start_utc) <= aware(now) else "")
+        + (m.SCHEDULE_DONE if now is not None and aware(i.start_utc) <= aware(now) else "")
         for i in items
     ]
-    return Reply(cards=[Card(title=f"{season} calendar", description="\n".join(lines))],
-                 local_times=tuple(times))
+    return Reply(cards=[Card(title=title, description="\n".join(lines))], local_times=tuple(times))
 
 
 async def stale_calendar(store: Store, now: dt.datetime) -> str:
