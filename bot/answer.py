@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import messages as m
+from bot.intents import all_intents
 
 Ctx = dict[str, Any]
 
@@ -36,6 +37,9 @@ def _freshness_note(ctx: Ctx) -> str:
 def answer(ctx: Ctx) -> str:
     """Render the answer for `ctx["focus"]`; never invents a figure."""
     focus = ctx.get("focus", "unknown")
+    intent = all_intents().get(focus)
+    if intent is not None:
+        return intent.render(ctx)
     if focus == "schedule":
         return _schedule(ctx)
     if focus == "standings":

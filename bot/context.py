@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from bot import format as f
 from bot.compare import common_lap_delta, lap_stats
+from bot.intents import all_intents
 from bot.resolve import Resolved
 from storage import queries as q
 from storage.queries import (
@@ -142,6 +143,9 @@ async def build_context(store: Store, res: Resolved, *, now: dt.datetime) -> Ctx
     ctx: Ctx = {"focus": res.focus}
     if res.drivers:
         ctx["drivers"] = [driver_ctx(d) for d in res.drivers]
+    intent = all_intents().get(res.focus)
+    if intent is not None:
+        return {**ctx, **await intent.build(store, res, now)}
     if res.focus == "schedule":
         items = await store.upcoming_sessions(now, limit=5)
         ctx["now"] = f.utc(now)

@@ -19,17 +19,17 @@ import gc
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NoReturn
 
 from bot import messages as m
 from bot.errors import UserError
+from bot.plan import QueryPlan
 from storage.queries import (
     _EVENT_NOISE,
     NICKNAMES,
     DriverInfo,
     EventInfo,
-    SessionInfo,
     event_keys,
     fold,
 )
@@ -114,22 +114,8 @@ _NOT_CODES = {"drs", "fia", "vsc", "sc", "gp", "dnf", "dns", "dsq", "utc", "f1",
               "fp2", "fp3", "h2h", "usa", "uk", "ok", "vs", "tv", "ai"}
 
 
-@dataclass(slots=True)
-class Resolved:
-    """What a question is about. Every field may be a default; `notes` says which."""
-
-    text: str
-    focus: str = "unknown"
-    year: int | None = None
-    event: EventInfo | None = None
-    session_type: str = "R"
-    session: SessionInfo | None = None
-    drivers: list[DriverInfo] = field(default_factory=list)
-    lap_range: tuple[int | None, int | None] | None = None
-    standings_kind: str = "drivers"
-    round: int | None = None
-    teams: list[tuple[str, str]] = field(default_factory=list)  # (constructor ref, name) named in the text
-    notes: list[str] = field(default_factory=list)
+# The plan type; the first resolver called it `Resolved`.
+Resolved = QueryPlan
 
 
 # --------------------------------------------------------------------------- indexes
