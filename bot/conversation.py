@@ -13,7 +13,6 @@ Idle conversations are forgotten after `keep_days`.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict
@@ -23,8 +22,10 @@ from bot.answer import answer
 from bot.app import CommandContext
 from bot.context import build_context
 from bot.errors import UserError
+from bot.intents import all_intents
 from bot.model import Reply
-from bot.resolve import Resolved, resolve_question
+from bot.question import plan_state, resolve_question
+from bot.resolve import Resolved
 from bot.upcoming import season_reply, upcoming_reply
 from storage.conversations import ConversationState
 
@@ -95,7 +96,7 @@ class ConversationHandler:
         del state.turns[: -self.max_turns]
         try:
             # A snapshot: the live state may gain a turn while the writer thread serialises it.
-            snapshot = ConversationState(list(state.turns), state.event, list(state.drivers), now)
+            snapshot = ConversationState(list(state.turns), state.event, list(state.drivers), now, dict(state.plan))
             await ctx.store.save_conversation(cid, snapshot, now, max_turns=self.max_turns)
             if self._saves % self.PRUNE_EVERY == 0:
                 gone = await ctx.store.prune_conversations(now - self.keep)
@@ -105,21 +106,16 @@ class ConversationHandler:
         except Exception:  # the answer is out already; losing the memory only costs context
             log.warning("conversation %s: could not save its memory", cid, exc_info=True)
 
-    async def _build(
-        self, ctx: CommandContext, res: Resolved, state: ConversationState | None
-    ) -> tuple[Resolved, dict[str, Any], str]:
+    async def _build(self, ctx: CommandContext, res: Resolved) -> tuple[Resolved, dict[str, Any], str]:
         """The context and the deterministic answer (no model, no sending)."""
-        if state is not None:
-            await _carry_over(ctx, res, state)
         context = await build_context(ctx.store, res, now=ctx.now())
         return res, context, answer(context)
 
     async def handle(self, ctx: CommandContext, text: str) -> Reply | None:
-        # Two independent reads at once: the memory and the question's own entities.
-        state, resolved = await asyncio.gather(
-            self._recall(ctx), resolve_question(ctx.store, text, now=ctx.now())
-        )
-        res, context, fallback = await self._build(ctx, resolved, state)
+        state = await self._recall(ctx)
+        # The previous question's plan makes "and who was second?" a complete question.
+        resolved = await resolve_question(ctx.store, text, now=ctx.now(), prior=state)
+        res, context, fallback = await self._build(ctx, resolved)
         # A question that names nothing and asks for nothing we know (small talk,
         # "ignore previous instructions ...") gets the plain refusal, not a model call.
         vague = res.focus == "unknown" and not res.drivers and "default_event" in res.notes
@@ -143,6 +139,7 @@ class ConversationHandler:
         if state is not None:
             state.turns.append((text, text_out or fallback))
             state.event, state.drivers = res.event, list(res.drivers)
+            state.plan = plan_state(res)
             await self._remember(ctx, state)
         if sent:
             return None  # streamed to the user already
@@ -180,16 +177,7 @@ class ConversationHandler:
 
 
 def _has_facts(context: dict[str, Any]) -> bool:
+    if context.get("focus") in all_intents():
+        return True
     keys = ("event", "standings", "upcoming", "form")
     return any(context.get(k) for k in keys)
-
-
-async def _carry_over(ctx: CommandContext, res: Resolved, last: ConversationState) -> None:
-    """A follow-up without its own race or drivers keeps the previous ones."""
-    if "default_event" in res.notes and last.event is not None and res.focus not in ("standings", "schedule"):
-        res.event = last.event
-        res.year = last.event.year
-        res.notes.remove("default_event")
-        res.session = await ctx.store.session_for(res.event.id, res.session_type)
-    if not res.drivers and last.drivers and res.focus in ("compare", "laps", "stints", "pitstops", "results"):
-        res.drivers = list(last.drivers)
