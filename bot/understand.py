@@ -665,7 +665,9 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         plan.focus = intent
 
     words = _raw_words(plan)
-    if ("team_word" in tags or "wcc" in words) and not has_d and ({"standings", "champion"} & tags):
+    if ("team_word" in tags or words & {"wcc", "constructors", "constructor", "teams"}) and not has_d and (
+        {"standings", "champion"} & tags
+    ):
         plan.standings_kind = "constructors"
 
     if "not_held" in tags:
