@@ -73,3 +73,18 @@ def weekend_sessions(db: Db, event_id: int) -> list[WeekendSession]:
     stmt = select(Session.type, Session.name, Session.start_utc).where(Session.event_id == event_id)
     with _connect(db) as conn:
         return [WeekendSession(r[0], r[1], r[2]) for r in conn.execute(stmt)]
+
+
+def session_types_by_round(db: Db, year: int) -> dict[int, set[str]]:
+    """Round → the session types the store holds for it (a future round from the history
+    import holds only its race: its format is not known yet)."""
+    stmt = (
+        select(Event.round, Session.type)
+        .join(Session, Session.event_id == Event.id)
+        .where(Event.year == year, _is_round())
+    )
+    out: dict[int, set[str]] = {}
+    with _connect(db) as conn:
+        for rnd, typ in conn.execute(stmt):
+            out.setdefault(rnd, set()).add(typ)
+    return out

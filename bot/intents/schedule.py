@@ -38,8 +38,11 @@ RACE_START = ", lights out at {at}"
 RACE_NO_TIME = " (the start time is not in the data we hold)"
 SESSION_LINE = "- {name}: {at}"
 SESSION_NO_TIME = "time not in the data we hold"
-NO_SESSION_TIMES = "The data we hold has no times for the other sessions of this weekend."
+NO_SESSION_TIMES = "The data we hold has no other sessions of this weekend"
+NOT_YET = " yet."
+UNTIMED_SESSIONS = "Also that weekend: {names} (their times are not in the data we hold)."
 SPRINTS = "The {year} season {verb} {n} sprint weekend{s} (of {rounds} rounds): {events}."
+SPRINTS_UNKNOWN = "The data we hold does not yet say which of rounds {rounds} have a sprint."
 NO_SPRINTS = "The {year} season {verb} no sprint races in the data we hold ({rounds} rounds)."
 MONTH_RACES = "Races in {month} {year}: {events}."
 NO_MONTH_RACES = "No race of the {year} calendar falls in {month} ({rounds} rounds, {first} to {last})."
@@ -175,8 +178,13 @@ async def _build_sprints(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx
     year = plan.year or (plan.years[0] if plan.years else await _latest_season(store))
     events = await _season_events(store, year)
     sprints = await store.run(cal.sprint_events, year)
+    types = await store.run(cal.session_types_by_round, year)
+    # Sprints began in 2021. A round of which the store holds only the race (a future one,
+    # from the history import) may still be a sprint weekend: say so, never "no sprint".
+    unknown = [e.round for e in events if year >= 2021 and types.get(e.round, set()) <= {"R"}]
     return {"focus": "sprint_weekends", "year": year, "rounds": len(events),
-            "over": _season_over(events, now), "events": [_event_ctx(e) for e in sprints]}
+            "over": _season_over(events, now), "events": [_event_ctx(e) for e in sprints],
+            "format_unknown_rounds": unknown}
 
 
 async def _build_month(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
@@ -245,12 +253,15 @@ def _render_weekend(ctx: Ctx, at: TimeFmt = _utc_text) -> str:
             date=_day(dt.date.fromisoformat(e["date"])) if e["date"] else _day(None),
             start=RACE_START.format(at=at(dt.datetime.fromisoformat(start))) if start else RACE_NO_TIME))
         others = [s for s in r["sessions"] if s["type"] != "R"]
-        timed = [s for s in others if s["start_utc"]]
+        if others and not any(s["start_utc"] for s in others):
+            # History before the official timetable columns: names without times.
+            lines.append(UNTIMED_SESSIONS.format(names=", ".join(s["name"] for s in others)))
+            continue
         for s in others:
             when = at(dt.datetime.fromisoformat(s["start_utc"])) if s["start_utc"] else SESSION_NO_TIME
             lines.append(SESSION_LINE.format(name=s["name"], at=when))
-        if start and (lines and not timed) and ctx["focus"] == "weekend":
-            lines.append(NO_SESSION_TIMES)
+        if not others and ctx["focus"] == "weekend" and e["year"] >= 2021:
+            lines.append(NO_SESSION_TIMES + (NOT_YET if r["when"] == "future" else "."))
     return "\n".join(lines + _defaulted(ctx))
 
 
@@ -265,10 +276,24 @@ def _list_events(events: list[Ctx]) -> str:
 def _render_sprints(ctx: Ctx) -> str:
     verb = "had" if ctx["over"] else "has"
     n = len(ctx["events"])
+    unknown = ctx.get("format_unknown_rounds") or []
+    if unknown:
+        verb = "has had" if not ctx["over"] else verb
     if not n:
-        return NO_SPRINTS.format(year=ctx["year"], verb=verb, rounds=ctx["rounds"])
-    return SPRINTS.format(year=ctx["year"], verb=verb, n=n, s="" if n == 1 else "s", rounds=ctx["rounds"],
-                          events=_list_events(ctx["events"]))
+        text = NO_SPRINTS.format(year=ctx["year"], verb=verb, rounds=ctx["rounds"])
+    else:
+        text = SPRINTS.format(year=ctx["year"], verb=verb, n=n, s="" if n == 1 else "s", rounds=ctx["rounds"],
+                              events=_list_events(ctx["events"]))
+    if unknown:
+        text += " " + SPRINTS_UNKNOWN.format(rounds=_rounds_text(unknown))
+    return text
+
+
+def _rounds_text(rounds: list[int]) -> str:
+    """[19, 20, 21] → "19-21"; [3, 7] → "3, 7"."""
+    if rounds == list(range(rounds[0], rounds[-1] + 1)) and len(rounds) > 2:
+        return f"{rounds[0]}-{rounds[-1]}"
+    return ", ".join(str(r) for r in rounds)
 
 
 def _render_month(ctx: Ctx) -> str:

@@ -172,3 +172,53 @@ async def test_dispatch_through_context_and_answer(store: Store) -> None:
     ctx = await build_context(store, QueryPlan(text="round?", focus="round_of", event=ev), now=NOW)
     assert ctx["focus"] == "round_of"
     assert f"round {row['round']} of {len(RACES)}" in answer(ctx)
+
+
+# ------------------------------------------------------------- the whole history (../shared/data)
+
+
+@pytest.fixture
+async def history_store(shared_data: Path, engine: object) -> AsyncIterator[tuple[Store, Path]]:
+    """2021 and 2025 of the shared Ergast CSV, imported into a private store (SQLite and PostgreSQL)."""
+    from storage.history import import_history
+
+    csv_dir = shared_data / "ergast-csv"
+    import_history(engine, csv_dir, years=[2021, 2025])  # type: ignore[arg-type]
+    s = Store(engine)  # type: ignore[arg-type]
+    try:
+        yield s, csv_dir
+    finally:
+        s.close()
+
+
+def _rows(csv_dir: Path, name: str) -> list[dict[str, str]]:
+    with (csv_dir / f"{name}.csv").open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.shared_data
+async def test_sessions_without_times_and_seasons_still_running(history_store: tuple[Store, Path]) -> None:
+    store, csv_dir = history_store
+    races = _rows(csv_dir, "races")
+    # A 2021 sprint weekend: the CSV has session dates but no times for anything but the race.
+    row = next(r for r in races if r["year"] == "2021" and r.get("sprint_date") not in (None, "", r"\N"))
+    assert row["fp1_time"] == r"\N" and row["sprint_time"] == r"\N"
+    ev = await _event(store, row)
+    text = await _ask(store, QueryPlan(text="weekend", focus="weekend", event=ev), NOW)
+    race = _at(row["date"], row["time"])
+    assert f"lights out at {_utc_text(race)}" in text
+    assert "Also that weekend:" in text and "Sprint" in text and "not in the data we hold" in text
+
+    # 2025 while it runs (the CSV ends at the Singapore GP): the sprints held so far, and the
+    # rounds whose format the data does not give yet (no sessions beyond the race date).
+    now = dt.datetime(2025, 10, 10, 12, tzinfo=dt.UTC)
+    r25 = sorted((r for r in races if r["year"] == "2025"), key=lambda r: int(r["round"]))
+    ids = {r["raceId"]: int(r["round"]) for r in r25}
+    sprint_rounds = sorted({ids[s["raceId"]] for s in _rows(csv_dir, "sprint_results") if s["raceId"] in ids})
+    run = {ids[s["raceId"]] for s in _rows(csv_dir, "results") if s["raceId"] in ids}
+    open_rounds = [int(r["round"]) for r in r25 if int(r["round"]) not in run]
+    assert sprint_rounds and open_rounds
+    text = await _ask(store, QueryPlan(text="sprints", focus="sprint_weekends", year=2025), now)
+    assert f"has had {len(sprint_rounds)} sprint weekend" in text and f"(of {len(r25)} rounds)" in text
+    assert [int(x) for x in re.findall(r"\(round (\d+)", text)] == sprint_rounds
+    assert f"rounds {open_rounds[0]}-{open_rounds[-1]} have a sprint" in text
