@@ -22,9 +22,9 @@ from bot.answer import answer
 from bot.app import CommandContext
 from bot.context import build_context
 from bot.errors import UserError
-from bot.intents import all_intents
+from bot.intents import all_intents, schedule
 from bot.model import Reply
-from bot.question import plan_state, resolve_question
+from bot.question import NotUnderstood, complete_plan, plan_state, resolve_question
 from bot.resolve import Resolved
 from bot.upcoming import season_reply, upcoming_reply
 from storage.conversations import ConversationState
@@ -113,8 +113,27 @@ class ConversationHandler:
 
     async def handle(self, ctx: CommandContext, text: str) -> Reply | None:
         state = await self._recall(ctx)
-        # The previous question's plan makes "and who was second?" a complete question.
-        resolved = await resolve_question(ctx.store, text, now=ctx.now(), prior=state)
+        deps = ctx.deps
+        # A moderator may switch the model off for this channel: data-only answers there.
+        llm_allowed = ctx.policy is None or ctx.policy.llm is not False
+        try:
+            # The previous question's plan makes "and who was second?" a complete question.
+            resolved = await resolve_question(ctx.store, text, now=ctx.now(), prior=state)
+        except NotUnderstood as exc:
+            # Words the rules could not read: a configured model may read them into a plan
+            # (validated against the store); otherwise, or if it cannot, the reply says so.
+            p = exc.plan
+            # Only a question with an F1 anchor (a driver, team, race or season) is worth a model
+            # call; small talk and "ignore previous instructions" get the plain refusal.
+            if not (llm_allowed and deps.llm is not None and (p.drivers or p.teams or p.event or p.years)):
+                raise
+            from bot.llm_plan import plan_with_llm  # imported lazily: openai is heavy
+
+            better = await plan_with_llm(deps.llm, deps.prompts, text, store=ctx.store, now=ctx.now(),
+                                         parsed=exc.plan)
+            if better is None:
+                raise
+            resolved = await complete_plan(ctx.store, better, ctx.now())
         res, context, fallback = await self._build(ctx, resolved)
         # A question that names nothing and asks for nothing we know (small talk,
         # "ignore previous instructions ...") gets the plain refusal, not a model call.
@@ -122,9 +141,6 @@ class ConversationHandler:
         has_facts = _has_facts(context) and not vague
         text_out: str | None = fallback
         sent = False
-        deps = ctx.deps
-        # A moderator may switch the model off for this channel: data-only answers there.
-        llm_allowed = ctx.policy is None or ctx.policy.llm is not False
         timed: Reply | None = None
         if res.focus == "schedule":
             # Session times go out in each reader's zone with a live countdown (`LocalTime`),
@@ -134,6 +150,8 @@ class ConversationHandler:
                          else await upcoming_reply(ctx.store, ctx.now(), limit=5))
             except UserError as exc:  # the calendar ran out: say until when, publicly
                 timed = Reply(text=exc.message)
+        elif res.focus in schedule.TIMED:
+            timed = schedule.timed_reply(context)  # session times in each reader's own zone
         elif has_facts and llm_allowed and deps.llm is not None and deps.prompts is not None:
             text_out, sent = await self._llm_answer(ctx, text, context, fallback, state)
         if state is not None:

@@ -17,9 +17,7 @@ the store through the chosen intent.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import inspect
 import json
 import logging
 import re
@@ -144,31 +142,9 @@ async def plan_with_llm(
 
 
 async def _complete_json(llm: LLMClient, messages: list[dict[str, str]], fmt: dict[str, Any]) -> str:
-    """One non-streamed completion under `fmt`.
-
-    Hazard: `LLMClient.complete` takes no `response_format` yet (see the report to the
-    lead). Until it does, the same request goes through the client's own openai
-    client, bounded by its timeout and concurrency limit and counted in its stats.
-    """
-    if "response_format" in inspect.signature(llm.complete).parameters:
-        return await llm.complete(messages, max_tokens=PLAN_MAX_TOKENS, temperature=0.0,  # type: ignore[call-arg]
-                                  response_format=fmt)
-    llm.stats.calls += 1
-    try:
-        async with asyncio.timeout(llm.timeout_s), llm._sem:
-            resp = await llm._client.chat.completions.create(
-                model=llm.model, messages=messages, max_tokens=PLAN_MAX_TOKENS,  # type: ignore[arg-type]
-                temperature=0.0, stream=False, response_format=fmt)  # type: ignore[arg-type]
-        content = resp.choices[0].message.content
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - external boundary: any failure is "no plan"
-        llm.stats.failures += 1
-        raise LLMError("bad_response", type(exc).__name__) from exc
-    if not isinstance(content, str) or not content.strip():
-        llm.stats.failures += 1
-        raise LLMError("empty", "reply had no text")
-    return content
+    """One non-streamed completion constrained to the plan schema."""
+    return await llm.complete(messages, max_tokens=PLAN_MAX_TOKENS, temperature=0.0,  # type: ignore[arg-type]
+                              response_format=fmt)
 
 
 # --------------------------------------------------------------------------- validation

@@ -52,6 +52,15 @@ _FOLLOW_UP = re.compile(
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|they|them|their|both|those two|these two|the two)\b")
 
 
+class NotUnderstood(UserError):
+    """Words of the question that name nothing we know: the reply says so. Carries the plan,
+    so a configured model may still be asked to read the question (`bot.llm_plan`)."""
+
+    def __init__(self, message: str, plan: QueryPlan) -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
 def event_need(intent: str) -> str:
     it = all_intents().get(intent)
     if it is not None:
@@ -225,9 +234,9 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> 
         )
         if plan.focus == "unknown" or (plan.event is None and need in ("race", "laps", "named")
                                        and _looks_like_place(unknown)):
-            raise UserError(_not_understood(plan, unknown))
+            raise NotUnderstood(_not_understood(plan, unknown), plan)
     if plan.focus == "unknown" and (plan.drivers or plan.teams or plan.event or plan.years):
-        raise UserError(_not_understood(plan, []))
+        raise NotUnderstood(_not_understood(plan, []), plan)
 
 
 def _looks_like_place(words: list[str]) -> bool:
@@ -261,6 +270,12 @@ def _not_understood(plan: QueryPlan, unknown: list[str]) -> str:
     understood = m.UNDERSTOOD.format(what="; ".join(got)) + " " if got else ""
     missing = m.NOT_UNDERSTOOD_WORDS.format(words=", ".join(f"'{w}'" for w in unknown[:4])) + " " if unknown else ""
     return (understood + missing + m.ASK_HINT).strip()
+
+
+async def complete_plan(store: Store, plan: QueryPlan, now: dt.datetime) -> QueryPlan:
+    """Defaults and the session for a plan made elsewhere (the model's, already validated)."""
+    await _complete(store, plan, now)
+    return plan
 
 
 async def _complete(store: Store, plan: QueryPlan, now: dt.datetime) -> None:

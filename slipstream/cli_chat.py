@@ -128,7 +128,7 @@ async def _understand(app: Any, text: str) -> dict[str, Any]:
     name, as the dispatcher takes it), else `{"plan": QueryPlan.explain()}`; a question the
     parser refuses gives `{"plan": None, "error": message}` (the reply says the same)."""
     from bot.errors import UserError
-    from bot.resolve import resolve_question
+    from bot.question import resolve_question
 
     stripped = text.strip()
     is_command = stripped.startswith("/f1") or (
