@@ -232,8 +232,12 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> 
             store, words, cands, event_found=plan.event is not None,
             team_keys=team_keys, year=year, drivers_missing=drivers_missing,
         )
-        if plan.focus == "unknown" or (plan.event is None and need in ("race", "laps", "named")
-                                       and _looks_like_place(unknown)):
+        if plan.event is None and need in ("race", "laps", "named") and _looks_like_place(unknown):
+            words = " ".join(unknown)[:40]
+            msg = (m.UNKNOWN_RACE_IN_SEASON.format(text=words, year=plan.years[0]) if plan.years
+                   else m.UNKNOWN_RACE.format(text=words))
+            raise NotUnderstood(msg, plan)
+        if plan.focus == "unknown":
             raise NotUnderstood(_not_understood(plan, unknown), plan)
     if plan.focus == "unknown" and (plan.drivers or plan.teams or plan.event or plan.years):
         raise NotUnderstood(_not_understood(plan, []), plan)
@@ -270,6 +274,25 @@ def _not_understood(plan: QueryPlan, unknown: list[str]) -> str:
     understood = m.UNDERSTOOD.format(what="; ".join(got)) + " " if got else ""
     missing = m.NOT_UNDERSTOOD_WORDS.format(words=", ".join(f"'{w}'" for w in unknown[:4])) + " " if unknown else ""
     return (understood + missing + m.ASK_HINT).strip()
+
+
+async def read_race_args(
+    store: Store, text: str | None, *, now: dt.datetime, session_type: str | None = None,
+    need_laps: bool = False,
+) -> QueryPlan:
+    """A command's free arguments ("monza 2023 VER laps 10-20", in any order) read by the same
+    parser as questions: the race (defaulted as for questions), drivers, laps, session.
+    `session_type` is the command's own choice, which a session named in the text overrides."""
+    if re.fullmatch(r"\s*(the )?(last|latest|previous|most recent)\s*", text or "", re.I):
+        text = "last race"  # "/f1 results last race": the command took "race" as its kind
+    plan = await parse_question(store, text or "", now=now)
+    plan.focus = "laps" if need_laps else "results"
+    named = any(sp.slot == "session" for sp in plan.spans)
+    if session_type is not None and not named:
+        plan.session_type = session_type
+    await _check(store, plan, text or "", now)
+    await _complete(store, plan, now)
+    return plan
 
 
 async def complete_plan(store: Store, plan: QueryPlan, now: dt.datetime) -> QueryPlan:

@@ -102,6 +102,7 @@ def normalise(text: str) -> tuple[list[str], set[str]]:
     raw = re.sub(r"(\w)'s\b", r"\1", raw)
     raw = re.sub(r"(\w)s'(?=\s|$)", r"\1s", raw)
     raw = re.sub(r"(\d{4})\s*[-–/]\s*(\d{2,4})\b", r"\1 to \2", raw)  # 2019-21, 2019–2021
+    raw = re.sub(r"\b(\d{1,3})\s*[-–]\s*(\d{1,3})\b", r"\1 to \2", raw)  # laps 10-20
     caps = {fold(w) for w in re.findall(r"\b[A-Z]{2,4}\b", raw)}
     t = fold(raw.replace("#", " number "))
     words = []
@@ -196,7 +197,7 @@ _CLUES: list[tuple[str, str]] = [
     ("finish", r"\bresults?\b|\bclassification\b|\bclassified\b|\bfinish(ed|ing|es)?\b|\bcame\b|\bended( up)?\b|"
                r"\bwhere did\b|\bhow did\b|\bplace[ds]?\b|\bpositions?\b|\bpos\b|\bwhere was\b|\bplaced\b"),
     ("story", r"\bwhat happened\b|\brecap\b|\bsummary\b|\bsummari[sz]e\b|\bstory\b|\breport\b|\bhighlights?\b|"
-              r"\bhow did the race go\b|\brundown\b|\btell me about\b"),
+              r"\bhow did the race go\b|\brundown\b|\btell me about\b|\beverything\b|\ball about\b|\bbreak ?down\b"),
     ("laps", r"\blaps\b|\blap\b"),
     ("form", r"\bform\b|\bso far\b|\bdoing\b|\bstats?\b|\bstatistics\b|\bseason\b|\bcareer\b|\bever\b|"
              r"\ball time\b|\bin total\b|\boverall\b"),
