@@ -20,6 +20,7 @@ from bench.answers.phrasing import (
     num_text,
     ordinal,
     pos_alts,
+    pos_of,
     secs_re,
     time_re,
 )
@@ -118,7 +119,7 @@ def c2_positions(g: Gen) -> list[Rec]:
         q = rng.choice(["where did {d} finish at {r}", "{dp} result {r}?", "what position was {d} at {r}",
                         "{d} at {r} where did he finish", "how did {d} do in {r}"])
         q = q.format(d=g.n.driver_q(did, rng), dp=g.n.driver_q(did, rng, possessive=True), r=g.race_q(race, rng))
-        out.append(rec(f"c2-where-{k:03d}", 2, q, [pos_alts(p)], [],
+        out.append(rec(f"c2-where-{k:03d}", 2, q, [pos_of(g.n.driver_re(did), p)], [],
                        f"results.csv driverId={did} of {g.race_label(race)}: position {p}"))
     rng = g.rng("c2-team")
     for k, race in enumerate(g.pick_races(rng, 8, since=1980)):
@@ -174,6 +175,9 @@ def c3_detail(g: Gen) -> list[Rec]:
         q = q.format(d=g.n.driver_q(row["driverId"], rng), w=word, r=g.race_q(race, rng)).replace("loseed", "lost")
         n = abs(d)
         exp = count_re(n, r"(?:places?|positions?|spots?)") + "|" + near(rf"(?<![\d.]){n}(?![\d.])", r"\b(?:gain|lost|lose|up|down)")
+        g_, f_ = pos_alts(row["grid"]), pos_alts(row["position"])
+        exp += (rf"|^(?=[\s\S]*(?:grid|start)[^\n]{{0,25}}{g_}|[\s\S]*{g_}[^\n]{{0,25}}(?:grid|start))"
+                rf"(?=[\s\S]*(?:finish|came|ended)[^\n]{{0,25}}{f_})")
         out.append(rec(f"c3-gained-{k}", 3, q, [exp], [],
                        f"results.csv grid={row['grid']} position={row['position']} driverId={row['driverId']} {g.race_label(race)}"))
     rng = g.rng("c3-retire")
@@ -245,6 +249,17 @@ def _stints(lr: Any, code: str) -> list[tuple[str, int, int]]:
     return out
 
 
+def positions_ok(g: Gen, race: Rec, lr: Any) -> bool:
+    """FastF1's per-lap Position is usable only if its last-lap leader is the official winner.
+
+    Why: in the 2020 Austrian GP cache the Position column is scrambled (Latifi "leads" 30
+    laps); questions built on it would grade against wrong facts.
+    """
+    last = [c for c, laps in lr.laps.items() if laps.get(lr.total_laps, {}).get("pos") == 1]
+    w = g.winner(race)
+    return len(last) == 1 and w is not None and g.e.drivers[w].get("code") == last[0]
+
+
 def c4_laps(g: Gen) -> list[Rec]:
     out: list[Rec] = []
     rng = g.rng("c4")
@@ -252,7 +267,8 @@ def c4_laps(g: Gen) -> list[Rec]:
         race = g.e.race(year, rnd)
         src = f"FastF1 laps of {g.race_label(race)}"
         codes = sorted(c for c in lr.laps if c in g.code_to_id)
-        led = Counter(c for c in codes for lap in lr.laps[c].values() if lap["pos"] == 1)
+        pos_ok = positions_ok(g, race, lr)
+        led = Counter(c for c in codes for lap in lr.laps[c].values() if lap["pos"] == 1) if pos_ok else Counter()
         top = led.most_common()
         # laps led by a driver, and who led the most
         for i, (code, n) in enumerate(top[:2]):
@@ -269,7 +285,7 @@ def c4_laps(g: Gen) -> list[Rec]:
         for i in range(2):
             n = rng.randint(2, lr.total_laps - 1)
             leaders = [c for c in codes if lr.laps[c].get(n, {}).get("pos") == 1]
-            if len(leaders) != 1:
+            if len(leaders) != 1 or not pos_ok:
                 continue
             q = rng.choice(["who led lap {n} at {r}", "who was leading on lap {n} of {r}", "{r} lap {n} leader?",
                             "leader on lap {n} {r}"])
@@ -287,7 +303,9 @@ def c4_laps(g: Gen) -> list[Rec]:
             q = rng.choice(["where was {d} on lap {n} at {r}", "{dp} position on lap {n} {r}?",
                             "what place was {d} in on lap {n} of {r}"])
             q = q.format(d=g.n.driver_q(did, rng), dp=g.n.driver_q(did, rng, possessive=True), n=n, r=g.race_q(race, rng))
-            out.append(rec(f"c4-poslap-{year}-{rnd}-{i}", 4, q, [pos_alts(p)], [], f"{src}: Position of {code} on lap {n}"))
+            if pos_ok:
+                out.append(rec(f"c4-poslap-{year}-{rnd}-{i}", 4, q, [pos_of(g.n.driver_re(did), p)], [],
+                               f"{src}: Position of {code} on lap {n}"))
             t = lr.laps[code][n]["time_s"]
             if t:
                 q = rng.choice(["{dp} lap time on lap {n} at {r}", "what did {d} do on lap {n} of {r}",
@@ -458,7 +476,7 @@ def c5_quali(g: Gen) -> list[Rec]:
                             "what did {d} get in the {r} sprint"])
             q = q.format(d=g.n.driver_q(row["driverId"], rng), dp=g.n.driver_q(row["driverId"], rng, possessive=True),
                          r=g.race_q(race, rng))
-            out.append(rec(f"c5-sprintpos-{k}", 5, q, [pos_alts(row["position"])], [],
+            out.append(rec(f"c5-sprintpos-{k}", 5, q, [pos_of(g.n.driver_re(row["driverId"]), row["position"])], [],
                            f"sprint_results.csv driverId={row['driverId']} of {g.race_label(race)}"))
     return out
 
@@ -486,7 +504,8 @@ def c6_standings(g: Gen) -> list[Rec]:
             q = rng.choice(["where was {d} in the standings {a}", "{dp} championship position {a}?",
                             "how many points did {d} have {a}"])
             q = q.format(d=g.n.driver_q(row["driverId"], rng), dp=g.n.driver_q(row["driverId"], rng, possessive=True), a=after)
-            exp = [count_re(row["points"], r"(?:pts|points)")] if q.startswith("how many") else [pos_alts(row["position"])]
+            exp = ([count_re(row["points"], r"(?:pts|points)")] if q.startswith("how many")
+                   else [pos_of(g.n.driver_re(row["driverId"]), row["position"])])
             out.append(rec(f"c6-driver-{k:03d}", 6, q, exp, [], src))
         elif kind == 2 and cs and len([r for r in cs if r["position"] == 1]) == 1:
             lead = cs[0]
@@ -515,7 +534,7 @@ def c6_standings(g: Gen) -> list[Rec]:
                             "what was {d} in the wdc in {y}"])
             q = q.format(d=g.n.driver_q(row["driverId"], rng), dp=g.n.driver_q(row["driverId"], rng, possessive=True),
                          y=g.year_words(year, rng, relative=year != g.latest_year))
-            out.append(rec(f"c6-final-{k:03d}", 6, q, [pos_alts(row["position"])], [],
+            out.append(rec(f"c6-final-{k:03d}", 6, q, [pos_of(g.n.driver_re(row["driverId"]), row["position"])], [],
                            f"driver_standings.csv last race of {year}, driverId={row['driverId']}"))
     return out
 
@@ -866,12 +885,11 @@ def c10_followups(g: Gen) -> list[Rec]:
         t1 = rng.choice(["{ap} result at {r}", "where did {a} finish at {r}", "how did {a} do in {r}"]).format(
             a=g.n.driver_q(a["driverId"], rng), ap=g.n.driver_q(a["driverId"], rng, possessive=True), r=g.race_q(race, rng))
         t2 = rng.choice(["what about {b}?", "and {b}?", "how about {b}"]).format(b=g.n.driver_q(b["driverId"], rng))
-        turns, exp = [t1, t2], [[pos_alts(a["position"])], [pos_alts(b["position"])]]
+        ra, rb = g.n.driver_re(a["driverId"]), g.n.driver_re(b["driverId"])
+        turns, exp = [t1, t2], [[pos_of(ra, a["position"])], [pos_of(rb, b["position"])]]
         if k % 2 == 0:
             turns.append("compare them")
-            exp.append([g.n.driver_re(a["driverId"]), g.n.driver_re(b["driverId"]),
-                        near(g.n.driver_re(a["driverId"]), pos_alts(a["position"]), 80),
-                        near(g.n.driver_re(b["driverId"]), pos_alts(b["position"]), 80)])
+            exp.append([pos_of(ra, a["position"]), pos_of(rb, b["position"])])
         out.append(rec(f"c10-driver-{k}", 10, turns, exp, [[] for _ in turns],
                        f"results.csv drivers {a['driverId']},{b['driverId']} of {g.race_label(race)}"))
         k += 1
@@ -919,7 +937,7 @@ def c10_followups(g: Gen) -> list[Rec]:
         lr = g.laps[(year, rnd)]
         race = g.e.race(year, rnd)
         led = Counter(c for c in lr.laps if c in g.code_to_id for lap in lr.laps[c].values() if lap["pos"] == 1)
-        if len(led) < 2 or k >= 5:
+        if len(led) < 2 or k >= 5 or not positions_ok(g, race, lr):
             continue
         k += 1
         (c1, n1), (c2, n2) = led.most_common(2)

@@ -125,6 +125,16 @@ def pos_alts(n: int) -> str:
     return "(?:" + "|".join(alts) + r")\b"
 
 
+def pos_of(name: str, n: int) -> str:
+    """Driver `name` placed `n`: "Norris finished P2", "P2 Norris", or a list row "2. Norris".
+
+    Not a "P2" of the grid ("from P2 on the grid") nor one far from the name.
+    """
+    p = pos_alts(n) + r"(?!\s*(?:on the )?grid)"
+    return (rf"(?:{name})[^\n]{{0,40}}?(?<![\w(]){p}|(?<!from ){p}[^\n]{{0,25}}?(?:{name})"
+            rf"|(?:^|\n)\W*{n}[.)]\s[^\n]{{0,25}}?(?:{name})")
+
+
 def near(a: str, b: str, gap: int = 60) -> str:
     """`a` and `b` on one line, within `gap` characters, in either order."""
     return rf"(?:{a})[^\n]{{0,{gap}}}(?:{b})|(?:{b})[^\n]{{0,{gap}}}(?:{a})"
@@ -184,7 +194,7 @@ class Names:
     def driver_re(self, did: int) -> str:
         """Surname (with and without accents; with the first name when shared) or the 3-letter code."""
         d = self.drivers[did]
-        sur, first = d["surname"], d["forename"]
+        sur, first = re.sub(r",? Jr\.?$", "", d["surname"]), d["forename"]
         alts = "|".join(sorted({re.escape(sur), re.escape(fold(sur))}))
         if self._clash(did, "surname"):
             firsts = "|".join(sorted({re.escape(first), re.escape(fold(first)), re.escape(first[0]) + r"\."}))
@@ -193,8 +203,8 @@ class Names:
             name = rf"(?:{alts})"
         code = d.get("code")
         if code and not self._clash(did, "code"):
-            return rf"\b(?:{name}|(?-i:{code}))\b"
-        return rf"\b{name}\b"
+            return rf"(?<!\w)(?:{name}|(?-i:{code}))(?!\w)"
+        return rf"(?<!\w){name}(?!\w)"
 
     def driver_q(self, did: int, rng: random.Random, possessive: bool = False) -> str:
         d = self.drivers[did]
@@ -205,8 +215,11 @@ class Names:
         return name
 
     def team_re(self, cid: int) -> str:
+        """The team's name, or its core ("Alpine F1 Team" -> "Alpine", "Team Lotus" -> "Lotus")."""
         name = self.constructors[cid]["name"]
-        return rf"\b(?:{re.escape(name)}|{re.escape(fold(name))})\b"
+        core = re.sub(r"\b(?:F1 Team|Team|Racing|Scuderia)\b", "", name.split("-")[0]).strip(" -")
+        forms = {re.escape(name), re.escape(fold(name))} | ({re.escape(core)} if len(core) >= 2 else set())
+        return rf"(?<!\w)(?:{'|'.join(sorted(forms))})(?!\w)"
 
     def team_q(self, cid: int, rng: random.Random) -> str:
         c = self.constructors[cid]
