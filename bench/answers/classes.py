@@ -6,15 +6,18 @@ demand the fact (see phrasing.py); forbids catch confident wrong answers.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from typing import Any
 
 from bench.answers.generate import Gen, Rec, date_re, rec
 from bench.answers.phrasing import (
+    CIRCUIT_ALIASES,
     FORBID_WON,
     ORD_WORDS,
     REFUSE,
     count_re,
+    fold,
     lap_time,
     near,
     num_text,
@@ -611,6 +614,8 @@ def c7_history(g: Gen) -> list[Rec]:
                             "{d} wdc count?"])
             word = ["zero", "one", "two", "three", "four", "five", "six", "seven"][n] if n <= 7 else str(n)
             exp = count_re(n, r"(?:titles?|championships?|wdcs?|crowns?)") + "|" + count_re(word, r"(?:titles?|championships?|wdcs?)")
+            if n == 0:
+                exp += r"|\bno\b[^.\n]{0,20}\b(?:titles?|championships?|wdcs?)|\b(?:hasn't|has not|never|not yet)\b[^.\n]{0,20}\bwon\b"
             out.append(rec(f"c7-titles-{k:03d}", 7, q.format(d=d), [exp], [],
                            "driver_standings.csv position=1 at each finished season's last race"))
         elif kind in ("first", "last") and c[kind]:
@@ -674,7 +679,6 @@ def c7_history(g: Gen) -> list[Rec]:
         (d1, n1), (_, n2) = circ[cid].most_common(2)
         if n1 == n2:
             continue
-        from bench.answers.phrasing import CIRCUIT_ALIASES
         place = rng.choice(CIRCUIT_ALIASES[cref])
         q = rng.choice(["who has the most wins at {p}", "most wins at {p}?", "who's won {p} the most"])
         out.append(rec(f"c7-circuit-{k}", 7, q.format(p=place), [g.n.driver_re(d1), count_re(n1, r"(?:wins?|times|victor)")],
@@ -700,10 +704,12 @@ MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augus
 
 
 def _place_re(race: Rec, g: Gen) -> str:
-    """A race named by its GP name's first word or its circuit's location."""
+    """A race named by its GP name, its circuit's town, or a common name of the circuit."""
     name = race["name"].replace(" Grand Prix", "")
     c = g.e.circuits[race["circuitId"]]
-    return rf"\b(?:{name}|{c['location']}|{c['country']})"
+    forms = {name, fold(name), c["location"], fold(c["location"])}
+    forms |= {a for a in CIRCUIT_ALIASES.get(c["circuitRef"], []) if not a.startswith("the ")}
+    return r"(?<!\w)(?:" + "|".join(re.escape(f) for f in sorted(forms)) + r")"
 
 
 def c8_schedule(g: Gen) -> list[Rec]:

@@ -94,7 +94,8 @@ class Gen:
         alias = rng.choice(self.race_aliases(race))
         yw = self.year_words(race["year"], rng)
         if yw in ("this season", "this year", "last year"):
-            return rng.choice([f"{alias} {yw}", f"{yw}'s {alias}" if yw == "last year" else f"{alias} {yw}"])
+            bare = alias.removeprefix("the ")
+            return rng.choice([f"{alias} {yw}", f"{yw}'s {bare}" if yw == "last year" else f"{alias} {yw}"])
         if alias.startswith("the "):
             return rng.choice([f"{alias} {yw}", f"the {yw} {alias[4:]}"])
         return rng.choice([f"{alias} {yw}", f"{yw} {alias}", f"{alias} in {yw}", f"{alias} {yw}"])

@@ -209,6 +209,8 @@ class Names:
     def driver_q(self, did: int, rng: random.Random, possessive: bool = False) -> str:
         d = self.drivers[did]
         opts = DRIVER_ALIASES.get(d["driverRef"]) or [d["surname"].lower(), f"{d['forename']} {d['surname']}".lower()]
+        if self._clash(did, "surname"):  # "schumacher" in 1997 or "hill" in 1964 could be either
+            opts = [o for o in opts if fold(o) != fold(d["surname"]).lower()] or [f"{d['forename']} {d['surname']}".lower()]
         name = rng.choice(opts)
         if possessive:
             return name + ("'" if name.endswith("s") else "'s")
