@@ -954,5 +954,113 @@ def c10_followups(g: Gen) -> list[Rec]:
     return out
 
 
+
+
+# ---- extra coverage of the names fans use (classes 1, 2, 8, 9, 10) ---------------------------------
+NICK_CIRCUITS = ["cota", "spa", "interlagos", "jeddah", "baku", "marina bay", "yas marina", "imola", "the italian race",
+                 "suzuka", "silverstone", "vegas", "monza", "zandvoort", "melbourne", "montreal", "hungary", "austin"]
+NICK_TEAMS = {"red_bull": ["the red bulls", "rbr", "redbull"], "mclaren": ["papaya", "maclaren"],
+              "mercedes": ["the silver arrows", "merc"], "ferrari": ["the prancing horse", "scuderia", "ferarri"]}
+
+
+def _circuit_ref(alias: str) -> str:
+    return next(ref for ref, names in CIRCUIT_ALIASES.items() if alias in names)
+
+
+def c_extra(g: Gen) -> list[Rec]:
+    out: list[Rec] = []
+    rng = g.rng("extra-circuits")
+    for k, alias in enumerate(NICK_CIRCUITS):
+        ref = _circuit_ref(alias)
+        years = [y for y in range(2000, g.latest_year + 1)
+                 if len([r for r in g.e.held(y) if g.e.circuits[r["circuitId"]]["circuitRef"] == ref]) == 1
+                 and not (alias == "the italian race" and y in (2020, 2021))]
+        year = 2023 if alias == "vegas" else rng.choice(years)
+        race = next(r for r in g.e.held(year) if g.e.circuits[r["circuitId"]]["circuitRef"] == ref)
+        yw = "23" if alias == "vegas" else g.year_words(year, rng)
+        q = rng.choice(["who won {a} {y}", "{a} {y} winner?", "who won at {a} in {y}", "{a} {y} who won",
+                        "who took the win at {a} {y}"]).format(a=alias, y=yw)
+        out.append(rec(f"c1-nick-circuit-{k:03d}", 1, q, [g.n.driver_re(g.winner(race))], g.not_in(race, g.confusers(race)),
+                       f"results.csv position=1 of {g.race_label(race)} (circuitRef {ref})"))
+    rng = g.rng("extra-teams")
+    k = 0
+    for ref, names in NICK_TEAMS.items():
+        cid = next(i for i, c in g.e.constructors.items() if c["constructorRef"] == ref)
+        for name in names:
+            year = rng.choice([y for y in range(2012, g.latest_year + 1)
+                               if any(r["constructorId"] == cid and r["position"] == 1
+                                      for race in g.e.held(y) for r in g.results(race))])
+            n = sum(1 for race in g.e.held(year) for r in g.results(race) if r["constructorId"] == cid and r["position"] == 1)
+            q = rng.choice(["how many wins did {t} get in {y}", "{t} wins {y}?", "how many races did {t} win in {y}"])
+            out.append(rec(f"c1-nick-team-{k:03d}", 1, q.format(t=name, y=g.year_words(year, rng)),
+                           [count_re(n, r"(?:wins?|races?|victor|gps?)")], [],
+                           f"results.csv position=1 in {year}, constructorRef {ref}"))
+            k += 1
+    rng = g.rng("extra-drivers")
+    ref_id = {d["driverRef"]: i for i, d in g.e.drivers.items()}
+    for k, (dref, nick) in enumerate([("perez", "checo"), ("max_verstappen", "max"), ("norris", "lando"),
+                                      ("max_verstappen", "verstapen"), ("hamilton", "sir lewis"), ("sainz", "smooth operator"),
+                                      ("alonso", "nando"), ("raikkonen", "kimi"), ("leclerc", "charles"), ("piastri", "oscar")]):
+        did = ref_id[dref]
+        races = [r for y in range(2019, g.latest_year + 1) for r in g.e.held(y)
+                 if (e := g.entry(r, did)) and e["position"] and e["position"] <= 10]
+        race = rng.choice(races)
+        p = g.entry(race, did)["position"]
+        q = rng.choice(["where did {d} finish at {r}", "{dp} result at {r}?", "what did {d} get at {r}", "{d} {r} result"])
+        q = q.format(d=nick, dp=nick + "'s", r=g.race_q(race, rng))
+        out.append(rec(f"c1-nick-driver-{k:03d}", 1, q, [pos_of(g.n.driver_re(did), p)], [],
+                       f"results.csv driverId={did} of {g.race_label(race)}"))
+    # class 2: who finished last (the last classified finisher, or the last row of the classification)
+    rng = g.rng("extra-last")
+    for k, race in enumerate(g.pick_races(rng, 5, since=1990)):
+        rows = g.results(race)
+        classified = [r for r in rows if r["position"]]
+        q = rng.choice(["who finished last at {r}", "who was last in {r}?", "last place {r}"]).format(r=g.race_q(race, rng))
+        names = {classified[-1]["driverId"], rows[-1]["driverId"]}
+        out.append(rec(f"c2-last-{k}", 2, q, ["|".join(f"(?:{g.n.driver_re(d)})" for d in sorted(names))], [],
+                       f"results.csv last classified / last positionOrder of {g.race_label(race)}"))
+    # class 8: the calendar (typo included), and was there a race
+    rng = g.rng("extra-calendar")
+    for k, year in enumerate(sorted(rng.sample(range(1990, g.latest_year + 1), 4))):
+        first, last = g.e.by_year[year][0], g.e.by_year[year][-1]
+        q = rng.choice(["{y} calender", "f1 calender {y}?", "what's the calendar for {y}", "{y} schedule"])
+        out.append(rec(f"c8-calendar-{k}", 8, q.format(y=g.year_words(year, rng)), [_place_re(first, g), _place_re(last, g)],
+                       [], f"races.csv rounds of {year}: first and last"))
+    for k, (alias, year, held) in enumerate([("imola", 2023, False), ("monaco", 2020, False), ("imola", 2020, True),
+                                             ("portimao", 2021, True), ("china", 2022, False), ("mugello", 2020, True)]):
+        q = rng.choice(["was there a race at {a} in {y}", "did f1 go to {a} in {y}?", "was {a} {y} on the calendar"])
+        exp = r"\byes\b|\bwas held\b|\bround\b" if held else r"\bno\b|\bnot\b|cancel|wasn't|didn't"
+        forbid = [r"\bno race\b|cancel|wasn't held|was not held|\bnot on\b"] if held else [r"\byes\b"]
+        out.append(rec(f"c8-held-{k}", 8, q.format(a=alias, y=year), [exp], forbid,
+                       f"races.csv: race at {alias} in {year} {'held' if held else 'not held'}"))
+    # class 9: a driver asked about a season he did not race in
+    rng = g.rng("extra-absent-season")
+    for k, (dref, year) in enumerate([("norris", 2017), ("piastri", 2021), ("hamilton", 2005), ("max_verstappen", 2014),
+                                      ("leclerc", 2016), ("antonelli", 2024), ("vettel", 2024), ("senna", 1995)]):
+        did = ref_id[dref]
+        assert not any(g.entry(r, did) for r in g.e.held(year)), (dref, year)
+        q = rng.choice(["how many points did {d} score in {y}", "{dp} wins in {y}?", "{dp} {y} season", "where did {d} finish in {y}"])
+        q = q.format(d=g.n.driver_q(did, rng), dp=g.n.driver_q(did, rng, possessive=True), y=g.year_words(year, rng))
+        out.append(rec(f"c9-absent-season-{k}", 9, q, [REFUSE],
+                       [FORBID_WON, rf"(?:{g.n.driver_re(did)})[^\n]{{0,40}}(?:\bP\d{{1,2}}\b|\b[1-9]\d* (?:pts|points|wins))"],
+                       f"results.csv: driverId={did} has no row in {year}"))
+    # class 10: team follow-ups
+    rng = g.rng("extra-team-followups")
+    for k, year in enumerate(sorted(rng.sample(range(2014, g.latest_year + 1), 4))):
+        a_ref, b_ref = rng.sample(sorted(NICK_TEAMS), 2)
+        ids = {ref: next(i for i, c in g.e.constructors.items() if c["constructorRef"] == ref) for ref in (a_ref, b_ref)}
+        n = {ref: sum(1 for race in g.e.held(year) for r in g.results(race)
+                      if r["constructorId"] == ids[ref] and r["position"] == 1) for ref in ids}
+        t1 = rng.choice(["how many wins did {t} get in {y}", "{t} wins {y}?"]).format(
+            t=rng.choice(NICK_TEAMS[a_ref]), y=g.year_words(year, rng))
+        t2 = rng.choice(["and {t}?", "what about {t}"]).format(t=rng.choice(NICK_TEAMS[b_ref]))
+        def wins(m: int) -> str:
+            return count_re(m, r"(?:wins?|races?|victor|gps?)") + (
+                r"|\b(?:no|zero|0)\b[^.\n]{0,20}\bwins?\b|\bdid(?:n't| not) win\b" if m == 0 else "")
+        out.append(rec(f"c10-team-{k}", 10, [t1, t2], [[wins(n[a_ref])], [wins(n[b_ref])]], [[], []],
+                       f"results.csv position=1 in {year}, constructorRefs {a_ref}, {b_ref}"))
+    return out
+
+
 ALL = [c1_names, c2_positions, c3_detail, c4_laps, c5_quali, c6_standings, c7_history, c8_schedule,
-       c9_unanswerable, c10_followups]
+       c9_unanswerable, c10_followups, c_extra]

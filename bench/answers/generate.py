@@ -190,6 +190,7 @@ def generate(seed: int = SEED, shared: Path = SHARED) -> list[Rec]:
     records: list[Rec] = []
     for make in classes.ALL:
         records.extend(make(g))
+    records.sort(key=lambda r: r["class"])  # stable: each class keeps its kinds' order
     ids = Counter(r["id"] for r in records)
     dup = [i for i, c in ids.items() if c > 1]
     if dup:

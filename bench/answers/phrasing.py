@@ -165,6 +165,7 @@ def two_digit(year: int, rng: random.Random) -> str:
 
 def fan(text: str) -> str:
     """Lowercase (but a driver code such as VER stays as typed): how people type in a channel."""
+    text = re.sub(r"\b(?:in|at) (this year|this season|last year)\b", r"\1", text)
     words = re.sub(r"\s+", " ", text).strip().split(" ")
     return " ".join(w if re.fullmatch(r"[A-Z]{3}('s)?", w) else w.lower() for w in words)
 
