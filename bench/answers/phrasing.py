@@ -28,7 +28,7 @@ DRIVER_ALIASES: dict[str, list[str]] = {
     "alonso": ["fernando", "alonso", "nando", "ALO"],
     "vettel": ["seb", "vettel", "sebastian vettel"],
     "bottas": ["bottas", "valtteri", "botas"],
-    "raikkonen": ["kimi", "raikkonen", "räikkönen", "iceman"],
+    "raikkonen": ["raikkonen", "räikkönen", "iceman", "kimi raikkonen"],
     "ricciardo": ["ricciardo", "danny ric", "daniel ricciardo"],
     "gasly": ["gasly", "pierre gasly"],
     "ocon": ["ocon", "esteban ocon"],
