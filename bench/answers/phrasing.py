@@ -166,6 +166,7 @@ def two_digit(year: int, rng: random.Random) -> str:
 def fan(text: str) -> str:
     """Lowercase (but a driver code such as VER stays as typed): how people type in a channel."""
     text = re.sub(r"\b(?:in|at) (this year|this season|last year)\b", r"\1", text)
+    text = re.sub(r"\b(the|in|at) \1\b", r"\1", text, flags=re.IGNORECASE)
     words = re.sub(r"\s+", " ", text).strip().split(" ")
     return " ".join(w if re.fullmatch(r"[A-Z]{3}('s)?", w) else w.lower() for w in words)
 
@@ -231,8 +232,11 @@ class Names:
 
 
 def secs_re(seconds: float) -> str:
-    """A gap or duration in seconds to the millisecond: 6.064 (not inside 16.0645)."""
-    return rf"(?<![\d.]){re.escape(f'{seconds:.3f}')}(?!\d)"
+    """A gap or duration to the millisecond: 6.064 (not inside 16.0645); past a minute also 1:12.839."""
+    out = rf"(?<![\d.:]){re.escape(f'{seconds:.3f}')}(?!\d)"
+    if seconds >= 60:
+        out += rf"|(?<![\d.:]){re.escape(lap_time(seconds))}(?!\d)"
+    return out
 
 
 def time_re(seconds: float) -> str:
