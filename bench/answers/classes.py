@@ -1064,3 +1064,65 @@ def c_extra(g: Gen) -> list[Rec]:
 
 ALL = [c1_names, c2_positions, c3_detail, c4_laps, c5_quali, c6_standings, c7_history, c8_schedule,
        c9_unanswerable, c10_followups, c_extra]
+
+
+def c_extra2(g: Gen) -> list[Rec]:
+    """Did-not-start, lead changes, best lap on a compound, team points gaps."""
+    out: list[Rec] = []
+    rng = g.rng("extra-dns")
+    dns = [(race, r) for y in range(1995, g.latest_year + 1) for race in g.e.held(y) for r in g.results(race)
+           if g.status(r) in ("Did not start", "Withdrew") and not r["laps"]]  # "Withdrew" after laps = retired
+    for k, (race, row) in enumerate(rng.sample(dns, 5)):
+        q = rng.choice(["did {d} start {r}?", "did {d} race at {r}", "{dp} race at {r}?"]).format(
+            d=g.n.driver_q(row["driverId"], rng), dp=g.n.driver_q(row["driverId"], rng, possessive=True), r=g.race_q(race, rng))
+        out.append(rec(f"c3-dns-{k}", 3, q, [r"did(?:n't| not) (?:start|race|take part)|\bDNS\b|non-?starter|withdr|\bnot start"],
+                       [rf"(?:{g.n.driver_re(row['driverId'])})[^\n]{{0,30}}finished"],
+                       f"results.csv status '{g.status(row)}' driverId={row['driverId']} {g.race_label(race)}"))
+    rng = g.rng("extra-laps")
+    k = 0
+    for (year, rnd), lr in sorted(g.laps.items()):
+        race = g.e.race(year, rnd)
+        if positions_ok(g, race, lr):
+            leaders = []
+            for n in range(1, lr.total_laps + 1):
+                who = [c for c, laps in lr.laps.items() if laps.get(n, {}).get("pos") == 1]
+                leaders.append(who[0] if len(who) == 1 else None)
+            if None not in leaders:
+                changes = sum(1 for a, b in zip(leaders, leaders[1:], strict=False) if a != b)
+                q = rng.choice(["how many lead changes were there at {r}", "lead changes {r}?", "how often did the lead change at {r}"])
+                exp = count_re(changes, r"(?:lead changes?|changes?|times)") + (
+                    r"|\bno lead changes?\b|\bnever changed\b|led every lap|\bled (?:all|from start to finish)" if changes == 0 else "")
+                out.append(rec(f"c4-changes-{year}-{rnd}", 4, q.format(r=g.race_q(race, rng)), [exp], [],
+                               f"FastF1 laps of {g.race_label(race)}: Position==1 driver changes lap to lap"))
+        for code in rng.sample(sorted(c for c in lr.laps if c in g.code_to_id), 3):
+            by: dict[str, list[float]] = defaultdict(list)
+            for lap in lr.laps[code].values():
+                if lap["time_s"] and not lap["deleted"] and lap["compound"] in ("SOFT", "MEDIUM", "HARD"):
+                    by[lap["compound"]].append(lap["time_s"])
+            if len(by) < 2:
+                continue
+            comp = rng.choice(sorted(by))
+            word = {"SOFT": "softs", "MEDIUM": "mediums", "HARD": "hards"}[comp]
+            did = g.code_to_id[code]
+            q = rng.choice(["{dp} best lap on {w} at {r}", "{dp} fastest lap on the {w} {r}?", "quickest lap {d} did on {w} at {r}"])
+            q = q.format(d=g.n.driver_q(did, rng), dp=g.n.driver_q(did, rng, possessive=True), w=word, r=g.race_q(race, rng))
+            out.append(rec(f"c4-compound-{k:03d}", 4, q, [time_re(min(by[comp]))], [],
+                           f"FastF1 laps of {g.race_label(race)}: min LapTime of {code} on {comp}, deleted laps left out"))
+            k += 1
+            break
+    rng = g.rng("extra-team-gap")
+    for k, race in enumerate(g.pick_races(rng, 5, since=1990, need=lambda r: r["raceId"] in g.e.cstand and r["round"] > 2)):
+        cs = g.e.cstand[race["raceId"]]
+        a, b = cs[0], cs[1]
+        gap = a["points"] - b["points"]
+        if gap <= 0 or a["position"] != 1 or b["position"] != 2:
+            continue
+        q = rng.choice(["points gap between {a} and {b} after {r}", "how far ahead were {a} of {b} after {r}?"])
+        q = q.format(a=g.n.team_q(a["constructorId"], rng), b=g.n.team_q(b["constructorId"], rng), r=g.race_q(race, rng))
+        out.append(rec(f"c6-teamgap-{k}", 6, q, [count_re(gap, r"(?:pts|points)") + "|" + near(
+            rf"(?<![\d.]){num_text(gap)}(?![\d]|\.\d)", r"\b(?:ahead|gap|lead|behind|clear)\b", 40)], [],
+            f"constructor_standings.csv raceId {race['raceId']} ({g.race_label(race)}): P1 minus P2 points"))
+    return out
+
+
+ALL.append(c_extra2)
