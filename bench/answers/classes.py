@@ -804,7 +804,12 @@ def c9_unanswerable(g: Gen) -> list[Rec]:
         cid = next(i for i, c in g.e.circuits.items() if c["circuitRef"] == cref)
         held_years = {r["year"] for r in g.e.races.values() if r["circuitId"] == cid and r["raceId"] in g.e.results}
         cands = [y for y in range(max(1950, min(held_years) - 3), g.latest_year + 1) if y not in held_years]
-        cands = [y for y in cands if not any(alias in r["name"].lower() for r in g.e.by_year.get(y, []))]
+        country = g.e.circuits[cid]["country"]
+        # Not a year when the same country raced elsewhere (Japan 2008 at Fuji): a helpful reply
+        # would name that race's winner, which the forbids below would count as a wrong answer.
+        cands = [y for y in cands if not any(alias in r["name"].lower() or g.e.circuits[r["circuitId"]]["country"] == country
+                                             for r in g.e.by_year.get(y, []))]
+        cands = [y for y in cands if (alias, y) not in {(a, yy) for a, yy, _ in famous}]
         if not cands:
             continue
         for year in sorted(rng.sample(cands, min(len(cands), 2 if alias in ("monaco", "imola", "suzuka", "china") else 1))):
@@ -1110,6 +1115,18 @@ def c_extra2(g: Gen) -> list[Rec]:
                            f"FastF1 laps of {g.race_label(race)}: min LapTime of {code} on {comp}, deleted laps left out"))
             k += 1
             break
+    rng = g.rng("extra-pole-then-win")
+    has_q = lambda r: r["raceId"] in g.e.qualifying and not _sprint_pole_year(g, r) and g.winner(r)  # noqa: E731
+    for k, race in enumerate(g.pick_races(rng, 5, since=1996, need=has_q)):
+        pole = [r for r in g.e.qualifying[race["raceId"]] if r["position"] == 1][0]["driverId"]
+        t1 = rng.choice(["who was on pole at {r}", "pole at {r}?", "who got pole in {r}"]).format(r=g.race_q(race, rng))
+        t2 = rng.choice(["and who won?", "did he win it?", "and the race winner?"])
+        w = g.n.driver_re(g.winner(race))
+        exp2, forbid2 = [w], []
+        if t2 == "did he win it?" and pole == g.winner(race):  # "yes" is the fact; the name may be left out
+            exp2, forbid2 = [r"\byes\b|" + near(w, r"\bwon\b|\bwin\b", 40)], [r"^\W*no\b"]
+        out.append(rec(f"c10-polewin-{k}", 10, [t1, t2], [[g.n.driver_re(pole)], exp2], [[], forbid2],
+                       f"qualifying.csv position=1 and results.csv position=1 of {g.race_label(race)}"))
     rng = g.rng("extra-team-gap")
     for k, race in enumerate(g.pick_races(rng, 5, since=1990, need=lambda r: r["raceId"] in g.e.cstand and r["round"] > 2)):
         cs = g.e.cstand[race["raceId"]]

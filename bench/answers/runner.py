@@ -151,4 +151,5 @@ def misses(outcomes: list[Outcome]) -> str:
             label = f"  reply {i + 1}: " if len(o.replies) > 1 else "  reply: "
             out.append(label + r.replace("\n", " ⏎ ")[:200])
         out.extend(f"  failed {f[:160]}" for f in o.failed)
+        out.append(f"  source: {o.rec['source']}")
     return "\n".join(out)
