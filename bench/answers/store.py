@@ -56,7 +56,7 @@ def build(path: Path, *, verbose: bool = True) -> None:
     from storage.ingest import ingest
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".building")
+    tmp = path.with_name(f"store.{os.getpid()}.building")  # one per process: parallel builds never collide
     tmp.unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{tmp}")
     try:
