@@ -122,6 +122,10 @@ class EventIndex:
         self._keys = sorted(by_key)
         self._memo: OrderedDict[str, list[tuple[float, EventInfo]]] = OrderedDict()
 
+    def keys(self) -> list[str]:
+        """Every name this index knows (for spelling suggestions)."""
+        return self._keys
+
     def match(self, text: str) -> list[tuple[float, EventInfo]]:
         hit = self._memo.get(text)
         if hit is not None:

@@ -14,7 +14,9 @@ in `plan.notes` so the reply can say which race it used.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -256,6 +258,7 @@ async def _current_season(store: Store, seasons: list[int]) -> int:
 
 
 _LAST_RACE = re.compile(
+    r"\b(most )?recently\b|\blast time out\b|\blast weekend\b|"
     r"\b(the )?(last|latest|previous|most recent|recent|final|past|yesterday|sunday|todays|today) "
     r"(race|gp|grand prix|round|weekend|event|one|sprint|quali|qualifying)\b|\blast time out\b|"
     r"\b(the )?(season (opener|finale)|opening race|first race|last race|final race|finale|opener)\b"
@@ -426,7 +429,7 @@ def _numbers(tx: _Text, plan: QueryPlan) -> None:
 
 
 _NOT_YEAR_BEFORE = {"top", "last", "first", "p", "number", "car", "lap", "laps", "round", "position", "pos",
-                    "the", "over", "under", "than", "after", "before", "from", "to", "of", "within", "about",
+                    "over", "under", "than", "after", "before", "from", "to", "of", "within", "about",
                     "only", "just", "had", "has", "got", "with", "scored", "by", "in the", "place", "no", "all"}
 _NOT_YEAR_AFTER = {"laps", "lap", "points", "pts", "races", "race", "wins", "places", "positions", "seconds", "secs",
                    "s", "sec", "stops", "poles", "podiums", "times", "drivers", "cars", "th", "st", "nd", "rd",
@@ -508,15 +511,26 @@ def _is_filler(w: str) -> bool:
 
 
 async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, current: int) -> None:
-    """Races, drivers and teams among the free words."""
+    """Races, drivers and teams among the free words.
+
+    Full driver names first ("jack brabham" is the driver, not the team), then teams
+    ("red bull" before the Red Bull Ring's "bull"), then single driver names ("carlos"
+    before the "Carlos Pace" circuit), then races; words still unknown and close to one
+    name only ("verstapen", "maclaren") are read as that name."""
     year = plan.year
+    where: dict[int, int] = {}  # driver id -> first word index, to keep the text's order
+    await _drivers(store, tx, plan, year, sizes=(3, 2), where=where)
     team_year = year or current
     teams = await store.constructors_in_season(team_year)
     if not teams or len(teams) < 3:
         teams = teams + await store.constructors_in_season(current)
-    _teams(tx, plan, teams, await all_teams(store))
+    every_team = await all_teams(store)
+    _teams(tx, plan, teams, every_team)
+    await _drivers(store, tx, plan, year, sizes=(1,), where=where)
     index, _cands = await event_index(store, year, today=None if year else now.date())
     _event_phrases(tx, plan, index)
+    await _fuzzy(store, tx, plan, year, index, teams, every_team, where)
+    plan.drivers.sort(key=lambda d: where.get(d.id, 99))
     if plan.event is None and ({"last_race", "season_finale"} & set(plan.notes)):
         ev = await store.last_event_with_results(year=year, session_type=plan.session_type)
         plan.event = ev or await store.last_event_with_results(year=year)
@@ -525,8 +539,6 @@ async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, cur
         ev = await store.event_by_round(y, plan.round)
         if ev is not None:
             plan.event = ev
-    dyear = plan.year or (plan.event.year if plan.event else None)
-    await _drivers(store, tx, plan, dyear)
 
 
 def _event_phrases(tx: _Text, plan: QueryPlan, index: EventIndex) -> None:
@@ -559,14 +571,20 @@ def _event_phrases(tx: _Text, plan: QueryPlan, index: EventIndex) -> None:
     tx.take(i, n)
     top = [e for s, e in found if s == score]
     plan.event = top[0]
-    # Two races of one season at one place (2020 Austria/Styria, Silverstone): ask which.
-    same_year = [e for e in top if e.year == top[0].year]
+    # Two races of one season at one place (2020 Austria/Styria, Bahrain/Sakhir, Silverstone):
+    # ask which — unless the race's own name was given ("bahrain gp", "70th anniversary").
+    named_gp = i + n < len(words) and words[i + n] in ("gp", "grand", "grands")
+    close = [e for s, e in found if s >= 0.85] if not named_gp else top
+    same_year = [e for e in close if e.year == top[0].year]
     if len(same_year) > 1 and plan.year is not None:
         plan.events = sorted(same_year, key=lambda e: e.round)
     plan.mapped(" ".join(words[i : i + n]), "race", plan.event.name)
 
 
-async def _drivers(store: Store, tx: _Text, plan: QueryPlan, year: int | None) -> None:
+async def _drivers(store: Store, tx: _Text, plan: QueryPlan, year: int | None, *,
+                   sizes: tuple[int, ...], where: dict[int, int]) -> None:
+    """Drivers named by phrases of `sizes` words: the season's drivers first, then anyone
+    (the handler says when a named driver did not race then)."""
     dindex = await driver_index(store, year)
     everyone = await driver_index(store, None) if year else dindex
     words = tx.words
@@ -577,17 +595,17 @@ async def _drivers(store: Store, tx: _Text, plan: QueryPlan, year: int | None) -
             continue
         hit: DriverInfo | None = None
         step = 1
-        for n in (3, 2, 1):
+        for n in sizes:
             if i + n > len(words) or any(tx.taken[k] for k in range(i, i + n)):
                 continue
             phrase = " ".join(words[i : i + n])
             if n == 1 and ((phrase in _NOT_NAMES_LOWER and phrase not in tx.caps) or _is_filler(phrase)):
                 continue
-            hit = dindex.names.get(phrase) or (everyone.names.get(phrase) if n >= 2 else None)
+            hit = dindex.names.get(phrase) or (everyone.names.get(phrase) if n >= 2 or len(phrase) >= 4 else None)
             if hit is not None:
                 step = n
                 break
-        if hit is None:
+        if hit is None and 1 in sizes:
             w = words[i]
             code_ok = w in tx.caps or (w in _LOWER_CODES_OK)
             if len(w) == 3 and w in dindex.codes and code_ok:
@@ -598,13 +616,88 @@ async def _drivers(store: Store, tx: _Text, plan: QueryPlan, year: int | None) -
                 if hit is not None:
                     tx.take(i - 1)
         if hit is not None:
-            tx.take(i, step)
-            if hit not in plan.drivers:
-                plan.drivers.append(hit)
-            plan.mapped(" ".join(words[i : i + step]), "driver", hit.code or hit.name)
+            _add_driver(tx, plan, hit, i, step, where)
             i += step
             continue
         i += 1
+
+
+def _add_driver(tx: _Text, plan: QueryPlan, hit: DriverInfo, i: int, step: int, where: dict[int, int]) -> None:
+    tx.take(i, step)
+    if hit not in plan.drivers:
+        plan.drivers.append(hit)
+        where.setdefault(hit.id, i)
+    plan.mapped(" ".join(tx.words[i : i + step]), "driver", hit.code or hit.name)
+
+
+async def _fuzzy(store: Store, tx: _Text, plan: QueryPlan, year: int | None, index: EventIndex,
+                 teams: list[tuple[str, str]], every_team: dict[str, str], where: dict[int, int]) -> None:
+    """Misspelt names ("verstapen", "maclaren", "monzza") read as the one name they are
+    clearly close to; anything less clear stays unknown (the reply offers the choices)."""
+    free = [i for i in tx.free() if len(tx.words[i]) >= 5 and not _is_filler(tx.words[i])
+            and not tx.words[i].isdigit() and tx.words[i] not in _NOT_NAMES_LOWER]
+    if not free:
+        return
+    dindex = await driver_index(store, year)
+    everyone = await driver_index(store, None)
+    team_keys = {fold(n): (r, n) for r, n in teams}
+    team_keys.update({k: (r, every_team[r]) for k, r in lx.TEAM_NICKNAMES.items() if r in every_team})
+    for ref, name in teams:
+        stem = " ".join(w for w in fold(name).split() if w not in _TEAM_NOISE)
+        if len(stem) >= 4:
+            team_keys[stem] = (ref, name)
+    event_keys = index.keys()
+    for i in free:
+        w = tx.words[i]
+        found = await asyncio.to_thread(_closest, w, dindex.names, everyone.names, team_keys, event_keys,
+                                        year is not None)
+        if found is None:
+            continue
+        kind, key = found
+        if kind == "driver":
+            d = dindex.names.get(key) or everyone.names[key]
+            _add_driver(tx, plan, d, i, 1, where)
+            plan.notes.append(f"corrected:{w}->{d.name}")
+        elif kind == "team":
+            team = team_keys[key]
+            tx.take(i)
+            if team not in plan.teams:
+                plan.teams.append(team)
+            plan.mapped(w, "team", team[1])
+            plan.notes.append(f"corrected:{w}->{team[1]}")
+        elif plan.event is None:
+            hits = index.match(key)
+            if hits:
+                tx.take(i)
+                plan.event = hits[0][1]
+                plan.mapped(w, "race", plan.event.name)
+                plan.notes.append(f"corrected:{w}->{plan.event.name}")
+
+
+def _closest(word: str, season: dict[str, DriverInfo], everyone: dict[str, DriverInfo],
+             teams: dict[str, tuple[str, str]], events: list[str], year_named: bool) -> tuple[str, str] | None:
+    """("driver" | "team" | "race", key) for the single clearly-closest name, else None.
+    With a season named, drivers of other seasons count for a little less."""
+    cands: list[tuple[float, str, str, object]] = []
+    for kind, keys, ident, handicap in (
+        ("driver", season, lambda k: season[k].id, 0.0),
+        ("driver", everyone, lambda k: everyone[k].id, 0.06 if year_named else 0.0),
+        ("team", teams, lambda k: teams[k][0], 0.0),
+        ("race", {k: k for k in events}, lambda k: k, 0.0),
+    ):
+        for k in difflib.get_close_matches(word, [k for k in keys if " " not in k], n=3, cutoff=0.8):
+            ratio = difflib.SequenceMatcher(None, word, k).ratio() - handicap
+            cands.append((ratio, kind, k, (kind, ident(k))))
+    if not cands:
+        return None
+    cands.sort(key=lambda c: -c[0])
+    best = cands[0]
+    need = 0.84 if len(word) >= 7 else 0.88
+    if best[0] < need:
+        return None
+    rivals = [c for c in cands[1:] if c[3] != best[3] and c[0] >= best[0] - 0.04
+              and not (c[1] == "driver" and best[1] == "driver" and c[2] == best[2])]
+    return None if rivals else (best[1], best[2])
 
 
 _TEAM_NOISE = {"f1", "team", "racing", "scuderia", "formula", "one", "bwt", "the", "honda", "rbpt", "mercedes",
@@ -721,6 +814,21 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("leaders")
     # Championship: the title, standings, gaps in points.
     person = bool(words & {"champion", "champions", "crowned", "crown"})
+    title_words = bool({"champion", "standings"} & tags) or bool(words & {"wdc", "wcc", "constructors"})
+    two = len(plan.drivers) + len(plan.teams) >= 2
+    # "who led the championship after ...", "who was top of the wcc": the table.
+    if title_words and not lap and ({"lead_verb", "leader_lap", "fastest"} & tags) and not person:
+        return go("standings")
+    # "X vs Y points after round 4", "how far ahead was X of Y after spa": points, not a race gap.
+    if two and not lap and ({"gap", "compare"} & tags) and (
+        "points" in tags or "after" in tags or title_words or (plan.round is not None and not has_e)
+    ):
+        return go("points_gap")
+    # "where did häkkinen finish in the '00 championship", "HAM's championship position".
+    if subject and title_words and not person and "how_many" not in tags and (
+        "finish" in tags or words & {"where", "position", "place", "standing", "rank", "what", "p"}
+    ):
+        return go("standings")
     if ("champion" in tags or ("won" in tags and "standings" in tags)) and not (
         "standings" in tags and "won" not in tags and not person
     ):
