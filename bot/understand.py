@@ -290,7 +290,14 @@ def _season_words(tx: _Text, plan: QueryPlan, current: int, prior: QueryPlan | N
     for a, n, mt in tx.find(_SEASON_REL):
         s = mt.group(0)
         base = (prior.year if prior is not None and prior.year else current)
-        if "before" in s or "previous one" in s:
+        relative = prior is not None and prior.year and re.search(r"previous|before|after|next", s)
+        if relative and s.startswith(("next", "the year after", "year after")):
+            y = base + 1
+            plan.notes.append("year_after")
+        elif relative and ("previous" in s or "before" in s):
+            y = base - 1
+            plan.notes.append("year_before")
+        elif "before" in s or "previous one" in s:
             y = base - 1
             plan.notes.append("year_before")
         elif "after" in s:
@@ -457,7 +464,15 @@ def _two_digit_years(tx: _Text, plan: QueryPlan, seasons: list[int]) -> None:
         return
 
 
+_MAIN_RACE = re.compile(r"\b(the )?(main|feature|actual|real|sunday) (race|gp|grand prix|event)\b|"
+                        r"\bthe (gp|grand prix|race) itself\b|\bin the race\b|\bthe race\b(?= ?$)")
+
+
 def _session(tx: _Text, plan: QueryPlan) -> None:
+    for a, n, mt in tx.find(_MAIN_RACE):
+        tx.take(a, n)
+        plan.session_type = "R"
+        plan.mapped(mt.group(0), "session", "R")
     for phrase, code in sorted(SESSION_WORDS.items(), key=lambda kv: -len(kv[0])):
         if phrase in ("race", "gp", "grand prix", "pole"):
             continue
@@ -829,7 +844,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         "finish" in tags or words & {"where", "position", "place", "standing", "rank", "what", "p"}
     ):
         return go("standings")
-    if ("champion" in tags or ("won" in tags and "standings" in tags)) and not (
+    if ("champion" in tags or ("won" in tags and title_words)) and not (
         "standings" in tags and "won" not in tags and not person
     ):
         if subject and ("how_many" in tags or not plan.years or "who" not in words):
