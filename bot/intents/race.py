@@ -37,6 +37,7 @@ NOBODY_AT = "Nobody was classified P{pos} in the {title}: {n} cars were classifi
 LAST_CLASSIFIED = "**{who}** was last classified in the {title}: P{pos} ({team})."
 LAST_ON_SHEET = "Last on the sheet (not classified): **{who}**, {phrase}."
 FINISHED_AT = "**{who}** {phrase} in the {title} ({team})."
+QUALI_BEST = ", best time {time}"
 QUALIFIED_AT = "**{who}** qualified P{pos} for the {title} ({team}){time}."
 NO_POINTS_SESSION = "Only races and sprints award points; the {title} did not."
 POINTS_HEAD = "Points scorers in the {title} ({n}):"
@@ -82,13 +83,14 @@ BEST_LAP_QUALI = "**{who}**'s best time in the {title}: {time} (official qualify
 BEST_LAP_NONE = "I hold no lap time for **{who}** in the {title}{on}."
 FASTEST_ON = "**{who}** set the fastest lap of the {title}{on}: {time} on lap {lap}{tyre}."
 FASTEST_NONE = "I have no fastest-lap data for the {title}."
-NO_COMPOUND_DATA = "Tyre compounds are in lap-by-lap data only; " + NO_LAP_DATA
+NO_COMPOUND_DATA = "Tyre compounds are in lap-by-lap data only. {why}"
 NO_STOPS = "I hold no pit stops for the {title} (the official pit-stop record starts in 2011)."
 STOPS_HEAD = "Pit stops in the {title}: {total} in all ({source}){excl}."
 STOPS_GROUP = "- {label}: {who}"
 STOPS_DRIVER = "**{who}** made {n} stop{s} in the {title}{laps}."
 STOPS_EXCLUDED = "; stops in racing only: {n} pit-lane visit{s} under red flag not counted"
-STOPS_SOURCE = {"pit_stops": "official pit-stop record", "stints": "from tyre stints in lap data"}
+STOPS_SOURCE = {"pit_stops": "official pit-stop record", "timing": "pit stops from timing data",
+                "stints": "from tyre stints in lap data"}
 PITSTOP_FASTEST = "Fastest pit stop of the {title}: **{who}** on lap {lap}, {label}."
 PITSTOP_AVERAGE = "Average {avg} over {n} stops{excl}."
 PITSTOP_NOTE = ("These are PIT-LANE times (pit entry to pit exit, official data where held, else timing), "
@@ -122,6 +124,25 @@ STORY_RETIRED = "Out of the race: {items}."
 STORY_FASTEST = "Fastest lap: **{who}** {time}{lap}."
 STORY_PENALTIES = "Penalties: {items}."
 LAP_DATA_NOTE = "_Lap-by-lap story from timing data; results official._"
+STORY_PROVISIONAL_WIN = "**{who}** leads the provisional order of the {title} ({team})."
+STORY_FROM_POLE = " from pole"
+STORY_FROM_GRID = " from P{grid} on the grid"
+STORY_MARGIN = ", {gap} ahead of {who}"
+STORY_LAP1 = "{who} led lap 1"
+STORY_NO_CHANGES = "none"
+LAST_PROVISIONAL = "**{who}** is last in the provisional order of the {title}: P{pos} ({team})."
+QUALI_LAST = " — last on the sheet"
+ON_TYRES = " on {compound} tyres"
+TYRES_ASIDE = ", {compound} tyres"
+PIT_IN, PIT_OUT = "pit in", "pit out"
+THEIR_LAST = "{lap} (their last)"
+UNPLACED = "unplaced in the timing"
+NO_TIME_SET = "no time set"
+ASIDE_PIT_LANE = "{code} started from the pit lane and {phrase}"
+ASIDE_GRID = "{code} started P{grid} and {phrase}"
+STOP_LABELS = {0: "No stop", 1: "One stop", 2: "Two stops", 3: "Three stops"}
+STOP_LABEL_MANY = "{n} stops"
+
 
 
 # --------------------------------------------------------------------------- shared pieces
@@ -263,9 +284,11 @@ def _render_position(ctx: Ctx) -> str:
     lines = []
     for r in ctx["rows"]:
         if ctx.get("last") and not ctx["quali"]:
-            lines.append(LAST_CLASSIFIED.format(who=r["who"], title=ctx["title"], pos=r["pos"], team=r["team"]))
+            tmpl = LAST_PROVISIONAL if r["provisional"] else LAST_CLASSIFIED
+            lines.append(tmpl.format(who=r["who"], title=ctx["title"], pos=r["pos"], team=r["team"]))
         elif ctx["quali"] and r["pos"] is not None:
-            t = f", best time {r['best']}" if r.get("best") else ""
+            t = QUALI_BEST.format(time=r["best"]) if r.get("best") else ""
+            t += QUALI_LAST if ctx.get("last") else ""
             lines.append(QUALIFIED_AT.format(who=r["who"], pos=r["pos"], title=ctx["title"], team=r["team"], time=t))
         else:
             lines.append(FINISHED_AT.format(who=r["who"], phrase=r["phrase"], title=ctx["title"], team=r["team"]))
@@ -338,9 +361,8 @@ def _render_grid(ctx: Ctx) -> str:
     if not lines:
         lines.append(GRID_NONE.format(title=ctx["title"]))
     if ctx["aside"]:
-        aside = [f"{r['code'] or r['who']} "
-                 + ("started from the pit lane" if r["pit_lane_start"] else f"started P{r['grid']}")
-                 + f" and {r['phrase']}" for r in ctx["aside"]]
+        aside = [(ASIDE_PIT_LANE if r["pit_lane_start"] else ASIDE_GRID).format(
+            code=r["code"] or r["who"], grid=r["grid"], phrase=r["phrase"]) for r in ctx["aside"]]
         lines.append(GRID_ASIDE.format(items="; ".join(aside)))
     return _tail(ctx, "\n".join(lines))
 
@@ -411,7 +433,7 @@ def _render_laps_completed(ctx: Ctx) -> str:
 # --------------------------------------------------------------------------- lap story
 
 
-async def _leaders(store: Store, plan: QueryPlan) -> tuple[Ctx, list[rd.LapLeader]]:
+async def _leaders(store: Store, plan: QueryPlan) -> tuple[Ctx, list[rd.LapLeader], int]:
     sid = await _lap_data(store, plan)
     ctx = _base(plan)
     ctx["title"] = _title(plan, "R")
@@ -419,16 +441,16 @@ async def _leaders(store: Store, plan: QueryPlan) -> tuple[Ctx, list[rd.LapLeade
     if not leaders:
         raise UserError(await _no_lap_data(store, ctx["title"]))
     ctx["total"] = leaders[-1].lap
-    return ctx, leaders
+    return ctx, leaders, sid
 
 
 async def _build_laps_led(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
-    ctx, leaders = await _leaders(store, plan)
+    ctx, leaders, sid = await _leaders(store, plan)
     counts = Counter(ll.driver.id for ll in leaders)
     names = {ll.driver.id: ll.driver for ll in leaders}
     ctx["led"] = [{"who": _who(names[i]), "code": names[i].code, "laps": n} for i, n in counts.most_common()]
     if plan.drivers:
-        cls = await store.results(await _lap_data(store, plan))
+        cls = await store.results(sid)
         in_race = {r.driver.id for r in cls.rows} if cls else set()
         ctx["drivers_led"] = [{"who": _who(d), "laps": counts.get(d.id, 0)} for d in plan.drivers if d.id in in_race]
         if cls:
@@ -449,7 +471,7 @@ def _changes(leaders: list[rd.LapLeader]) -> list[rd.LapLeader]:
 
 
 async def _build_lead_changes(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
-    ctx, leaders = await _leaders(store, plan)
+    ctx, leaders, _ = await _leaders(store, plan)
     ctx["start"] = _who(leaders[0].driver)
     ctx["changes"] = [{"lap": ll.lap, "who": _who(ll.driver), "code": ll.driver.code} for ll in _changes(leaders)]
     return ctx
@@ -467,7 +489,7 @@ async def _build_leader_on_lap(store: Store, plan: QueryPlan, now: dt.datetime) 
     lap = plan.lap_range[0] if plan.lap_range else None
     if lap is None:
         raise UserError(NEED_LAP)
-    ctx, leaders = await _leaders(store, plan)
+    ctx, leaders, _ = await _leaders(store, plan)
     hit = [ll for ll in leaders if ll.lap == lap]
     if not hit:
         raise UserError(LAP_OUT_OF_RANGE.format(title=ctx["title"], last=ctx["total"], lap=lap))
@@ -507,8 +529,8 @@ async def _build_driver_lap(store: Store, plan: QueryPlan, now: dt.datetime) -> 
         ctx["lap_row"] = None
         return ctx
     x = hit[0]
-    notes = [n for n, on in (("pit in", x.pit_in), ("pit out", x.pit_out)) if on]
-    ctx["lap_row"] = {"pos": f"P{x.position}" if x.position else "unplaced in the timing",
+    notes = [n for n, on in ((PIT_IN, x.pit_in), (PIT_OUT, x.pit_out)) if on]
+    ctx["lap_row"] = {"pos": f"P{x.position}" if x.position else UNPLACED,
                       "time": f.lap_time(x.lap_time_ms) if x.lap_time_ms else None,
                       "compound": x.compound, "notes": notes, "last": last_lap}
     return ctx
@@ -521,12 +543,13 @@ def _render_driver_lap(ctx: Ctx) -> str:
             return _tail(ctx, "")
         return _tail(ctx, DRIVER_NO_LAP.format(who=ctx["who"], lap=ctx["lap"], title=ctx["title"],
                                                phrase=ctx["phrase"] or "no lap data"))
-    tyre = f" on {x['compound']} tyres" if x["compound"] else ""
+    tyre = ON_TYRES.format(compound=x["compound"]) if x["compound"] else ""
     notes = f" ({', '.join(x['notes'])})" if x["notes"] else ""
-    lap = f"{ctx['lap']} (their last)" if x["last"] else ctx["lap"]
+    lap = THEIR_LAST.format(lap=ctx["lap"]) if x["last"] else ctx["lap"]
     if x["time"] is None:
         return _tail(ctx, DRIVER_LAP_NO_TIME.format(lap=lap, title=ctx["title"], who=ctx["who"], pos=x["pos"],
-                                                    tyre=f", {x['compound']} tyres" if x["compound"] else "",
+                                                    tyre=TYRES_ASIDE.format(compound=x["compound"])
+                                                    if x["compound"] else "",
                                                     notes=notes))
     return _tail(ctx, DRIVER_LAP.format(lap=lap, title=ctx["title"], who=ctx["who"], pos=x["pos"], time=x["time"],
                                         tyre=tyre, notes=notes))
@@ -542,7 +565,7 @@ async def _build_best_lap(store: Store, plan: QueryPlan, now: dt.datetime) -> Ct
     compound = plan.compound.upper() if plan.compound else None
     ctx["compound"] = compound
     if compound and not laps:
-        raise UserError("Tyre compounds are in lap-by-lap data only. " + await _no_lap_data(store, ctx["title"]))
+        raise UserError(NO_COMPOUND_DATA.format(why=await _no_lap_data(store, ctx["title"])))
     if not plan.drivers:
         if compound:
             b = await store.run(rd.best_lap, sid, None, compound)
@@ -572,12 +595,12 @@ async def _build_best_lap(store: Store, plan: QueryPlan, now: dt.datetime) -> Ct
 
 
 def _render_best_lap(ctx: Ctx) -> str:
-    on = f" on {ctx['compound']} tyres" if ctx.get("compound") else ""
+    on = ON_TYRES.format(compound=ctx["compound"]) if ctx.get("compound") else ""
     if "best" not in ctx:
         fl = ctx["fastest"]
         if not fl:
             return _tail(ctx, FASTEST_NONE.format(title=ctx["title"]))
-        tyre = f" on {fl['compound']} tyres" if fl.get("compound") and not on else ""
+        tyre = ON_TYRES.format(compound=fl["compound"]) if fl.get("compound") and not on else ""
         lap = fl["lap"] if fl["lap"] is not None else "?"
         return _tail(ctx, FASTEST_ON.format(who=fl["who"], title=ctx["title"], on=on, time=fl["time"], lap=lap,
                                             tyre=tyre))
@@ -610,7 +633,7 @@ async def _build_stops_count(store: Store, plan: QueryPlan, now: dt.datetime) ->
     laps: dict[int, list[int]] = {}
     excluded = 0
     if stops:
-        ctx["source"] = "pit_stops"
+        ctx["source"] = "pit_stops" if any(p.duration_ms is not None for p in stops) else "timing"
         for p in stops:
             if p.under_red_flag:
                 excluded += 1
@@ -641,7 +664,7 @@ async def _build_stops_count(store: Store, plan: QueryPlan, now: dt.datetime) ->
 
 
 def _stop_label(n: int) -> str:
-    return {0: "No stop", 1: "One stop", 2: "Two stops", 3: "Three stops"}.get(n, f"{n} stops")
+    return STOP_LABELS.get(n, STOP_LABEL_MANY.format(n=n))
 
 
 def _render_stops_count(ctx: Ctx) -> str:
@@ -739,7 +762,7 @@ def _render_quali(ctx: Ctx) -> str:
     if "rows" in ctx:
         lines = []
         for r in ctx["rows"]:
-            times = ", ".join(f"{p} {t}" for p, t in r["times"]) or "no time set"
+            times = ", ".join(f"{p} {t}" for p, t in r["times"]) or NO_TIME_SET
             lines.append(QUALI_DRIVER.format(who=r["who"], title=ctx["title"], times=times, pos=r["pos"]))
         return _tail(ctx, "\n".join(lines))
     if ctx["one_part"]:
@@ -841,8 +864,9 @@ async def _build_h2h(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
         if not refs:
             raise UserError(H2H_NO_SEASON.format(who=_who(d), year=year))
         focus_ids = {d.id}
+        other = plan.drivers[1].id if len(plan.drivers) > 1 else None
     elif plan.teams:
-        refs, focus_ids = [plan.teams[0][0]], set()
+        refs, focus_ids, other = [plan.teams[0][0]], set(), None
     else:
         raise UserError(H2H_NEED)
     entries = await store.run(rd.team_season, year, refs)
@@ -855,7 +879,7 @@ async def _build_h2h(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
         ids = list(drivers)
         for i, a in enumerate(ids):
             for b in ids[i + 1:]:
-                if focus_ids and not focus_ids & {a, b}:
+                if (focus_ids and not focus_ids & {a, b}) or (other is not None and other not in (a, b)):
                     continue
                 if b in focus_ids:
                     a, b = b, a
@@ -945,20 +969,20 @@ def _span(fl: Ctx) -> str:
 def _render_story(ctx: Ctx) -> str:
     w = ctx["winner"]
     if w["provisional"]:
-        head = f"**{w['who']}** leads the provisional order of the {ctx['title']} ({w['team']})."
+        head = STORY_PROVISIONAL_WIN.format(who=w["who"], title=ctx["title"], team=w["team"])
     else:
-        grid = (" from pole" if w["grid"] == 1 else f" from P{w['grid']} on the grid") if w["grid"] else ""
+        grid = (STORY_FROM_POLE if w["grid"] == 1 else STORY_FROM_GRID.format(grid=w["grid"])) if w["grid"] else ""
         mg = ctx.get("margin")
-        margin = f", {mg['gap']} ahead of {mg['who']}" if mg else ""
+        margin = STORY_MARGIN.format(gap=mg["gap"], who=mg["who"]) if mg else ""
         head = STORY_WINNER.format(who=w["who"], team=w["team"], title=ctx["title"], grid=grid, margin=margin)
     lines = [head]
     if p := ctx.get("pole"):
         lines.append(STORY_POLE.format(who=p["who"], time=f" ({p['time']})" if p["time"] else ""))
     if ctx.get("lap_data"):
-        lines.append(STORY_START.format(text=f"{ctx['lap1_leader']} led lap 1"))
+        lines.append(STORY_START.format(text=STORY_LAP1.format(who=ctx["lap1_leader"])))
         ch = ctx["lead_changes"]
         items = ": " + ", ".join(f"lap {c['lap']} {c['code']}" for c in ch) if ch else ""
-        lines.append(STORY_LEAD.format(n=len(ch), items=items))
+        lines.append(STORY_LEAD.format(n=len(ch) or STORY_NO_CHANGES, items=items))
     if "flags" in ctx:
         if ctx["flags"]:
             lines.append(STORY_FLAGS.format(source=ctx["flags_source"], items=", ".join(_span(x) for x in ctx["flags"])))
@@ -972,7 +996,7 @@ def _render_story(ctx: Ctx) -> str:
         lines.append(STORY_FASTEST.format(who=fl["who"], time=fl["time"], lap=lap))
     if ctx.get("penalties"):
         lines.append(STORY_PENALTIES.format(items="; ".join(ctx["penalties"])))
-    if ctx.get("lap_data"):
+    if ctx.get("lap_data") and not ctx.get("provisional"):
         lines.append(LAP_DATA_NOTE)
     return _tail(ctx, "\n".join(lines))
 

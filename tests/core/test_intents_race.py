@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +26,7 @@ from bot.intents import all_intents
 from bot.plan import QueryPlan
 from storage import queries as q
 from storage.db import make_engine
+from storage.ingest import ingest
 from storage.store import Store
 from tests.storage.test_race_detail import ergast, fastf1_best, fastf1_leaders, monza_laps, race_id
 
@@ -60,6 +64,7 @@ async def ask(store: Store, p: QueryPlan) -> str:
     it = all_intents()[p.focus]
     ctx = await it.build(store, p, NOW)
     assert ctx["focus"] == p.focus
+    json.dumps(ctx)  # the same facts go to the LLM prompt: plain data only
     return it.render(ctx)
 
 
@@ -388,3 +393,37 @@ def test_every_intent_is_registered() -> None:
     assert {n for n in names if intents[n].event == "laps"} == {"laps_led", "lead_changes", "leader_on_lap",
                                                                "driver_lap"}
     assert intents["quali_h2h"].event == "none"
+
+
+# ----------------------------------------------------------------------------- a timing-only (provisional) race
+
+
+@pytest.fixture
+def spain_2019(shared_data: Path, sqlite_engine: Engine, tmp_path: Path) -> Engine:
+    """The 2019 Spanish GP ingested from FastF1 alone: its cache has no official results, so
+    the classification is FastF1's timing order, provisional."""
+    cache = tmp_path / "ff1"
+    shutil.copytree(shared_data / "fastf1-cache" / "sessions-2019-2023", cache)
+    rep = ingest(sqlite_engine, 2019, "Spain", "R", cache_dir=cache)
+    assert rep.ok, rep
+    return sqlite_engine
+
+
+async def test_provisional_race_says_so(spain_2019: Engine) -> None:
+    e = spain_2019
+    ev = next(x for x in q.events(e, 2019) if x.name == "Spanish Grand Prix")
+    p = QueryPlan(text="", focus="position", year=2019, event=ev, session=q.session_for(e, ev.id, "R"))
+    store = Store(e)
+    try:
+        text = await ask(store, dataclasses.replace(p, position=-1))
+        assert "is last in the provisional order of the 2019 Spanish Grand Prix" in text
+        assert "classified" not in text.splitlines()[0]
+        assert text.splitlines()[-1].startswith("_Provisional")
+        with pytest.raises(UserError, match="only hold the provisional order of the 2019 Spanish Grand Prix"):
+            await ask(store, dataclasses.replace(p, focus="retirements"))
+        text = await ask(store, dataclasses.replace(p, focus="story"))
+        assert "leads the provisional order" in text and " won " not in text and "results official" not in text
+        text = await ask(store, dataclasses.replace(p, focus="stops_count"))
+        assert "(pit stops from timing data)" in text  # no official record for this race in the store
+    finally:
+        store.close()
