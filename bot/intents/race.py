@@ -84,7 +84,8 @@ BEST_LAP_NONE = "I hold no lap time for **{who}** in the {title}{on}."
 FASTEST_ON = "**{who}** set the fastest lap of the {title}{on}: {time} on lap {lap}{tyre}."
 FASTEST_NONE = "I have no fastest-lap data for the {title}."
 NO_COMPOUND_DATA = "Tyre compounds are in lap-by-lap data only. {why}"
-NO_STOPS = "I hold no pit stops for the {title} (the official pit-stop record starts in 2011)."
+NO_STOPS = "I hold no pit stops for the {title}."
+NO_STOPS_BEFORE_2011 = "I hold no pit stops for the {title}: the official pit-stop record starts in 2011."
 STOPS_HEAD = "Pit stops in the {title}: {total} in all ({source}){excl}."
 STOPS_GROUP = "- {label}: {who}"
 STOPS_DRIVER = "**{who}** made {n} stop{s} in the {title}{laps}."
@@ -643,7 +644,7 @@ async def _build_stops_count(store: Store, plan: QueryPlan, now: dt.datetime) ->
     else:
         stints = await store.stints(sid)
         if not stints:
-            raise UserError(NO_STOPS.format(title=ctx["title"]))
+            raise UserError(_no_stops(plan, ctx["title"]))
         ctx["source"] = "stints"
         for s in stints:
             if s.stint > 1:
@@ -661,6 +662,11 @@ async def _build_stops_count(store: Store, plan: QueryPlan, now: dt.datetime) ->
     else:
         ctx["per_driver"] = per
     return ctx
+
+
+def _no_stops(plan: QueryPlan, title: str) -> str:
+    assert plan.event is not None
+    return (NO_STOPS_BEFORE_2011 if plan.event.year < 2011 else NO_STOPS).format(title=title)
 
 
 def _stop_label(n: int) -> str:
@@ -692,7 +698,7 @@ async def _build_fastest_pitstop(store: Store, plan: QueryPlan, now: dt.datetime
     summary = await store.run(q.pit_stop_summary, cls.session.id)
     p = summary.fastest
     if p is None:
-        raise UserError(NO_STOPS.format(title=ctx["title"]))
+        raise UserError(_no_stops(plan, ctx["title"]))
     ctx["fastest"] = {"who": _who(p.driver), "lap": p.lap, "label": f.pit_lane(p.duration_ms, p.pit_lane_ms),
                       "source": p.pit_lane_source}
     ctx["average"] = f.seconds(summary.average_ms)
@@ -938,7 +944,7 @@ async def _build_story(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
             ctx["lead_changes"] = [{"lap": ll.lap, "code": ll.driver.short} for ll in _changes(leaders)]
     flags = await store.run(q.flags, sid)
     if flags is not None:
-        ctx["flags_source"] = "history record" if flags.source == "history" else "timing data"
+        ctx["flags_source"] = m.FLAGS_SOURCE_HISTORY if flags.source == "history" else m.FLAGS_SOURCE_TIMING
         ctx["flags"] = [
             {"kind": _FLAG_WORDS[p.status], "from": p.from_lap, "to": p.to_lap}
             for p in flags.periods if p.status in _FLAG_WORDS and p.phase == "race"

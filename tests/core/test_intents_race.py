@@ -7,8 +7,10 @@ computed here from the raw Ergast CSV or FastF1's loader — never from our stor
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import functools
 import json
 import re
 import shutil
@@ -25,9 +27,11 @@ from bot.errors import UserError
 from bot.intents import all_intents
 from bot.plan import QueryPlan
 from storage import queries as q
-from storage.db import make_engine
+from storage.db import init_db, make_engine
+from storage.history import import_history
 from storage.ingest import ingest
 from storage.store import Store
+from tests.conftest import SHARED_DATA
 from tests.storage.test_race_detail import ergast, fastf1_best, fastf1_leaders, monza_laps, race_id
 
 NOW = dt.datetime(2023, 12, 1, 12, 0, tzinfo=dt.UTC)
@@ -425,5 +429,94 @@ async def test_provisional_race_says_so(spain_2019: Engine) -> None:
         assert "leads the provisional order" in text and " won " not in text and "results official" not in text
         text = await ask(store, dataclasses.replace(p, focus="stops_count"))
         assert "(pit stops from timing data)" in text  # no official record for this race in the store
+    finally:
+        store.close()
+
+
+# ----------------------------------------------------------------------------- history-only races (full dump)
+
+
+@pytest.fixture
+def history(db_url: str, shared_data: Path) -> Iterator[Engine]:
+    """Three seasons of the full Ergast dump (2005: old qualifying; 2010: 24 cars; 2021),
+    on SQLite and PostgreSQL; no lap data at all."""
+    eng = make_engine(db_url)
+    try:
+        init_db(eng)
+        import_history(eng, shared_data / "ergast-csv", years=[2005, 2010, 2021])
+        yield eng
+    finally:
+        eng.dispose()
+
+
+def history_plan(e: Engine, focus: str, year: int, round_: int, stype: str = "R", **slots: Any) -> QueryPlan:
+    ev = q.event_by_round(e, year, round_)
+    assert ev is not None
+    return QueryPlan(text="", focus=focus, year=year, event=ev, session_type=stype,
+                     session=q.session_for(e, ev.id, stype), **slots)
+
+
+def shared_rows(name: str, year: int, round_: int) -> list[dict[str, str]]:
+    rid = next(r["raceId"] for r in ergast_full("races") if r["year"] == str(year) and r["round"] == str(round_))
+    return [r for r in ergast_full(name) if r["raceId"] == rid]
+
+
+@functools.cache
+def ergast_full(name: str) -> list[dict[str, str]]:
+    with open(SHARED_DATA / "ergast-csv" / f"{name}.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def full_codes() -> dict[str, str]:
+    return {r["driverId"]: r["code"] for r in ergast_full("drivers")}
+
+
+async def test_story_of_history_only_races(history: Engine) -> None:
+    store = Store(history)
+    try:
+        for round_, name in ((22, "2021 Abu Dhabi Grand Prix"), (11, "2021 Hungarian Grand Prix")):
+            res = sorted(shared_rows("results", 2021, round_), key=lambda r: int(r["positionOrder"]))
+            pole = next(r for r in shared_rows("qualifying", 2021, round_) if r["position"] == "1")
+            fl = next(r for r in res if r["rank"] == "1")
+            text = await ask(store, history_plan(history, "story", 2021, round_))
+            lines = text.splitlines()
+            assert 4 <= len(lines) <= 8, text
+            cd_ = full_codes()
+            assert f"({cd_[res[0]['driverId']]})** " in lines[0] and f"won the {name}" in lines[0]
+            assert f.gap(int(res[1]["milliseconds"]) - int(res[0]["milliseconds"])) + f" ahead of {cd_[res[1]['driverId']]}" in lines[0]
+            assert "Pole: **" in lines[1] and f"({cd_[pole['driverId']]})** ({pole['q3']})" in lines[1]
+            assert f"Fastest lap: **{cd_[fl['driverId']]}** {fl['fastestLapTime']} on lap {fl['fastestLap']}" in text
+            flags = next(ln for ln in lines if ln.startswith("Neutralisations"))
+            assert "historical safety-car and red-flag record" in flags
+            for sc in (r for r in ergast_full("safety_cars") if r["Race"] == name):
+                a, b = int(sc["Deployed"]), int(float(sc["Retreated"]))
+                assert (f"safety car laps {a}-{b}" if b != a else f"safety car lap {a}") in flags
+            for rf in (r for r in ergast_full("red_flags") if r["Race"] == name):
+                assert f"red flag lap {rf['Lap']}" in flags
+            out = {cd_[r["driverId"]] for r in res if r["positionText"] in ("R", "D", "N", "E") and 0 < int(r["grid"]) <= 10}
+            if out:
+                line = next(ln for ln in lines if ln.startswith("Out of the race"))
+                assert set(re.findall(r"([A-Z]{3}) \(from P\d+\)", line)) == out
+            assert "lap data" not in text  # nothing claimed from lap data we do not hold
+    finally:
+        store.close()
+
+
+async def test_knockout_eliminations_count_the_real_field(history: Engine) -> None:
+    qual = shared_rows("qualifying", 2010, 1)
+    assert len(qual) == 24
+    store = Store(history)
+    try:
+        for part, nxt in (("Q1", "q2"), ("Q2", "q3")):
+            out = {full_codes()[r["driverId"]] for r in qual if r[nxt] in ("\\N", "")
+                   and (part == "Q1" or r["q2"] not in ("\\N", ""))}
+            text = await ask(store, history_plan(history, "eliminated", 2010, 1, "Q", part=part))
+            assert f"({len(out)}: no {nxt.upper()} time)" in text
+            assert set(re.findall(r"\*\*([A-Z]{3})\*\*", text)) == out
+        with pytest.raises(UserError, match="Qualifying in 2005 was not the Q1/Q2/Q3 knockout"):
+            await ask(store, history_plan(history, "eliminated", 2005, 1, "Q", part="Q1"))
+        with pytest.raises(UserError, match="I don't hold lap-by-lap data for the 2021 Abu Dhabi Grand Prix "
+                                            r"\(nor for any race yet\)"):
+            await ask(store, history_plan(history, "laps_led", 2021, 22))
     finally:
         store.close()
