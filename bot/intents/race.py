@@ -27,7 +27,7 @@ from storage.store import Store
 # --------------------------------------------------------------------------- user-visible strings
 SESSION_WORD = {"R": "race", "Q": "qualifying", "S": "sprint", "SQ": "sprint qualifying"}
 NEED_RACE = "Which race? Name one, e.g. *monza 2023*."
-NO_RESULTS = "I have no results for the {title} yet."
+NO_RESULTS = "I hold no results for the {title}."
 NOT_IN_SESSION = "{driver} did not take part in the {title}. Those who did: {entrants}."
 PROVISIONAL = "_Provisional: timing order before stewards' decisions; the official classification replaces it._"
 NO_STATUS_YET = ("I only hold the provisional order of the {title} (timing data, before stewards' decisions): "
@@ -97,6 +97,8 @@ PITSTOP_AVERAGE = "Average {avg} over {n} stops{excl}."
 PITSTOP_NOTE = ("These are PIT-LANE times (pit entry to pit exit, official data where held, else timing), "
                 "not stationary times, which I don't hold.")
 NOT_QUALI = "The {title} has no Q1/Q2/Q3 times."
+RACES_ONLY = "I answer that for races and sprints; the {title} is neither."
+PIT_RACES_ONLY = "I hold pit stops for races only; the {title} is not one."
 OLD_FORMAT = ("Qualifying in {year} was not the Q1/Q2/Q3 knockout (that format began in 2006), "
               "so nobody went out in {part}.")
 NO_PART_TIMES = "I hold no {part} times for the {title}."
@@ -161,7 +163,8 @@ def _who(d: DriverInfo) -> str:
     return f"{d.name} ({d.code})" if d.code else d.name
 
 
-async def _classification(store: Store, plan: QueryPlan, types: tuple[str, ...] = ("R", "S", "Q", "SQ")) -> Classification:
+async def _classification(store: Store, plan: QueryPlan, types: tuple[str, ...] = ("R", "S", "Q", "SQ"),
+                          wrong: str | None = None) -> Classification:
     """The session's resolved classification, or a clear reply when it is not held."""
     if plan.event is None:
         raise UserError(NEED_RACE)
@@ -169,8 +172,7 @@ async def _classification(store: Store, plan: QueryPlan, types: tuple[str, ...] 
         raise UserError(m.NO_SESSION.format(session=SESSION_WORD.get(plan.session_type, plan.session_type),
                                             event=f"{plan.event.year} {plan.event.name}"))
     if plan.session.type not in types:
-        raise UserError(NOT_QUALI.format(title=_title(plan)) if "Q" in types and "R" not in types
-                        else NO_POINTS_SESSION.format(title=_title(plan)))
+        raise UserError((wrong or RACES_ONLY).format(title=_title(plan)))
     cls = await store.results(plan.session.id)
     if cls is None or not cls.rows:
         raise UserError(NO_RESULTS.format(title=_title(plan)))
@@ -299,7 +301,7 @@ def _render_position(ctx: Ctx) -> str:
 
 
 async def _build_points(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
-    cls = await _classification(store, plan, ("R", "S"))
+    cls = await _classification(store, plan, ("R", "S"), NO_POINTS_SESSION)
     ctx = _base(plan, cls)
     _official_or_raise(cls, ctx["title"])
     scorers = [r for r in cls.rows if r.points]
@@ -559,7 +561,7 @@ def _render_driver_lap(ctx: Ctx) -> str:
 async def _build_best_lap(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     if plan.event is None:
         raise UserError(NEED_RACE)
-    cls = await _classification(store, plan, ("R", "S", "Q", "SQ"))
+    cls = await _classification(store, plan, ("R", "S", "Q", "SQ", "FP1", "FP2", "FP3"))
     ctx = _base(plan, cls)
     sid = cls.session.id
     laps = await store.has_laps(sid)
@@ -626,7 +628,7 @@ def _render_best_lap(ctx: Ctx) -> str:
 
 
 async def _build_stops_count(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
-    cls = await _classification(store, plan, ("R",))
+    cls = await _classification(store, plan, ("R",), PIT_RACES_ONLY)
     ctx = _base(plan, cls)
     sid = cls.session.id
     stops = await store.pit_stops(sid)
@@ -693,7 +695,7 @@ def _render_stops_count(ctx: Ctx) -> str:
 
 
 async def _build_fastest_pitstop(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
-    cls = await _classification(store, plan, ("R",))
+    cls = await _classification(store, plan, ("R",), PIT_RACES_ONLY)
     ctx = _base(plan, cls)
     summary = await store.run(q.pit_stop_summary, cls.session.id)
     p = summary.fastest
@@ -732,7 +734,8 @@ async def _quali_plan(store: Store, plan: QueryPlan) -> QueryPlan:
     """The plan pointed at the qualifying session (Q, or SQ when asked) of its event."""
     if plan.event is None:
         raise UserError(NEED_RACE)
-    stype = plan.session_type if plan.session_type in ("Q", "SQ") else "Q"
+    # A sprint question about qualifying parts means the sprint's own qualifying.
+    stype = {"Q": "Q", "SQ": "SQ", "S": "SQ"}.get(plan.session_type, "Q")
     if plan.session is not None and plan.session.type == stype:
         return plan
     session = await store.session_for(plan.event.id, stype)
@@ -742,7 +745,7 @@ async def _quali_plan(store: Store, plan: QueryPlan) -> QueryPlan:
 
 async def _build_quali(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     plan = await _quali_plan(store, plan)
-    cls = await _classification(store, plan, ("Q", "SQ"))
+    cls = await _classification(store, plan, ("Q", "SQ"), NOT_QUALI)
     ctx = _base(plan, cls)
     if plan.drivers:
         rows, ctx["absent"] = _pick(cls, plan.drivers, ctx["title"])
@@ -784,7 +787,7 @@ async def _build_eliminated(store: Store, plan: QueryPlan, now: dt.datetime) -> 
     assert plan.event is not None
     if plan.event.year < 2006:
         raise UserError(OLD_FORMAT.format(year=plan.event.year, part=part))
-    cls = await _classification(store, plan, ("Q", "SQ"))
+    cls = await _classification(store, plan, ("Q", "SQ"), NOT_QUALI)
     ctx = _base(plan, cls)
     nxt = "Q2" if part == "Q1" else "Q3"
     if not any(_part_ms(r, nxt) for r in cls.rows):
@@ -809,7 +812,7 @@ async def _build_gap_to_pole(store: Store, plan: QueryPlan, now: dt.datetime) ->
     if not plan.drivers:
         raise UserError(NEED_DRIVER)
     plan = await _quali_plan(store, plan)
-    cls = await _classification(store, plan, ("Q", "SQ"))
+    cls = await _classification(store, plan, ("Q", "SQ"), NOT_QUALI)
     ctx = _base(plan, cls)
     pole = cls.rows[0]
     pole_part = next((p for p in reversed(_PARTS) if _part_ms(pole, p)), None)

@@ -386,6 +386,12 @@ async def test_missing_session_is_said(store: Store, engine: Engine) -> None:
     assert p.session is None
     with pytest.raises(UserError, match="I have no sprint for the 2023 Italian Grand Prix"):
         await ask(store, p)
+    with pytest.raises(UserError, match="for races and sprints; the 2023 Italian Grand Prix qualifying is neither"):
+        await ask(store, plan(engine, "grid_change", stype="Q"))
+    with pytest.raises(UserError, match="pit stops for races only; the 2023 Azerbaijan Grand Prix sprint is not one"):
+        await ask(store, plan(engine, "fastest_pitstop", round_=4, stype="S"))
+    with pytest.raises(UserError, match="(no sprint qualifying for|no results for) the 2023 Azerbaijan Grand Prix"):
+        await ask(store, plan(engine, "eliminated", round_=4, stype="S", part="Q1"))
 
 
 def test_every_intent_is_registered() -> None:
