@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from storage import queries as q
 from storage import race_detail as rd
 from storage.db import make_engine
+from storage.models import Lap
 from tests.conftest import MONZA_CACHE, ROOT, SHARED_DATA
 
 _LOAD_LAPS = r"""
@@ -40,6 +41,7 @@ for _, r in s.laps.iterrows():
         "position": None if r["Position"] != r["Position"] else int(r["Position"]),
         "ms": None if t != t else round(t.total_seconds() * 1000),
         "compound": r["Compound"] if isinstance(r["Compound"], str) else None,
+        "time": None if r["Time"] != r["Time"] else round(r["Time"].total_seconds() * 1000),
         "deleted": bool(r["Deleted"]) if r["Deleted"] == r["Deleted"] and r["Deleted"] is not None else None,
     })
 print("LAPS" + json.dumps(out))
@@ -119,6 +121,17 @@ def test_lap_leaders_match_fastf1(loaded: Engine) -> None:
     got = {ll.lap: ll.driver.code for ll in leaders}
     assert {lap: got[lap] for lap in expected} == expected
     assert max(got) == max(x["lap"] for x in monza_laps())
+
+
+def test_lap_leader_without_positions_is_first_across_the_line(loaded: Engine) -> None:
+    """A lap where timing gave no car a position: the leader is the first car to complete it."""
+    sid = _monza(loaded)
+    with loaded.begin() as conn:  # this test's private copy of the demo store
+        conn.execute(update(Lap).where(Lap.session_id == sid, Lap.lap_number == 10).values(position=None))
+    first = min((x for x in monza_laps() if x["lap"] == 10 and x["time"] is not None), key=lambda x: x["time"])
+    leaders = {ll.lap: ll.driver.code for ll in rd.lap_leaders(loaded, sid)}
+    assert leaders[10] == first["driver"]
+    assert {k: v for k, v in leaders.items() if k != 10} == {k: v for k, v in fastf1_leaders().items() if k != 10}
 
 
 def test_best_lap_matches_fastf1(loaded: Engine) -> None:
