@@ -331,12 +331,17 @@ async def test_teammate_head_to_head(store: Store, engine: Engine) -> None:
     con = next(c["constructorId"] for c in ergast("constructors") if c["constructorRef"] == "red_bull")
     cd = codes()
 
+    dns = {sid for sid, st in statuses().items() if st == "Did not start"}
+
     def tally(name: str, key: str) -> tuple[int, int, int]:
         by: dict[str, dict[str, int]] = {}
         for r in ergast(name):
             if r["raceId"] in rounds and r["constructorId"] == con:
                 by.setdefault(r["raceId"], {})[cd[r["driverId"]]] = int(r[key])
-        both = [v for v in by.values() if "VER" in v and "PER" in v]
+                # a race counts when both cars started it (not withdrawn, not "did not start")
+                if r.get("positionText") == "W" or r.get("statusId") in dns:
+                    by[r["raceId"]]["skip"] = 1
+        both = [v for v in by.values() if "VER" in v and "PER" in v and "skip" not in v]
         return (sum(v["VER"] < v["PER"] for v in both), sum(v["PER"] < v["VER"] for v in both), len(both))
 
     qa, qb, qn = tally("qualifying", "position")
@@ -345,6 +350,36 @@ async def test_teammate_head_to_head(store: Store, engine: Engine) -> None:
     text = await ask(store, dataclasses.replace(p, event=None, session=None, years=[2023]))
     assert f"Qualifying: VER {qa}–{qb} PER ({qn} sessions" in text
     assert f"Races: VER {ra}–{rb} PER ({rn} races" in text
+
+
+async def test_team_head_to_head_with_a_changing_lineup(store: Store, engine: Engine) -> None:
+    """AlphaTauri 2023 ran four drivers: every pair that shared the garage gets its own tally."""
+    rounds = {r["raceId"] for r in ergast("races") if r["year"] == "2023"}
+    con = next(c["constructorId"] for c in ergast("constructors") if c["constructorRef"] == "alphatauri")
+    cd = codes()
+    dns = {sid for sid, st in statuses().items() if st == "Did not start"}
+
+    def sessions(name: str, key: str) -> list[dict[str, int]]:
+        by: dict[str, dict[str, int]] = {}
+        for r in ergast(name):
+            if r["raceId"] in rounds and r["constructorId"] == con and r.get("positionText") != "W" \
+                    and r.get("statusId") not in dns:
+                by.setdefault(r["raceId"], {})[cd[r["driverId"]]] = int(r[key])
+        return list(by.values())
+
+    want: dict[tuple[str, frozenset[str]], tuple[dict[str, int], int]] = {}
+    for kind, (name, key) in (("Qualifying", ("qualifying", "position")), ("Races", ("results", "positionOrder"))):
+        for v in sessions(name, key):
+            if len(v) == 2:
+                a, b = sorted(v, key=v.__getitem__)
+                wins, n = want.setdefault((kind, frozenset(v)), ({a: 0, b: 0}, 0))
+                wins[a] += 1
+                want[(kind, frozenset(v))] = (wins, n + 1)
+    assert len({pair for _, pair in want}) >= 3
+    p = plan(engine, "quali_h2h", teams=[("alphatauri", "AlphaTauri")])
+    text = await ask(store, dataclasses.replace(p, event=None, session=None, years=[2023]))
+    got = re.findall(r"(Qualifying|Races): ([A-Z]{3}) (\d+)–(\d+) ([A-Z]{3}) \((\d+)", text)
+    assert {(k, frozenset((a, b))): ({a: int(x), b: int(y)}, int(n)) for k, a, x, y, b, n in got} == want
 
 
 # ----------------------------------------------------------------------------- story & honesty
