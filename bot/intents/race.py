@@ -94,8 +94,12 @@ STOPS_SOURCE = {"pit_stops": "official pit-stop record", "timing": "pit stops fr
                 "stints": "from tyre stints in lap data"}
 PITSTOP_FASTEST = "Fastest pit stop of the {title}: **{who}** on lap {lap}, {label}."
 PITSTOP_AVERAGE = "Average {avg} over {n} stops{excl}."
-PITSTOP_NOTE = ("These are PIT-LANE times (pit entry to pit exit, official data where held, else timing), "
-                "not stationary times, which I don't hold.")
+PITSTOP_NOTE = {
+    "official": "These are PIT-LANE times from the official record (pit entry to pit exit), "
+                "not stationary times, which I don't hold.",
+    "timing": "These are PIT-LANE times from timing data (pit entry to pit exit), "
+              "not stationary times, which I don't hold.",
+}
 NOT_QUALI = "The {title} has no Q1/Q2/Q3 times."
 RACES_ONLY = "I answer that for races and sprints; the {title} is neither."
 PIT_RACES_ONLY = "I hold pit stops for races only; the {title} is not one."
@@ -716,7 +720,7 @@ def _render_fastest_pitstop(ctx: Ctx) -> str:
     return _tail(ctx, "\n".join([
         PITSTOP_FASTEST.format(title=ctx["title"], who=p["who"], lap=p["lap"], label=p["label"]),
         PITSTOP_AVERAGE.format(avg=ctx["average"], n=ctx["counted"], excl=excl),
-        "_" + PITSTOP_NOTE + "_",
+        "_" + PITSTOP_NOTE[p["source"] or "timing"] + "_",
     ]))
 
 

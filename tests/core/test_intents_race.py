@@ -282,7 +282,7 @@ async def test_fastest_pitstop_says_pit_lane(store: Store, engine: Engine) -> No
     text = await ask(store, plan(engine, "fastest_pitstop"))
     assert f"({codes()[best['driverId']]})** on lap {best['lap']}, pit lane {f.seconds(int(best['milliseconds']))}" in text
     assert f"Average {f.seconds(avg)} over {len(timed)} stops" in text
-    assert "PIT-LANE times" in text and "not stationary times" in text
+    assert "PIT-LANE times from the official record" in text and "not stationary times" in text
 
 
 # ----------------------------------------------------------------------------- qualifying
@@ -470,6 +470,8 @@ async def test_provisional_race_says_so(spain_2019: Engine) -> None:
         assert "leads the provisional order" in text and " won " not in text and "results official" not in text
         text = await ask(store, dataclasses.replace(p, focus="stops_count"))
         assert "(pit stops from timing data)" in text  # no official record for this race in the store
+        text = await ask(store, dataclasses.replace(p, focus="fastest_pitstop"))
+        assert ", from timing data." in text and "PIT-LANE times from timing data" in text
     finally:
         store.close()
 
