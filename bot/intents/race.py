@@ -277,7 +277,7 @@ def _render_story(ctx: Ctx) -> str:
     if ctx.get("lap_data"):
         lines.append(tx.STORY_START.format(text=tx.STORY_LAP1.format(who=ctx["lap1_leader"])))
         ch = ctx["lead_changes"]
-        items = ": " + ", ".join(f"lap {c['lap']} {c['code']}" for c in ch) if ch else ""
+        items = ": " + ", ".join(f"lap {x['lap']} {x['code']}" for x in ch) if ch else ""
         lines.append(tx.STORY_LEAD.format(n=len(ch) or tx.STORY_NO_CHANGES, items=items))
     if "flags" in ctx:
         if ctx["flags"]:

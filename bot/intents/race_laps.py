@@ -57,8 +57,6 @@ def render_laps_led(ctx: Ctx) -> str:
     return tx.LAPS_LED_HEAD.format(title=ctx["title"], total=ctx["total"], items=items)
 
 
-
-
 async def build_lead_changes(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     ctx, leaders, _ = await _leaders(store, plan)
     ctx["start"] = c.driver_label(leaders[0].driver)
@@ -70,7 +68,7 @@ def render_lead_changes(ctx: Ctx) -> str:
     ch = ctx["changes"]
     if not ch:
         return tx.LEAD_NONE.format(title=ctx["title"], who=ctx["start"])
-    items = "".join(f"; lap {c['lap']}: **{c['code'] or c['who']}** took the lead" for c in ch)
+    items = "".join(f"; lap {x['lap']}: **{x['code'] or x['who']}** took the lead" for x in ch)
     return tx.LEAD_CHANGES.format(n=len(ch), s=c.plural(len(ch)), title=ctx["title"], start=ctx["start"], changes=items)
 
 
