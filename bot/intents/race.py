@@ -262,6 +262,9 @@ def _span(fl: Ctx) -> str:
     return f"{fl['kind']} laps {fl['from']}-{fl['to']}"
 
 
+STORY_MAX_CHANGES = 8  # a story line, not a table: the rest is "and N more" (lead_changes lists them all)
+
+
 def _render_story(ctx: Ctx) -> str:
     w = ctx["winner"]
     if w["provisional"]:
@@ -275,10 +278,11 @@ def _render_story(ctx: Ctx) -> str:
     if p := ctx.get("pole"):
         lines.append(tx.STORY_POLE.format(who=p["who"], time=f" ({p['time']})" if p["time"] else ""))
     if ctx.get("lap_data"):
-        lines.append(tx.STORY_START.format(text=tx.STORY_LAP1.format(who=ctx["lap1_leader"])))
         ch = ctx["lead_changes"]
-        items = ": " + ", ".join(f"lap {x['lap']} {x['code']}" for x in ch) if ch else ""
-        lines.append(tx.STORY_LEAD.format(n=len(ch) or tx.STORY_NO_CHANGES, items=items))
+        shown = ", ".join(f"lap {x['lap']} {x['code']}" for x in ch[:STORY_MAX_CHANGES])
+        more = tx.STORY_MORE.format(n=len(ch) - STORY_MAX_CHANGES) if len(ch) > STORY_MAX_CHANGES else ""
+        items = ": " + shown + more if ch else ""
+        lines.append(tx.STORY_START.format(who=ctx["lap1_leader"], n=len(ch) or tx.STORY_NO_CHANGES, items=items))
     if "flags" in ctx:
         if ctx["flags"]:
             lines.append(tx.STORY_FLAGS.format(source=ctx["flags_source"], items=", ".join(_span(x) for x in ctx["flags"])))
