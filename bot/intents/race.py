@@ -9,6 +9,7 @@ races that have it, never a guess. Each `build` returns plain facts; each
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -211,6 +212,10 @@ def _render_laps_completed(ctx: Ctx) -> str:
 _FLAG_WORDS = {"4": "safety car", "6": "virtual safety car", "5": "red flag"}
 
 
+async def _none() -> None:
+    return None
+
+
 async def _build_story(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     cls = await c.classification(store, plan, ("R", "S"))
     ctx = c.base_ctx(plan, cls)
@@ -221,18 +226,19 @@ async def _build_story(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     if second is not None and second.gap_ms is not None and not second.provisional:
         ctx["margin"] = {"gap": f.gap(second.gap_ms), "who": second.driver.short}
     assert plan.event is not None
-    qs = await store.session_for(plan.event.id, "SQ" if cls.session.type == "S" else "Q")
-    qcls = await store.results(qs.id) if qs else None
+    # Independent reads, in parallel: the story is the widest reply (5 reads in one wait).
+    qs, has_laps, flags, fl, pens = await asyncio.gather(
+        store.session_for(plan.event.id, "SQ" if cls.session.type == "S" else "Q"), store.has_laps(sid),
+        store.run(q.flags, sid), store.fastest_lap(sid), store.run(q.penalties, sid))
+    qcls, leaders = await asyncio.gather(
+        store.results(qs.id) if qs else _none(), store.run(rd.lap_leaders, sid) if has_laps else _none())
     if qcls and qcls.rows:
         p = qcls.rows[0]
         ctx["pole"] = {"who": c.driver_label(p.driver), "time": f.lap_time(p.best_quali_ms) if p.best_quali_ms else None}
-    if await store.has_laps(sid):
-        leaders = await store.run(rd.lap_leaders, sid)
-        if leaders:
-            ctx["lap_data"] = True
-            ctx["lap1_leader"] = c.driver_label(leaders[0].driver)
-            ctx["lead_changes"] = [{"lap": ll.lap, "code": ll.driver.short} for ll in c.lead_changes_of(leaders)]
-    flags = await store.run(q.flags, sid)
+    if leaders:
+        ctx["lap_data"] = True
+        ctx["lap1_leader"] = c.driver_label(leaders[0].driver)
+        ctx["lead_changes"] = [{"lap": ll.lap, "code": ll.driver.short} for ll in c.lead_changes_of(leaders)]
     if flags is not None:
         ctx["flags_source"] = m.FLAGS_SOURCE_HISTORY if flags.source == "history" else m.FLAGS_SOURCE_TIMING
         ctx["flags"] = [
@@ -244,10 +250,8 @@ async def _build_story(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
         for r in cls.rows if r.outcome in ("retired", "not_classified", "disqualified", "excluded")
         and r.grid is not None and 0 < r.grid <= 10
     ]
-    fl = await store.fastest_lap(sid)
     if fl:
         ctx["fastest"] = {"who": fl.driver.short, "time": f.lap_time(fl.lap_time_ms), "lap": fl.lap_number}
-    pens = await store.run(q.penalties, sid)
     if pens is not None:
         ctx["penalties"] = [f"{p.code or 'car ' + (p.car or '?')} {p.penalty.lower()}"
                             for p in pens.penalties if p.kind == "penalty"][:4]

@@ -564,3 +564,15 @@ async def test_knockout_eliminations_count_the_real_field(history: Engine) -> No
             await ask(store, history_plan(history, "laps_led", 2021, 22))
     finally:
         store.close()
+
+
+async def test_the_answer_path_dispatches_to_race_intents(store: Store, engine: Engine) -> None:
+    """bot.context.build_context + bot.answer.answer (the path every question takes) reach these intents."""
+    from bot.answer import answer
+    from bot.context import build_context
+
+    leaders = fastf1_leaders()
+    p = plan(engine, "leader_on_lap", lap_range=(40, 40))
+    ctx = await build_context(store, p, now=NOW)
+    assert ctx["focus"] == "leader_on_lap" and ctx["event"]["name"] == "Italian Grand Prix"
+    assert f"({leaders[40]})** led at the end of lap 40 of the 2023 Italian Grand Prix" in answer(ctx)
