@@ -81,10 +81,18 @@ async def _build_points(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     if not scorers:
         raise UserError(tx.NO_POINTS_HELD.format(title=ctx["title"]))
     ctx["scorers"] = [c.row_ctx(r) for r in scorers]
+    if plan.drivers:
+        rows, ctx["absent"] = c.pick_drivers(cls, plan.drivers, ctx["title"])
+        ctx["rows"] = [c.row_ctx(r) for r in rows]
     return ctx
 
 
 def _render_points(ctx: Ctx) -> str:
+    if "rows" in ctx:
+        return c.with_notes(ctx, "\n".join(
+            (tx.POINTS_DRIVER if r["points"] not in (None, "0") else tx.POINTS_DRIVER_NONE).format(
+                who=r["who"], points=r["points"], s=c.plural(int(float(r["points"] or 0))), title=ctx["title"],
+                phrase=r["phrase"]) for r in ctx["rows"]))
     items = [f"{r['pos_cell']}. **{r['code'] or r['who']}** {r['points']}" for r in ctx["scorers"]]
     return c.with_notes(ctx, tx.POINTS_HEAD.format(title=ctx["title"], n=len(items)) + "\n" + ", ".join(items))
 

@@ -45,7 +45,8 @@ async def build_quali(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     if plan.drivers:
         rows, ctx["absent"] = c.pick_drivers(cls, plan.drivers, ctx["title"])
         ctx["rows"] = [{"who": c.driver_label(r.driver), "pos": r.position,
-                        "times": [(p, f.lap_time(t)) for p in _PARTS if (t := _part_ms(r, p))]} for r in rows]
+                        "times": [(p, f.lap_time(t)) for p in _PARTS
+                                  if (t := _part_ms(r, p)) and (plan.part is None or p == plan.part)]} for r in rows]
         return ctx
     parts = [plan.part] if plan.part else list(_PARTS)
     tops = []

@@ -126,6 +126,11 @@ async def test_points_finishers_race_and_sprint(store: Store, engine: Engine) ->
         text = await ask(store, plan(engine, "points_finishers", round_=rnd, stype=stype))
         got = re.findall(r"(\d+)\. \*\*([A-Z]{3})\*\* ([\d.]+)", text)
         assert got == [(r["position"], codes()[r["driverId"]], f.points(float(r["points"]))) for r in scorers]
+    res = {codes()[r["driverId"]]: r for r in rows("results", 14)}
+    text = await ask(store, plan(engine, "points_finishers", drivers=("HAM", "OCO")))
+    ham = f.points(float(res["HAM"]["points"]))
+    assert f"(HAM)** scored {ham} points in the 2023 Italian Grand Prix (finished P{res['HAM']['position']})" in text
+    assert float(res["OCO"]["points"]) == 0 and "(OCO)** scored no points in the 2023 Italian Grand Prix (retired" in text
     with pytest.raises(UserError, match="Only races and sprints award points"):
         await ask(store, plan(engine, "points_finishers", stype="Q"))
 
@@ -300,6 +305,8 @@ async def test_quali_times_tops_and_eliminated(store: Store, engine: Engine) -> 
 
     q2 = min((r for r in qual.values() if r["q2"] not in ("\\N", "")),
              key=lambda r: ms(r["q2"]))
+    text = await ask(store, plan(engine, "quali", drivers=("LEC",), part="Q2"))
+    assert f"(LEC)** in the 2023 Italian Grand Prix qualifying: Q2 {lec['q2']} — qualified" in text
     text = await ask(store, plan(engine, "quali", part="Q2"))
     assert f"({codes()[q2['driverId']]})** topped Q2 of the 2023 Italian Grand Prix qualifying with {q2['q2']}" in text
 
