@@ -155,6 +155,22 @@ async def test_grid_change_named_and_biggest(store: Store, engine: Engine) -> No
     assert dnf and all(f"{c} started P{res[c]['grid']}" in text for c in dnf)  # non-finishers said apart
 
 
+async def test_grid_change_pit_lane_starts_said_apart(store: Store, engine: Engine) -> None:
+    st = statuses()
+    pit = [r for r in rows("results", 3) if r["grid"] == "0" and r["positionText"] != "W"
+           and st[r["statusId"]] != "Did not start"]
+    assert pit  # Australia 2023: cars that started from the pit lane
+    text = await ask(store, plan(engine, "grid_change", round_=3))
+    gains = text.split("Not counted")[0]
+    for r in pit:
+        code = codes()[r["driverId"]]
+        assert f"**{code}**" not in gains  # no "places gained" from a pit-lane start
+        assert f"{code} started from the pit lane and " in text.split("Not counted")[1]
+    r = pit[0]
+    text = await ask(store, plan(engine, "grid_change", round_=3, drivers=(codes()[r["driverId"]],)))
+    assert "started from the pit lane and finished P" + r["position"] in text
+
+
 async def test_retirements_with_lap_and_reason(store: Store, engine: Engine) -> None:
     st = statuses()
     out = [r for r in rows("results", 3) if r["positionText"] == "R"]
