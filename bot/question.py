@@ -271,8 +271,8 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> 
             msg = (m.UNKNOWN_RACE_IN_SEASON.format(text=words, year=plan.years[0]) if plan.years
                    else m.UNKNOWN_RACE.format(text=words))
             raise NotUnderstood(msg, plan)
-        if plan.focus == "unknown":
-            raise NotUnderstood(_not_understood(plan, unknown), plan)
+        # Every meaningful word is accounted for, or the reply says which were not.
+        raise NotUnderstood(_not_understood(plan, unknown), plan)
     if plan.focus == "unknown" and (plan.drivers or plan.teams or plan.event or plan.years):
         raise NotUnderstood(_not_understood(plan, []), plan)
 
