@@ -194,7 +194,7 @@ _CLUES: list[tuple[str, str]] = [
     ("pole", r"\bpole\b|\bpoles\b|\bfront row\b|\bfront rows\b"),
     ("eliminated", r"\bknocked out\b|\beliminat\w*|\bknock ?outs?\b|\bdrop ?outs?\b|\bgot out\b|\bwent out\b|\bout in\b|\bdropped out in\b|"
                    r"\bdidnt make\b|\bfailed to make\b|\bmissed\b"),
-    ("won", r"\bwon\b|\bwin(ner|ners|s|ning)?\b|\bvictor(y|ies|ious)?\b|\btriumph\w*|\btook the (win|chequered flag)\b|"
+    ("won", r"\bwho took\b|\bwon\b|\bwin(ner|ners|s|ning)?\b|\bvictor(y|ies|ious)?\b|\btriumph\w*|\btook the (win|chequered flag)\b|"
             r"\bfirst place\b|\bp1\b|\btook the flag\b"),
     ("start_word", r"\bstart\b(?! (of|from|on|in|position|pos|at))"),
     ("started", r"\bstarts\b|\braces? (entered|started|contested)\b|\bentries\b|\bappearances\b|\braced\b|"
@@ -248,6 +248,12 @@ async def parse_question(store: Store, text: str, *, now: dt.datetime,
     _clue_pass(tx, tags, names_first=False)
     plan.unknown = [tx.words[i] for i in tx.free() if not _is_filler(tx.words[i])]
     _intent(plan, tags, tx)
+    # Which championship: the constructors' when teams are what is asked about.
+    if plan.focus in ("standings", "champion", "points_gap", "can_win") and not plan.drivers and (
+        plan.teams or {"team_word", "team_of"} & tags
+        or set(fold(plan.text).split()) & {"wcc", "constructors", "constructor", "teams"}
+    ):
+        plan.standings_kind = "constructors"
     if "season_default" in plan.notes:
         pass
     plan.notes.extend(sorted(f"tag:{t}" for t in tags))
@@ -712,7 +718,8 @@ def _closest(word: str, season: dict[str, DriverInfo], everyone: dict[str, Drive
         ("driver", season, lambda k: season[k].id, 0.0),
         ("driver", everyone, lambda k: everyone[k].id, 0.06 if year_named else 0.0),
         ("team", teams, lambda k: teams[k][0], 0.0),
-        ("race", {k: k for k in events}, lambda k: k, 0.0),
+        # A team's name beats the same word in a circuit's name ("ferrari": Imola's Enzo e Dino Ferrari).
+        ("race", {k: k for k in events if k not in teams}, lambda k: k, 0.0),
     ):
         for k in difflib.get_close_matches(word, [k for k in keys if " " not in k], n=3, cutoff=0.8):
             ratio = difflib.SequenceMatcher(None, word, k).ratio() - handicap

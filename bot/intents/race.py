@@ -53,6 +53,10 @@ async def _build_position(store: Store, plan: QueryPlan, now: dt.datetime) -> Ct
         raise UserError(tx.NOBODY_AT.format(pos=plan.position, title=ctx["title"], n=len(classified)))
     r = hit[0]
     ctx["rows"] = [c.row_ctx(r) | {"best": f.lap_time(r.best_quali_ms) if r.best_quali_ms else None}]
+    if quali and plan.position != 1 and classified:
+        # "and in quali?" after "who won" / "who was second": the pole-sitter is the other reading.
+        pole = min(classified, key=lambda x: x.position or 99)
+        ctx["pole"] = c.row_ctx(pole) | {"best": f.lap_time(pole.best_quali_ms) if pole.best_quali_ms else None}
     return ctx
 
 
@@ -70,6 +74,8 @@ def _render_position(ctx: Ctx) -> str:
             lines.append(tx.FINISHED_AT.format(who=r["who"], phrase=r["phrase"], title=ctx["title"], team=r["team"]))
     if s := ctx.get("sheet_last"):
         lines.append(tx.LAST_ON_SHEET.format(who=s["who"], phrase=s["phrase"]))
+    if p := ctx.get("pole"):
+        lines.append(tx.POLE_LINE.format(who=p["who"], time=f" ({p['best']})" if p.get("best") else ""))
     return c.with_notes(ctx, "\n".join(lines))
 
 

@@ -17,6 +17,7 @@ LAST_CLASSIFIED = "**{who}** was last classified in the {title}: P{pos} ({team})
 LAST_ON_SHEET = "Last on the sheet (not classified): **{who}**, {phrase}."
 FINISHED_AT = "**{who}** {phrase} in the {title} ({team})."
 QUALI_BEST = ", best time {time}"
+POLE_LINE = "Pole: **{who}**{time}."
 QUALIFIED_AT = "**{who}** qualified P{pos} for the {title} ({team}){time}."
 NO_POINTS_SESSION = "Only races and sprints award points; the {title} did not."
 POINTS_HEAD = "Points scorers in the {title} ({n}):"
