@@ -15,6 +15,7 @@ in `plan.notes` so the reply can say which race it used.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import datetime as dt
 import difflib
 import re
@@ -54,9 +55,17 @@ class _Text:
     words: list[str]
     caps: set[str]  # folded words typed in capitals in the original ("PER")
     taken: list[bool] = field(default_factory=list)
+    joined: str = ""
+    starts: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.taken = [False] * len(self.words)
+        # The words never change, only which are taken: join once (dozens of patterns read it).
+        pos = 0
+        for w in self.words:
+            self.starts.append(pos)
+            pos += len(w) + 1
+        self.joined = " ".join(self.words)
 
     def free(self) -> list[int]:
         return [i for i, t in enumerate(self.taken) if not t]
@@ -69,28 +78,13 @@ class _Text:
     def find(self, pattern: re.Pattern[str]) -> list[tuple[int, int, re.Match[str]]]:
         """Matches over the untaken words: (first word, word count, match)."""
         out = []
-        text, starts = self._joined()
-        for mt in pattern.finditer(text):
-            a = _word_at(starts, mt.start())
-            b = _word_at(starts, max(mt.end() - 1, mt.start()))
-            if a is None or b is None or any(self.taken[k] for k in range(a, b + 1)):
+        for mt in pattern.finditer(self.joined):
+            a = bisect.bisect_right(self.starts, mt.start()) - 1
+            b = bisect.bisect_right(self.starts, max(mt.end() - 1, mt.start())) - 1
+            if a < 0 or any(self.taken[k] for k in range(a, b + 1)):
                 continue
             out.append((a, b - a + 1, mt))
         return out
-
-    def _joined(self) -> tuple[str, list[int]]:
-        starts, pos = [], 0
-        for w in self.words:
-            starts.append(pos)
-            pos += len(w) + 1
-        return " ".join(self.words), starts
-
-
-def _word_at(starts: list[int], pos: int) -> int | None:
-    for i in range(len(starts) - 1, -1, -1):
-        if starts[i] <= pos:
-            return i
-    return None
 
 
 # --------------------------------------------------------------------------- normalising
@@ -489,38 +483,45 @@ def _session(tx: _Text, plan: QueryPlan) -> None:
         tx.take(a, n)
         plan.session_type = "R"
         plan.mapped(mt.group(0), "session", "R")
-    for phrase, code in sorted(SESSION_WORDS.items(), key=lambda kv: -len(kv[0])):
-        if phrase in ("race", "gp", "grand prix", "pole"):
-            continue
-        for a, n, mt in tx.find(re.compile(rf"\b{phrase}\b")):
-            tx.take(a, n)
-            if plan.session_type == "R" or code == "SQ":
-                plan.session_type = code
-            plan.mapped(mt.group(0), "session", code)
+    for a, n, mt in tx.find(_SESSION_RE):
+        code = _SESSION_CODES[mt.group(0)]
+        tx.take(a, n)
+        if plan.session_type == "R" or code == "SQ":
+            plan.session_type = code
+        plan.mapped(mt.group(0), "session", code)
+
+
+# One alternation per slot, longest phrases first (compiled once: every question reads them).
+_SESSION_CODES = {p: c for p, c in SESSION_WORDS.items() if p not in ("race", "gp", "grand prix", "pole")}
+_SESSION_RE = re.compile(r"\b(" + "|".join(sorted(_SESSION_CODES, key=len, reverse=True)) + r")\b")
+_COMPOUND_RE = re.compile(r"\b(" + "|".join(sorted(lx.COMPOUNDS, key=len, reverse=True)) + r")\b")
+_MONTH_RE = re.compile(
+    r"\b(" + "|".join(sorted((k for k in lx.MONTHS if len(k) > 3), key=len, reverse=True)) + r")\b"
+    r"|\b(?:in|during|of) (" + "|".join(k for k in lx.MONTHS if len(k) <= 3) + r")\b"
+)
 
 
 def _compound_and_month(tx: _Text, plan: QueryPlan) -> None:
-    for phrase, comp in sorted(lx.COMPOUNDS.items(), key=lambda kv: -len(kv[0])):
-        for a, n, mt in tx.find(re.compile(rf"\b{phrase}\b")):
-            # "hard" / "soft" as compounds only near tyre words or "on (the) X".
-            before = " ".join(tx.words[max(0, a - 2) : a])
-            after = " ".join(tx.words[a + n : a + n + 1])
-            if phrase in ("hard", "soft", "medium", "inter") and not (
-                re.search(r"\b(on|the|a|using|with)\b", before) or after in ("tyre", "tyres", "compound", "tires")
-            ):
-                continue
-            tx.take(a, n)
-            if after in ("tyre", "tyres", "compound", "tires"):
-                tx.take(a + n, 1)
-            plan.compound = comp
-            plan.mapped(mt.group(0), "compound", comp)
-    for name, num in lx.MONTHS.items():
-        # Short or ambiguous month words ("may", "mar") only after "in" / "during" / "of".
-        pat = re.compile(rf"\b(in|during|of) {name}\b" if len(name) <= 3 else rf"\b{name}\b")
-        for a, n, _mt in tx.find(pat):
-            tx.take(a + n - 1, 1)
-            plan.month = num
-            plan.mapped(name, "month", num)
+    for a, n, mt in tx.find(_COMPOUND_RE):
+        phrase = mt.group(0)
+        # "hard" / "soft" as compounds only near tyre words or "on (the) X".
+        before = " ".join(tx.words[max(0, a - 2) : a])
+        after = " ".join(tx.words[a + n : a + n + 1])
+        if phrase in ("hard", "soft", "medium", "inter") and not (
+            re.search(r"\b(on|the|a|using|with)\b", before) or after in ("tyre", "tyres", "compound", "tires")
+        ):
+            continue
+        tx.take(a, n)
+        if after in ("tyre", "tyres", "compound", "tires"):
+            tx.take(a + n, 1)
+        plan.compound = lx.COMPOUNDS[phrase]
+        plan.mapped(phrase, "compound", plan.compound)
+    # Short or ambiguous month words ("may", "mar") only after "in" / "during" / "of".
+    for a, n, mt in tx.find(_MONTH_RE):
+        name = mt.group(1) or mt.group(2)
+        tx.take(a + n - 1, 1)
+        plan.month = lx.MONTHS[name]
+        plan.mapped(name, "month", plan.month)
 
 
 def _clue_pass(tx: _Text, tags: set[str], *, names_first: bool) -> None:
@@ -556,7 +557,11 @@ async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, cur
     if not teams or len(teams) < 3:
         teams = teams + await store.constructors_in_season(current)
     every_team = await all_teams(store)
-    _teams(tx, plan, teams, every_team)
+
+    async def inputs() -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+        return tuple(teams), every_team
+
+    _teams(tx, plan, await store.derive(("team_keys", team_year), _team_keys_for, inputs))
     await _drivers(store, tx, plan, year, sizes=(1,), where=where)
     index, _cands = await event_index(store, year, today=None if year else now.date())
     _event_phrases(tx, plan, index)
@@ -736,23 +741,29 @@ def _closest(word: str, season: dict[str, DriverInfo], everyone: dict[str, Drive
     return None if rivals else (best[1], best[2])
 
 
-_TEAM_NOISE = {"f1", "team", "racing", "scuderia", "formula", "one", "bwt", "the", "honda", "rbpt", "mercedes",
-               "renault", "ferrari", "tag", "heuer", "aramco", "cognizant", "stake", "kick", "visa", "cash", "app"}
-
-
-def _teams(tx: _Text, plan: QueryPlan, season: list[tuple[str, str]], every: dict[str, str]) -> None:
+def _team_keys_for(season: tuple[tuple[str, str], ...], every: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Team names, stems and nicknames → (ref, name), for one season's teams (built once per
+    data version by `Store.derive`, see `_names`)."""
     keys: dict[str, tuple[str, str]] = {}
     for ref, name in season:
         stem = " ".join(w for w in fold(name).split() if w not in _TEAM_NOISE) or fold(name)
         for k in (stem, fold(ref.replace("_", " ")), fold(name)):
             if len(k) >= 3:
                 keys.setdefault(k, (ref, name))
-    season_refs = {ref for ref, _ in season}
+    by_ref = dict(season)
     for nick, ref in lx.TEAM_NICKNAMES.items():
-        if ref in season_refs:
-            keys[nick] = (ref, dict(season)[ref])
+        if ref in by_ref:
+            keys[nick] = (ref, by_ref[ref])
         elif ref in every and nick not in keys:
             keys[nick] = (ref, every[ref])
+    return keys
+
+
+_TEAM_NOISE = {"f1", "team", "racing", "scuderia", "formula", "one", "bwt", "the", "honda", "rbpt", "mercedes",
+               "renault", "ferrari", "tag", "heuer", "aramco", "cognizant", "stake", "kick", "visa", "cash", "app"}
+
+
+def _teams(tx: _Text, plan: QueryPlan, keys: dict[str, tuple[str, str]]) -> None:
     words = tx.words
     i = 0
     while i < len(words):
