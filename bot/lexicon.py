@@ -36,7 +36,7 @@ TYPOS: dict[str, str] = {
     "p1": "p1", "gap's": "gap",
     "yr": "year", "yrs": "years", "szn": "season", "seasson": "season",
     "rd": "round", "rnd": "round",
-    "laps": "laps", "lapped": "lapped",
+    "laps": "laps", "lapped": "lapped", "sprints": "sprint",
 }
 
 # Multi-word phrases rewritten before anything else (folded, whole words).
@@ -132,6 +132,8 @@ between among make made makes get take took go went come
 run ran running use used using set sets score scored scores final finally sunday saturday
 history jr sr junior senior gps actual actually overall whole entire
 track air circuit venue given during weekend session sessions info information details detail data
+gimme lemme gotta quick quickly remind wondering wonder curious think guess btw tbh idk imo ngl hmm hm um uh
+yeah yep yes up out driver drivers team's anyway exactly again also rounds events
 """.split())
 
 # Words that ask for a race-level fact and must be matched before names are guessed.

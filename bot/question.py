@@ -160,6 +160,9 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
     opener = bool(_FOLLOW_UP.search(t))
     pronoun = bool(_PRONOUN.search(t))
     bare = short and not (plan.event or plan.years or plan.drivers or plan.teams)
+    # "his"/"them" point back only when this question names nobody itself ("vettel's first win"
+    # or "when did vettel win his first race" is a new question).
+    pronoun = pronoun and not (plan.drivers or plan.teams)
     is_follow = opener or pronoun or plan.focus == "unknown" or (bare and plan.focus in ("position", "results"))
     if not is_follow:
         # A complete new question keeps only the race (or the season) when it names none.

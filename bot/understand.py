@@ -122,11 +122,13 @@ def _century(yy: int) -> str:
 _CLUES: list[tuple[str, str]] = [
     ("not_held", lx.NOT_HELD.pattern),
     ("predict", lx.PREDICTION.pattern),
+    ("future", r"\bnext week\b|\btomorrow\b|\bthis weekend\b|\bnext weekend\b|\bnext month\b"),
     ("most", r"\b(the )?most\b|\brecord( holder)?s?\b|\ball time\b|\ball-time\b|\bleaders? board\b|\bleaderboard\b|"
              r"\btop (\d+ )?(winners|drivers|teams)\b"),
     ("one_season", r"\b(single|one|a|in a|in one) season\b|\bsingle year\b|\bin a year\b|\bone year\b"),
     ("least", r"\b(least|fewest|slowest|worst|lowest|minimum)\b"),
-    ("first_of", r"\b(first|maiden|debut) (career )?(f1 )?(race )?(wins?|victor(y|ies)|poles?|podiums?)\b"),
+    ("first_of", r"\bwin (his|her|their|a|the|its) first (race|gp|grand prix)\b|\bfirst (gp|grand prix|race) (win|victory)\b|"
+                 r"\bfirst (ever )?(won|victory)\b|\b(first|maiden|debut) (career )?(f1 )?(race )?(wins?|victor(y|ies)|poles?|podiums?)\b"),
     ("last_of", r"\b(last|latest|most recent|final) (career )?(wins?|victor(y|ies)|poles?|podiums?)\b|"
                 r"\blast (time|won)\b"),
     ("can_win", r"\b(still|mathematically) (win|take|clinch|be)\b|\bstill in (the )?(title|championship) (fight|race|contention|hunt)\b|"
@@ -175,8 +177,8 @@ _CLUES: list[tuple[str, str]] = [
     ("lap_time", r"\blap ?times?\b|\blaptimes?\b|\btime on\b|\bhow fast\b|\btimes\b|\btime\b"),
     ("compare", r"\bcompare\b|\bcomparison\b|\bvs\.?\b|\bversus\b|\bhead to head\b|\bh2h\b|\bfaster than\b|"
                 r"\bquicker than\b|\bslower than\b|\bpace\b|\bagainst\b|\bbeat\b|\bbetter\b|\bmore\b|\boutqualif\w*|\bout qualif\w*|\bbeaten\b"),
-    ("gap", r"\bat the (flag|line|finish|chequered flag|checkered flag)\b|\bgaps?\b|\bmargin\b|\bbehind\b|\bahead\b|\bby how much\b|\bhow far\b|\bdelta\b|\binterval\b|\boff\b"),
-    ("grid_change", r"\b(spots?|places?|positions?) (gained|lost|made|dropped)\b|\bspots?\b|\blos(e|es|ing)\b|"
+    ("gap", r"\bat the (flag|line|finish|chequered flag|checkered flag)\b|\bdifference\b|\bdiff\b|\bgaps?\b|\bmargin\b|\bbehind\b|\bahead\b|\bby how much\b|\bhow far\b|\bdelta\b|\binterval\b|\boff\b"),
+    ("grid_change", r"\bmak(e|es|ing) up\b|\b(spots?|places?|positions?) (gained|lost|made|dropped)\b|\bspots?\b|\blos(e|es|ing)\b|"
                     r"\bplaces? (gained|lost|made)\b|\bpositions? (gained|lost|made)\b|\bgained\b|\blost\b|"
                     r"\bmade up\b|\bclimb(ed)?\b|\bfrom the (back|grid)\b|\bmovers?\b|\bcharge\b|\bgain(ed|s)?\b"),
     ("grid", r"\bgrid\b|\bstart(ed|ing)? (from|position|pos|on)\b|\bstarting\b|\blined up\b"),
@@ -188,12 +190,12 @@ _CLUES: list[tuple[str, str]] = [
     ("pole", r"\bpole\b|\bpoles\b|\bfront row\b|\bfront rows\b"),
     ("eliminated", r"\bknocked out\b|\beliminat\w*|\bknock ?outs?\b|\bdrop ?outs?\b|\bgot out\b|\bwent out\b|\bout in\b|\bdropped out in\b|"
                    r"\bdidnt make\b|\bfailed to make\b|\bmissed\b"),
-    ("won", r"\bwho took\b|\bwon\b|\bwin(ner|ners|s|ning)?\b|\bvictor(y|ies|ious)?\b|\btriumph\w*|\btook the (win|chequered flag)\b|"
+    ("won", r"\b(took|take|takes|saw) the (chequered|checkered) flag\b|\b(chequered|checkered) flag\b|\bwho took\b|\bwon\b|\bwin(ner|ners|s|ning)?\b|\bvictor(y|ies|ious)?\b|\btriumph\w*|\btook the (win|chequered flag)\b|"
             r"\bfirst place\b|\bp1\b|\btook the flag\b"),
     ("start_word", r"\bstart\b(?! (of|from|on|in|position|pos|at))"),
-    ("started", r"\bstarts\b|\braces? (entered|started|contested)\b|\bentries\b|\bappearances\b|\braced\b|"
+    ("started", r"\bstart(s|ed)? in (his|her|their) career\b|\bstarts\b|\braces? (entered|started|contested)\b|\bentries\b|\bappearances\b|\braced\b|"
                 r"\bcompeted\b|\bstarted\b"),
-    ("finish", r"\bresults?\b|\bclassification\b|\bclassified\b|\bfinish(ed|ing|es)?\b|\bcame\b|\bended( up)?\b|"
+    ("finish", r"\bend(ed|s)? up\b|\bresults?\b|\bclassification\b|\bclassified\b|\bfinish(ed|ing|es)?\b|\bcame\b|\bended( up)?\b|"
                r"\bwhere did\b|\bhow did\b|\bplace[ds]?\b|\bpositions?\b|\bpos\b|\bwhere was\b|\bplaced\b"),
     ("story", r"\bwhat happened\b|\brecap\b|\bsummary\b|\bsummari[sz]e\b|\bstory\b|\breport\b|\bhighlights?\b|"
               r"\bhow did the race go\b|\brundown\b|\btell me about\b|\beverything\b|\ball about\b|\bbreak ?down\b"),
@@ -203,6 +205,8 @@ _CLUES: list[tuple[str, str]] = [
     ("fastest", r"\bfastest\b|\bquickest\b|\btopped\b|\btop of\b|\bfirst in\b"),
 ]
 _CLUE_RES = [(tag, re.compile(p)) for tag, p in _CLUES]
+# Words the clues are made of ("start", "drivers", "difference"): never misspelt names.
+_CLUE_WORDS = frozenset(re.findall(r"[a-z]{3,}", " ".join(p for _, p in _CLUES))) | frozenset(lx.TYPOS.values())
 
 # The words of a clue we keep for slots rather than consuming ("last lap": lap slot).
 _SEASON_REL = re.compile(
@@ -272,6 +276,8 @@ def _last_race(tx: _Text, plan: QueryPlan) -> None:
     """"the last race", "the season opener", "the finale": a race named by its place in time."""
     for a, n, mt in tx.find(_LAST_RACE):
         s = mt.group(0)
+        if a > 0 and tx.words[a - 1] in ("his", "her", "their", "its", "career"):
+            continue  # "win his first race", "his last race": the driver's, not the calendar's
         tail = s.split()[-1]
         if tail in ("sprint", "quali", "qualifying"):
             plan.session_type = "S" if tail == "sprint" else "Q"
@@ -387,6 +393,8 @@ def _numbers(tx: _Text, plan: QueryPlan) -> None:
                 plan.lap_range = (min(x, y), max(x, y))
             elif kind == "from":
                 plan.lap_range = (int(g[1]) + (0 if g[0] == "from" else 1), None)
+                if g[0] == "after":
+                    plan.notes.append(f"after_lap:{g[1]}")  # "where was X after lap 1": that lap's end
             elif kind == "until":
                 plan.lap_range = (None, int(g[1]) - (1 if g[0] == "before" else 0))
             elif kind == "first":
@@ -672,7 +680,8 @@ async def _fuzzy(store: Store, tx: _Text, plan: QueryPlan, year: int | None, ind
     """Misspelt names ("verstapen", "maclaren", "monzza") read as the one name they are
     clearly close to; anything less clear stays unknown (the reply offers the choices)."""
     free = [i for i in tx.free() if len(tx.words[i]) >= 5 and not _is_filler(tx.words[i])
-            and not tx.words[i].isdigit() and tx.words[i] not in _NOT_NAMES_LOWER]
+            and not tx.words[i].isdigit() and tx.words[i] not in _NOT_NAMES_LOWER
+            and tx.words[i] not in _CLUE_WORDS]
     if not free:
         return
     dindex = await driver_index(store, year)
@@ -813,7 +822,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
 
     if "not_held" in tags:
         return go("unsupported")
-    if "predict" in tags:
+    if "predict" in tags or ("future" in tags and not ({"calendar", "when", "schedule_next", "sessions"} & tags)):
         return go("prediction")
     if "can_win" in tags:
         return go("can_win")
@@ -840,7 +849,9 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("weekend" if "sessions" in tags else "race_date")
     if "calendar" in tags:
         return go("schedule")
-    if "how_many" in tags and not subject and not has_e and ("races" in _raw_words(plan) or metric == "races"):
+    if "how_many" in tags and not subject and not has_e and (
+        words & {"races", "rounds", "gps", "events", "weekends"} or metric == "races"
+    ):
         return go("season_races")
     if "lead_changes" in tags:
         return go("lead_changes")
@@ -934,6 +945,10 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
     # Lap-level story.
     if "leader_lap" in tags and lap:
         return go("leader_on_lap")
+    after_lap = next((int(n.split(":")[1]) for n in plan.notes if n.startswith("after_lap:")), None)
+    if after_lap is not None and len(plan.drivers) == 1 and ("finish" in tags or words & {"where", "position"}) \
+            and "compare" not in tags:
+        plan.lap_range = (after_lap, after_lap)
     one_lap = (plan.lap_range is not None and plan.lap_range[0] == plan.lap_range[1]) or "last_lap" in plan.notes
     if len(plan.drivers) == 1 and one_lap and "best_lap" not in tags and "compare" not in tags:
         return go("driver_lap")
@@ -1061,7 +1076,7 @@ def _metric(tags: set[str], plan: QueryPlan) -> str | None:
         return "points"
     if "won" in tags:
         return "wins"
-    if "started" in tags:
+    if "started" in tags or ("start_word" in tags and "how_many" in tags):
         return "starts"
     if "how_many" in tags and ("races" in w or "gps" in w):
         return "races" if (plan.drivers or plan.teams) else None
