@@ -368,6 +368,14 @@ def titles(db: Db, kind: str, *, driver_id: int | None = None, team_ref: str | N
         return [Title(y, r, name, k, float(p), w, ends[y][1]) for y, r, name, k, p, w in rows]
 
 
+def season_rounds(db: Db, year: int) -> tuple[int | None, int | None]:
+    """(last round with driver standings, last calendar round) of a season: equal once it is decided."""
+    with _connect(db) as conn:
+        st = conn.execute(select(func.max(DriverStanding.round)).where(DriverStanding.year == year)).scalar()
+        cal = conn.execute(select(func.max(Event.round)).where(Event.year == year)).scalar()
+    return st, cal
+
+
 def final_round(db: Db, year: int) -> int | None:
     """The last round of a season's calendar in the store."""
     with _connect(db) as conn:
@@ -419,6 +427,28 @@ def drivers_of_team(
         .where(Result.constructor_ref.in_(list(team_refs)), Event.year == year)
         .group_by(*_DRIVER_COLS, Result.constructor_ref)
         .order_by(Result.constructor_ref, func.count().desc(), func.min(Event.round))
+    )
+    if event_id is not None:
+        stmt = stmt.where(Event.id == event_id)
+    n = len(_DRIVER_COLS)
+    with _connect(db) as conn:
+        return [Mate(_driver(r), r[n], r[n + 1], r[n + 2]) for r in conn.execute(stmt)]
+
+
+def teammates_of(db: Db, driver_id: int, *, year: int, event_id: int | None = None) -> list[Mate]:
+    """Drivers who raced for the same team in the same races as a driver (a season, or one race)."""
+    me, mate = aliased(Result), aliased(Result)
+    stmt = (
+        select(*_DRIVER_COLS, mate.constructor_ref, func.max(mate.team_name), func.count())
+        .select_from(me)
+        .join(mate, and_(mate.session_id == me.session_id, mate.constructor_ref == me.constructor_ref,
+                         mate.driver_id != me.driver_id))
+        .join(Session, Session.id == me.session_id)
+        .join(Event, Event.id == Session.event_id)
+        .join(Driver, Driver.id == mate.driver_id)
+        .where(me.driver_id == driver_id, Session.type == "R", Event.year == year)
+        .group_by(*_DRIVER_COLS, mate.constructor_ref)
+        .order_by(func.min(Event.round), func.count().desc())
     )
     if event_id is not None:
         stmt = stmt.where(Event.id == event_id)
