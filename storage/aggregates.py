@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
@@ -138,7 +139,8 @@ class RemainingRace:
 # --------------------------------------------------------------------------- facts
 
 
-def _rows(stype: str | Sequence[str], *extra: object) -> Select:  # type: ignore[type-arg]
+def _rows(stype: str | Sequence[str], *extra: object, where: Sequence[Any] = ()) -> Select:  # type: ignore[type-arg]
+    """Result rows of these session types, with `where` (conditions on Result / Event) applied."""
     types = [stype] if isinstance(stype, str) else list(stype)
     return (
         select(
@@ -151,7 +153,7 @@ def _rows(stype: str | Sequence[str], *extra: object) -> Select:  # type: ignore
         .select_from(Result)
         .join(Session, Session.id == Result.session_id)
         .join(Event, Event.id == Session.event_id)
-        .where(Session.type.in_(types))
+        .where(Session.type.in_(types), *where)
     )
 
 
@@ -159,45 +161,49 @@ def _started() -> object:
     return or_(Result.position_text.is_(None), Result.position_text.not_in(_NOT_STARTED))
 
 
-def _front(limit: int, sprint: bool) -> Select:  # type: ignore[type-arg]
+def _front(limit: int, sprint: bool, where: Sequence[Any]) -> Select:  # type: ignore[type-arg]
     """Poles (limit 1) / front rows (limit 2): qualifying where held, else the grid."""
     one = literal(1).label("value")
     if sprint:
-        return _rows("S", one).where(Result.grid >= 1, Result.grid <= limit)
+        return _rows("S", one, where=where).where(Result.grid >= 1, Result.grid <= limit)
     q_events = (
         select(Session.event_id).join(Result, Result.session_id == Session.id)
         .where(Session.type == "Q", Result.position.is_not(None))
     )
-    from_q = _rows("Q", one).where(Result.position >= 1, Result.position <= limit)
-    from_grid = _rows("R", one).where(
+    from_q = _rows("Q", one, where=where).where(Result.position >= 1, Result.position <= limit)
+    from_grid = _rows("R", one, where=where).where(
         Result.grid >= 1, Result.grid <= limit, Event.id.not_in(q_events)
     )
     return union_all(from_q, from_grid)  # type: ignore[return-value]
 
 
-def _facts(metric: str, sprint: bool = False) -> Select:  # type: ignore[type-arg]
-    """Rows where `metric` happened, each with its `value` (1, or the points scored)."""
+def _facts(metric: str, sprint: bool = False, where: Sequence[Any] = ()) -> Select:  # type: ignore[type-arg]
+    """Rows where `metric` happened, each with its `value` (1, or the points scored).
+
+    `where` filters every branch inside (subject, seasons, circuit), so the
+    indexes on results serve it rather than a scan of the whole history.
+    """
     one = literal(1).label("value")
     race = "S" if sprint else "R"
     if metric == "wins":
-        return _rows(race, one).where(Result.position == 1)
+        return _rows(race, one, where=where).where(Result.position == 1)
     if metric == "podiums":
-        return _rows(race, one).where(Result.position >= 1, Result.position <= 3)
+        return _rows(race, one, where=where).where(Result.position >= 1, Result.position <= 3)
     if metric == "points":
         types = ["S"] if sprint else ["R", "S"]
-        return _rows(types, Result.points.label("value")).where(Result.points > 0)
+        return _rows(types, Result.points.label("value"), where=where).where(Result.points > 0)
     if metric == "points_finishes":
-        return _rows(race, one).where(Result.points > 0)
+        return _rows(race, one, where=where).where(Result.points > 0)
     if metric == "fastest_laps":
-        return _rows(race, one).where(Result.fastest_lap_rank == 1)
+        return _rows(race, one, where=where).where(Result.fastest_lap_rank == 1)
     if metric == "dnfs":
-        return _rows(race, one).where(Result.position_text.in_(_NOT_CLASSIFIED))
+        return _rows(race, one, where=where).where(Result.position_text.in_(_NOT_CLASSIFIED))
     if metric in ("starts", "races"):
-        return _rows(race, one).where(_started())  # type: ignore[arg-type]
+        return _rows(race, one, where=where).where(_started())  # type: ignore[arg-type]
     if metric == "poles":
-        return _front(1, sprint)
+        return _front(1, sprint, where)
     if metric == "front_rows":
-        return _front(2, sprint)
+        return _front(2, sprint, where)
     raise ValueError(f"unknown metric {metric!r}")
 
 
@@ -205,17 +211,16 @@ def _filtered(
     metric: str, *, driver_id: int | None, team_ref: str | None, years: Sequence[int] | None,
     circuit_ref: str | None, sprint: bool,
 ):  # type: ignore[no-untyped-def]
-    f = _facts(metric, sprint).subquery()
-    conds = []
+    conds: list[Any] = []
     if driver_id is not None:
-        conds.append(f.c.driver_id == driver_id)
+        conds.append(Result.driver_id == driver_id)
     if team_ref is not None:
-        conds.append(f.c.team_ref == team_ref)
+        conds.append(Result.constructor_ref == team_ref)
     if years:
-        conds.append(f.c.year.in_(list(years)))
+        conds.append(Event.year.in_(list(years)))
     if circuit_ref is not None:
-        conds.append(f.c.circuit_ref == circuit_ref)
-    return f, and_(*conds) if conds else literal(True)
+        conds.append(Event.circuit_ref == circuit_ref)
+    return _facts(metric, sprint, conds).subquery(), literal(True)
 
 
 def _amount(f, metric: str, team: bool):  # type: ignore[no-untyped-def]
@@ -254,12 +259,11 @@ def stat(
     with _connect(db) as conn:
         counts = {r[0]: float(r[1]) for r in conn.execute(per_year)}
         in_season = {r[0] for r in conn.execute(entered)}
-        total_q = select(_amount(f, metric, team)).where(cond)
-        total = float(conn.execute(total_q).scalar() or 0)
         first, last = conn.execute(span).one()
     wanted = sorted(set(years)) if years else sorted(in_season | set(counts))
     seasons = tuple(SeasonCount(y, counts.get(y, 0.0), y in in_season) for y in wanted)
-    return StatResult(metric, seasons, total, first, last)
+    # Seasons add up: a team's Grands Prix entered are distinct within each season too.
+    return StatResult(metric, seasons, sum(counts.values()), first, last)
 
 
 def occasion(
