@@ -84,6 +84,13 @@ def _years(plan: QueryPlan) -> list[int]:
     return [plan.year] if plan.year is not None and not defaulted else []
 
 
+def _race(plan: QueryPlan) -> Any:
+    """The race asked about (team of / teammates in one race), or None for a season or career."""
+    if plan.event is None or plan.scope in ("circuit", "season", "career") or "default_event" in plan.notes:
+        return None
+    return plan.event
+
+
 def _circuit(plan: QueryPlan) -> tuple[str, str] | None:
     """(circuit ref, label) when the question is about a circuit."""
     e = plan.event
@@ -196,7 +203,7 @@ def _stat_line(ctx: Ctx, s: Ctx) -> str:
         total = f" — {_words(metric, s['total'], sprint)} in total" if len(years) > 1 else ""
         return f"**{s['name']}**{at}: {body}{total}."
     span = f"{s['first_year']}–{s['last_year']}" if s["first_year"] != s["last_year"] else str(s["first_year"])
-    scope = f"{at}, all seasons" if at else " in their career"
+    scope = f"{at}, all seasons" if at else (" in their career" if s["kind"] == "driver" else " in all seasons")
     tail = ""
     if s["last_year"] == open_year and ctx.get("data_to"):
         d = ctx["data_to"]
@@ -421,9 +428,10 @@ async def build_team_of(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     out = []
     for d in plan.drivers:
         item: Ctx = {"name": d.name}
-        if plan.event is not None and plan.scope != "circuit" and not plan.years:
-            got = await store.run(agg.team_in_event, d.id, plan.event.id)
-            item["event"] = plan.event.label
+        race = _race(plan)
+        if race is not None:
+            got = await store.run(agg.team_in_event, d.id, race.id)
+            item["event"] = race.label
             item["team"] = got[1] if got else None
             item["session"] = got[2] if got else None
         else:
@@ -480,7 +488,7 @@ async def build_teammates(store: Store, plan: QueryPlan, now: dt.datetime) -> Ct
     subjects = _subjects(plan)
     if not subjects:
         raise UserError(NEED_SUBJECT)
-    event = plan.event if plan.event is not None and plan.scope != "circuit" and not plan.years else None
+    event = _race(plan)
     years = _years(plan)
     out = []
     for s in subjects:
@@ -589,10 +597,13 @@ async def build_can_win(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
                      "points": r.points, "behind": leader.points - r.points, "verdict": verdict,
                      "tie_only": verdict == "yes" and best == rivals})
     named = [d.id for d in plan.drivers] if kind == "drivers" else [ref for ref, _ in plan.teams]
+    in_table = {r["key"] for r in rows}
+    absent = [d.name for d in plan.drivers if d.id not in in_table] if kind == "drivers" \
+        else [name for ref, name in plan.teams if ref not in in_table]
     return {"focus": "can_win", "kind": kind, "year": st.year, "round": st.round,
             "event": st.event.name if st.event else None, "remaining": len(left.races),
             "left": left.max_points, "left_if_sprints": left.max_if_sprints, "rule": left.rule.note,
-            "rows": rows, "named": named, "open": st.year == await _open_season(store)}
+            "rows": rows, "named": named, "absent": absent, "open": st.year == await _open_season(store)}
 
 
 def render_can_win(ctx: Ctx) -> str:
@@ -621,10 +632,9 @@ def render_can_win(ctx: Ctx) -> str:
             else:
                 ans = "no, mathematically out of it"
             lines.append(f"**{r['name']}** (P{r['pos']}, {f.points(r['points'])} pts, {gap}): {ans}.")
-        missing = len(ctx["named"]) - len(lines)
-        if missing:
-            lines.append(f"{missing} of the named {'drivers' if ctx['kind'] == 'drivers' else 'teams'} "
-                         f"{'has' if missing == 1 else 'have'} no place in these standings.")
+        for name in ctx.get("absent") or []:
+            lines.append(NOT_IN_STANDINGS.format(name=name, year=ctx["year"], kind=ctx["kind"].rstrip("s"),
+                                                 round=ctx["round"]))
         return f"{where}, {word} title ({state}):\n" + "\n".join(lines + notes)
     alive = [r for r in ctx["rows"] if r["verdict"] != "no"]
     names = ", ".join(f"**{r['name']}** {f.points(r['points'])}" + (" (only if there are sprints)"

@@ -234,3 +234,30 @@ async def test_demo_teammates_and_points_gap(demo: Store) -> None:
     text = await ask(demo, "points_gap", teams=[("ferrari", "Ferrari"), ("mclaren", "McLaren")], years=[2023])
     assert f"a gap of {abs(pts[fer] - pts[raw.constructor_ids['mclaren']]):g} points" in text
     assert number_after(text, "Ferrari\\*\\* P") is not None
+
+
+async def test_a_named_race_wins_over_its_season(store: Store, ergast: Ergast) -> None:  # noqa: F811
+    monza = event(store, 2023, 14)
+    race_id = next(i for i, r in ergast.races.items() if r["year"] == "2023" and r["round"] == "14")
+    ver = ergast.driver_ids["max_verstappen"]
+    team = next(r["constructorId"] for r in ergast.results if r["raceId"] == race_id and r["driverId"] == ver)
+    mates = {ergast.driver_names[r["driverId"]] for r in ergast.results
+             if r["raceId"] == race_id and r["constructorId"] == team and r["driverId"] != ver}
+    text = await ask(store, "teammates", drivers=[driver(store, "max_verstappen")], event=monza, years=[2023])
+    assert text.startswith("**Max Verstappen**'s teammates in the 2023 Italian Grand Prix: ")
+    assert set(re.findall(r"(?:: |, )([^,(]+?) at ", text)) == mates
+
+
+async def test_career_teams_folded_by_consecutive_seasons(store: Store, ergast: Ergast) -> None:  # noqa: F811
+    ham = ergast.driver_ids["hamilton"]
+    seasons = sorted({(ergast.year(r["raceId"]), ergast.constructor_names[r["constructorId"]])
+                      for r in ergast.results if r["driverId"] == ham})
+    runs: list[list[Any]] = []
+    for y, team in seasons:
+        if runs and runs[-1][0] == team and runs[-1][2] == y - 1:
+            runs[-1][2] = y
+        else:
+            runs.append([team, y, y])
+    expected = ", ".join(f"{t} {a}" + (f"–{b}" if b != a else "") for t, a, b in runs)
+    text = await ask(store, "team_of", drivers=[driver(store, "hamilton")])
+    assert text == f"**Lewis Hamilton**'s teams: {expected}."
