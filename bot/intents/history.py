@@ -27,6 +27,7 @@ NEED_METRIC = "What should I count: wins, poles, podiums, points, DNFs, starts o
 NEED_TWO = "Name two drivers (or two teams) for a points gap, e.g. *gap between Norris and Piastri*."
 NOT_HELD_METRIC = "I can't count {metric} over seasons: laps led are only held for races with lap data."
 NO_SEASON = "I hold no {year} season."
+NO_SEASONS = "I hold no {years} season{s}: my data covers {first}–{last}."
 NO_STANDINGS = "I hold no {kind} standings for {year}{after}."
 NO_CONSTRUCTORS = "There was no constructors' championship in {year}: it started in 1958."
 NOT_IN_STANDINGS = "{name} has no place in the {year} {kind} standings after round {round}."
@@ -91,6 +92,17 @@ def _race(plan: QueryPlan) -> Any:
     return plan.event
 
 
+async def _check_years(store: Store, years: list[int]) -> None:
+    """A season the store does not hold is said plainly, never counted as zero."""
+    if not years:
+        return
+    held = set(await store.seasons())
+    missing = [y for y in years if y not in held]
+    if missing:
+        raise UserError(NO_SEASONS.format(years=_year_list(missing), s="s" if len(missing) > 1 else "",
+                                          first=min(held, default="?"), last=max(held, default="?")))
+
+
 def _circuit(plan: QueryPlan) -> tuple[str, str] | None:
     """(circuit ref, label) when the question is about a circuit."""
     e = plan.event
@@ -153,6 +165,7 @@ async def build_stat(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     if metric not in agg.METRICS:
         raise UserError(NEED_METRIC)
     years = _years(plan)
+    await _check_years(store, years)
     subjects = _subjects(plan)
     ctx: Ctx = {"focus": "stat", "metric": metric, "years": years, "data_to": await _data_to(store),
                 "sprint": plan.session_type == "S"}
@@ -375,6 +388,7 @@ async def build_leaders(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
         raise UserError(NOT_HELD_METRIC.format(metric="laps led") if metric == "laps_led" else NEED_METRIC)
     teams = plan.subject == "team" or (plan.standings_kind == "constructors" and not plan.drivers)
     years = _years(plan)
+    await _check_years(store, years)
     circuit = _circuit(plan)
     sprint = plan.session_type == "S"
     if circuit:
@@ -425,6 +439,7 @@ async def build_team_of(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     if not plan.drivers:
         raise UserError(NEED_DRIVER)
     years = _years(plan)
+    await _check_years(store, years)
     out = []
     for d in plan.drivers:
         item: Ctx = {"name": d.name}
@@ -490,6 +505,7 @@ async def build_teammates(store: Store, plan: QueryPlan, now: dt.datetime) -> Ct
         raise UserError(NEED_SUBJECT)
     event = _race(plan)
     years = _years(plan)
+    await _check_years(store, years)
     out = []
     for s in subjects:
         item: Ctx = s.ctx()
@@ -534,6 +550,7 @@ def render_teammates(ctx: Ctx) -> str:
 
 async def _standings_for(store: Store, plan: QueryPlan, kind: str) -> Any:
     years = _years(plan)
+    await _check_years(store, years)
     year = years[0] if years else None
     if year is None:
         seasons = await store.seasons()

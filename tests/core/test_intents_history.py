@@ -202,6 +202,10 @@ async def test_unclear_questions_are_refused(store: Store) -> None:
         await ask(store, "points_gap", drivers=[driver(store, "hamilton")])
     with pytest.raises(UserError):
         await ask(store, "stat", metric="laps_led", drivers=[driver(store, "hamilton")])
+    # A season the store does not hold is not a season with zero wins.
+    last = max(q.seasons(store.engine))
+    with pytest.raises(UserError, match=f"I hold no {last + 5} season"):
+        await ask(store, "stat", metric="wins", drivers=[driver(store, "hamilton")], years=[2010, last + 5])
 
 
 # --------------------------------------------------------------------------- demo store (clean clone)
