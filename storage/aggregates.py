@@ -372,6 +372,21 @@ def titles(db: Db, kind: str, *, driver_id: int | None = None, team_ref: str | N
         return [Title(y, r, name, k, float(p), w, ends[y][1]) for y, r, name, k, p, w in rows]
 
 
+def title_leaders(db: Db, kind: str, *, limit: int = 5) -> list[Leader]:
+    """Most championships (decided seasons only), ties at the cut included."""
+    with _connect(db) as conn:
+        ends = _season_ends(conn, kind)
+        rows = _leader_rows(conn, kind, [(y, r) for y, (r, done) in ends.items() if done])
+    counts: dict[str, list[Any]] = {}
+    for _, _, name, key, _, _ in rows:
+        counts.setdefault(key, [name, 0])[1] += 1
+    ranked = sorted((Leader(n, k, None, float(c)) for k, (n, c) in counts.items()), key=lambda r: -r.value)
+    if len(ranked) <= limit:
+        return ranked
+    cut = ranked[limit - 1].value
+    return [r for r in ranked if r.value >= cut]
+
+
 def season_rounds(db: Db, year: int) -> tuple[int | None, int | None]:
     """(last round with driver standings, last calendar round) of a season: equal once it is decided."""
     with _connect(db) as conn:

@@ -42,6 +42,8 @@ RULE_DNFS = "DNF = started but not classified; disqualifications not counted"
 RULE_FASTEST = "fastest laps are held from 2004 only"
 RULE_POINTS = "points as scored, before the dropped-score rules of old seasons"
 RULE_SPRINTS = "Grands Prix only; sprints not counted"
+RULE_SUMMARY = "wins, podiums and poles: Grands Prix only; points include sprints"
+RULE_SPRINT_POINTS = "Grand Prix and sprint points"
 RULE_CAN_WIN = ("{left} points still available over {n} round{s} ({rule}); a title needs more points than "
                 "every rival, ties go to count-back")
 SPRINTS_UNKNOWN = ("The stored calendar does not say which of the remaining rounds are sprint weekends: "
@@ -51,7 +53,9 @@ METRIC_WORDS = {
     "points": ("point", "points"), "dnfs": ("DNF", "DNFs"), "starts": ("start", "starts"),
     "races": ("race", "races"), "fastest_laps": ("fastest lap", "fastest laps"),
     "points_finishes": ("points finish", "points finishes"), "front_rows": ("front-row start", "front-row starts"),
+    "titles": ("title", "titles"),
 }
+SUMMARY_METRICS = ("starts", "wins", "podiums", "poles", "points")
 
 
 # --------------------------------------------------------------------------- plan reading
@@ -162,6 +166,8 @@ async def build_stat(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
         return await build_titles(store, plan, now)
     if metric == "laps_led":
         raise UserError(NOT_HELD_METRIC.format(metric="laps led"))
+    if metric is None and _subjects(plan):
+        return await _build_summary(store, plan)
     if metric not in agg.METRICS:
         raise UserError(NEED_METRIC)
     years = _years(plan)
@@ -190,7 +196,40 @@ async def build_stat(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     ctx["rules"] = _rules(metric, years, min((o["first_year"] or 9999) for o in out), ctx["sprint"])
     if metric in ("wins", "podiums") and not ctx["sprint"]:
         ctx["rules"].append(RULE_SPRINTS)
+    if metric == "points" and not ctx["sprint"]:
+        ctx["rules"].append(RULE_SPRINT_POINTS)
     return ctx
+
+
+async def _build_summary(store: Store, plan: QueryPlan) -> Ctx:
+    """No metric named ("lando's stats"): the main counts, per subject, over the asked seasons or career."""
+    years = _years(plan)
+    await _check_years(store, years)
+    out = []
+    for s in _subjects(plan):
+        counts: dict[str, float] = {}
+        span: tuple[int | None, int | None] = (None, None)
+        entered = False
+        for metric in SUMMARY_METRICS:
+            r = await store.run(agg.stat, metric, **s.key(), years=years or None)
+            counts[metric] = r.total
+            span = (r.first_year, r.last_year)
+            entered = entered or any(c.entered for c in r.seasons)
+        out.append({**s.ctx(), "counts": counts, "first_year": span[0], "last_year": span[1], "entered": entered})
+    return {"focus": "stat", "summary": out, "years": years, "data_to": await _data_to(store),
+            "open_season": await _open_season(store)}
+
+
+def _summary_line(ctx: Ctx, s: Ctx) -> str:
+    years = ctx["years"]
+    if not s["entered"]:
+        return DID_NOT_RACE.format(name=s["name"], years=_year_list(years) if years else "any season I hold")
+    when = _year_list(years) if years else f"career {s['first_year']}–{s['last_year']}"
+    if ctx.get("open_season") in (years or [s["last_year"]]):
+        d = ctx.get("data_to") or {}
+        when += ", " + DATA_TO.format(event=f"{d.get('year')} {d.get('name')}")
+    body = ", ".join(_words(m, s["counts"][m]) for m in SUMMARY_METRICS)
+    return f"**{s['name']}** ({when}): {body}."
 
 
 def _stat_line(ctx: Ctx, s: Ctx) -> str:
@@ -227,6 +266,9 @@ def _stat_line(ctx: Ctx, s: Ctx) -> str:
 def render_stat(ctx: Ctx) -> str:
     if ctx.get("focus") == "titles":
         return render_titles(ctx)
+    if "summary" in ctx:
+        note = f"\n_({RULE_SUMMARY})_" if any(s["entered"] for s in ctx["summary"]) else ""
+        return "\n".join(_summary_line(ctx, s) for s in ctx["summary"]) + note
     if "season_races" in ctx:
         lines = []
         for r in ctx["season_races"]:
@@ -238,7 +280,7 @@ def render_stat(ctx: Ctx) -> str:
                 lines.append(f"{r['year']}: {r['held']} races.")
         return "\n".join(lines)
     lines = [_stat_line(ctx, s) for s in ctx["subjects"]]
-    if ctx.get("rules"):
+    if ctx.get("rules") and any(c["entered"] for s in ctx["subjects"] for c in s["seasons"]):
         lines.append(f"_({'; '.join(ctx['rules'])})_")
     return "\n".join(lines)
 
@@ -382,11 +424,16 @@ def render_occasion(ctx: Ctx) -> str:
 
 async def build_leaders(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     metric = plan.metric or "wins"
+    teams = plan.subject == "team" or (plan.standings_kind == "constructors" and not plan.drivers)
     if metric == "titles":
-        raise UserError(NEED_METRIC)
+        kind = "constructors" if teams else "drivers"
+        rows = await store.run(agg.title_leaders, kind)
+        return {"focus": "leaders", "metric": "titles", "mode": "career", "years": [], "teams": teams,
+                "sprint": False, "circuit": None, "open_season": await _open_season(store),
+                "data_to": await _data_to(store),
+                "rows": [{"name": r.name, "year": None, "value": r.value} for r in rows]}
     if metric not in agg.METRICS:
         raise UserError(NOT_HELD_METRIC.format(metric="laps led") if metric == "laps_led" else NEED_METRIC)
-    teams = plan.subject == "team" or (plan.standings_kind == "constructors" and not plan.drivers)
     years = _years(plan)
     await _check_years(store, years)
     circuit = _circuit(plan)
@@ -412,6 +459,8 @@ async def build_leaders(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
 def render_leaders(ctx: Ctx) -> str:
     many = METRIC_WORDS[ctx["metric"]][1]
     many = f"sprint {many}" if ctx["sprint"] else many
+    if ctx["metric"] == "titles":
+        many = "constructors' titles" if ctx["teams"] else "drivers' titles"
     d = ctx.get("data_to") or {}
     span = f"1950 to the {d.get('year')} {d.get('name')}"
     head = {

@@ -269,3 +269,22 @@ async def test_career_teams_folded_by_consecutive_seasons(store: Store, ergast: 
     expected = ", ".join(f"{t} {a}" + (f"–{b}" if b != a else "") for t, a, b in runs)
     text = await ask(store, "team_of", drivers=[driver(store, "hamilton")])
     assert text == f"**Lewis Hamilton**'s teams: {expected}."
+
+
+async def test_no_metric_gives_the_main_counts(store: Store, ergast: Ergast) -> None:  # noqa: F811
+    text = await ask(store, "stat", drivers=[driver(store, "norris")])
+    for metric, word in (("starts", "starts"), ("wins", "wins"), ("podiums", "podiums"), ("poles", "poles")):
+        assert f"{ergast.count(metric, driver='norris')} {word}" in text
+    assert f"{ergast.count('points', driver='norris'):g} points" in text
+    assert "points include sprints" in text
+
+
+async def test_most_titles(store: Store, ergast: Ergast) -> None:  # noqa: F811
+    finals = ergast.final_standings("driver_standings")
+    open_year = max(finals)
+    champs = Counter(next(r["driverId"] for r in rows if r["position"] == "1")
+                     for y, rows in finals.items() if y != open_year)
+    top = max(champs.values())
+    text = await ask(store, "leaders", metric="titles")
+    first = {ergast.driver_names[d] for d, n in champs.items() if n == top}
+    assert set(re.findall(r"^1\. \*\*(.+?)\*\* — (\d+)$", text, re.M)) == {(n, str(top)) for n in first}

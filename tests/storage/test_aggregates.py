@@ -388,3 +388,14 @@ def test_season_race_count(history: Engine, ergast: Ergast) -> None:
         held = len({r["raceId"] for r in ergast.results if ergast.year(r["raceId"]) == y})
         cal = sum(1 for r in ergast.races.values() if int(r["year"]) == y)
         assert agg.season_race_count(history, y) == (held, cal)
+
+
+def test_title_leaders_count_decided_seasons_only(history: Engine, ergast: Ergast) -> None:
+    finals = ergast.final_standings("constructor_standings")
+    open_year = max(finals)
+    champs = Counter(next(r["constructorId"] for r in rows if r["position"] == "1")
+                     for y, rows in finals.items() if y != open_year)
+    got = agg.title_leaders(history, "constructors")
+    cid, n = champs.most_common(1)[0]
+    assert (got[0].name, got[0].value) == (ergast.constructor_names[cid], n)
+    assert sum(r.value for r in agg.title_leaders(history, "constructors", limit=1000)) == sum(champs.values())
