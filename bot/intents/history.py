@@ -18,6 +18,7 @@ from bot.errors import UserError
 from bot.intents import Ctx, Intent
 from bot.plan import QueryPlan
 from storage import aggregates as agg
+from storage.queries import EventInfo
 from storage.store import Store
 
 # --- user-visible strings (bot/intents/history.py)
@@ -38,6 +39,7 @@ DATA_TO = "data to the {event}"
 IN_PROGRESS = "season in progress: not yet decided"
 AS_IT_STOOD = "as it stood then"
 RULE_POLES = "poles: qualifying P1 from 1994, starting grid P1 before"
+RULE_FRONT_ROWS = "front rows: qualifying P1–P2 from 1994, starting grid P1–P2 before"
 RULE_DNFS = "DNF = started but not classified; disqualifications not counted"
 RULE_FASTEST = "fastest laps are held from 2004 only"
 RULE_POINTS = "points as scored, before the dropped-score rules of old seasons"
@@ -55,6 +57,7 @@ METRIC_WORDS = {
     "points_finishes": ("points finish", "points finishes"), "front_rows": ("front-row start", "front-row starts"),
     "titles": ("title", "titles"),
 }
+FIRST_SPRINT_YEAR = 2021
 SUMMARY_METRICS = ("starts", "wins", "podiums", "poles", "points")
 
 
@@ -89,7 +92,7 @@ def _years(plan: QueryPlan) -> list[int]:
     return [plan.year] if plan.year is not None and not defaulted else []
 
 
-def _race(plan: QueryPlan) -> Any:
+def _race(plan: QueryPlan) -> EventInfo | None:
     """The race asked about (team of / teammates in one race), or None for a season or career."""
     if plan.event is None or plan.scope in ("circuit", "season", "career") or "default_event" in plan.notes:
         return None
@@ -147,7 +150,7 @@ def _rules(metric: str, years: list[int], first_year: int | None, sprint: bool) 
     lo = min(years) if years else (first_year or 0)
     out = []
     if metric in ("poles", "front_rows") and lo < agg.FIRST_QUALIFYING_YEAR and not sprint:
-        out.append(RULE_POLES)
+        out.append(RULE_POLES if metric == "poles" else RULE_FRONT_ROWS)
     if metric == "dnfs":
         out.append(RULE_DNFS)
     if metric == "fastest_laps" and lo < agg.FIRST_FASTEST_LAP_YEAR:
@@ -196,7 +199,8 @@ async def build_stat(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
     ctx["rules"] = _rules(metric, years, min((o["first_year"] or 9999) for o in out), ctx["sprint"])
     if metric in ("wins", "podiums") and not ctx["sprint"]:
         ctx["rules"].append(RULE_SPRINTS)
-    if metric == "points" and not ctx["sprint"]:
+    newest = max(years) if years else max((o["last_year"] or 0) for o in out)
+    if metric == "points" and not ctx["sprint"] and newest >= FIRST_SPRINT_YEAR:
         ctx["rules"].append(RULE_SPRINT_POINTS)
     return ctx
 
@@ -468,7 +472,8 @@ def render_leaders(ctx: Ctx) -> str:
         "season_record": f"Most {many} in one season ({span})",
         "seasons": f"Most {many} in {_year_list(ctx['years'])}"
         + (f" ({IN_PROGRESS})" if ctx.get("open_season") in ctx["years"] else ""),
-        "circuit": f"Most {many} at {ctx['circuit']} ({span})",
+        "circuit": f"Most {many} at {ctx['circuit']} "
+        + (f"in {_year_list(ctx['years'])}" if ctx["years"] else f"({span})"),
     }[ctx["mode"]]
     if not ctx["rows"]:
         return f"{head}: none in the data I hold."
