@@ -9,8 +9,9 @@ one place so the replies can say them:
   asked for (`sprint=True`: the sprint's results instead). Fastest-lap ranks
   exist in the data from 2004 only.
 - poles / front rows: qualifying position 1 (1-2) where the event holds
-  qualifying results (Ergast from 1994); before that, starting grid 1 (1-2) in
-  the race.
+  qualifying results (Ergast from 1994); before that, and at 2021's sprint
+  weekends (the sprint set the grid; pole was credited to the car starting
+  first), starting grid 1 (1-2) in the race.
 - points: race + sprint result points as scored, before any dropped-score rule
   (used until 1990), so an old season's total can exceed the championship total.
 - starts (= races for a driver or team): a race entry that was not withdrawn
@@ -49,7 +50,8 @@ METRICS = (
 )
 FIRST_QUALIFYING_YEAR = 1994  # Ergast qualifying results start here; poles before come from the grid
 FIRST_FASTEST_LAP_YEAR = 2004  # fastest-lap ranks in the results start here
-FIRST_CONSTRUCTORS_YEAR = 1958  # the constructors' championship started in 1958
+FIRST_CONSTRUCTORS_YEAR = 1958
+SPRINT_POLE_YEAR = 2021  # the one season whose sprint set the Grand Prix grid (pole = grid 1)  # the constructors' championship started in 1958
 
 _NOT_STARTED = ("W", "F")  # withdrawn, failed to (pre-)qualify
 _NOT_CLASSIFIED = ("R", "N")  # retired, not classified
@@ -166,11 +168,19 @@ def _front(limit: int, sprint: bool, where: Sequence[Any]) -> Select:  # type: i
     one = literal(1).label("value")
     if sprint:
         return _rows("S", one, where=where).where(Result.grid >= 1, Result.grid <= limit)
+    # 2021's sprint weekends: the sprint set the grid and the FIA credited pole to whoever
+    # started first, so those races count from the grid like the years before qualifying data.
+    sprint_2021 = (
+        select(Session.event_id).join(Event, Event.id == Session.event_id)
+        .where(Session.type == "S", Event.year == SPRINT_POLE_YEAR)
+    )
     q_events = (
         select(Session.event_id).join(Result, Result.session_id == Session.id)
-        .where(Session.type == "Q", Result.position.is_not(None))
+        .where(Session.type == "Q", Result.position.is_not(None), Session.event_id.not_in(sprint_2021))
     )
-    from_q = _rows("Q", one, where=where).where(Result.position >= 1, Result.position <= limit)
+    from_q = _rows("Q", one, where=where).where(
+        Result.position >= 1, Result.position <= limit, Event.id.in_(q_events)
+    )
     from_grid = _rows("R", one, where=where).where(
         Result.grid >= 1, Result.grid <= limit, Event.id.not_in(q_events)
     )

@@ -38,8 +38,9 @@ NOT_AT_EVENT = "{name} did not take part in the {event}."
 DATA_TO = "data to the {event}"
 IN_PROGRESS = "season in progress: not yet decided"
 AS_IT_STOOD = "as it stood then"
-RULE_POLES = "poles: qualifying P1 from 1994, starting grid P1 before"
-RULE_FRONT_ROWS = "front rows: qualifying P1–P2 from 1994, starting grid P1–P2 before"
+RULE_POLES = "poles: qualifying P1 from 1994, starting grid P1 before 1994 and at 2021's sprint weekends"
+RULE_FRONT_ROWS = ("front rows: qualifying P1–P2 from 1994, starting grid P1–P2 before 1994 and at 2021's "
+                   "sprint weekends")
 RULE_DNFS = "DNF = started but not classified; disqualifications not counted"
 RULE_FASTEST = "fastest laps are held from 2004 only"
 RULE_POINTS = "points as scored, before the dropped-score rules of old seasons"
@@ -146,10 +147,11 @@ async def _open_season(store: Store) -> int | None:
     return year if standings_round is not None and last is not None and standings_round < last else None
 
 
-def _rules(metric: str, years: list[int], first_year: int | None, sprint: bool) -> list[str]:
-    lo = min(years) if years else (first_year or 0)
+def _rules(metric: str, years: list[int], span: tuple[int, int], sprint: bool) -> list[str]:
+    lo, hi = (min(years), max(years)) if years else span
     out = []
-    if metric in ("poles", "front_rows") and lo < agg.FIRST_QUALIFYING_YEAR and not sprint:
+    grid_era = lo < agg.FIRST_QUALIFYING_YEAR or lo <= agg.SPRINT_POLE_YEAR <= hi
+    if metric in ("poles", "front_rows") and grid_era and not sprint:
         out.append(RULE_POLES if metric == "poles" else RULE_FRONT_ROWS)
     if metric == "dnfs":
         out.append(RULE_DNFS)
@@ -196,7 +198,8 @@ async def build_stat(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx:
             "seasons": [{"year": c.year, "value": c.value, "entered": c.entered} for c in r.seasons],
         })
     ctx["subjects"] = out
-    ctx["rules"] = _rules(metric, years, min((o["first_year"] or 9999) for o in out), ctx["sprint"])
+    span = (min((o["first_year"] or 9999) for o in out), max((o["last_year"] or 0) for o in out))
+    ctx["rules"] = _rules(metric, years, span, ctx["sprint"])
     if metric in ("wins", "podiums") and not ctx["sprint"]:
         ctx["rules"].append(RULE_SPRINTS)
     newest = max(years) if years else max((o["last_year"] or 0) for o in out)

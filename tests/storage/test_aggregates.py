@@ -76,9 +76,12 @@ class Ergast:
         return int(self.races[race_id]["round"])
 
     def poles(self, limit: int = 1) -> list[dict[str, str]]:
-        """Qualifying rows P1 (P1-2) where the race has qualifying, else race rows on grid 1 (1-2)."""
-        with_q = {r["raceId"] for r in self.qualifying if r["position"] != N}
-        out = [r for r in self.qualifying if r["position"] != N and 1 <= int(r["position"]) <= limit]
+        """Qualifying rows P1 (P1-2) where the race has qualifying (not a 2021 sprint weekend),
+        else race rows on grid 1 (1-2)."""
+        sprint_2021 = {r["raceId"] for r in self.sprints if self.year(r["raceId"]) == 2021}
+        with_q = {r["raceId"] for r in self.qualifying if r["position"] != N} - sprint_2021
+        out = [r for r in self.qualifying if r["raceId"] in with_q and r["position"] != N
+               and 1 <= int(r["position"]) <= limit]
         out += [r for r in self.results if r["raceId"] not in with_q and r["grid"] != N
                 and 1 <= int(r["grid"]) <= limit]
         return out
@@ -399,3 +402,17 @@ def test_title_leaders_count_decided_seasons_only(history: Engine, ergast: Ergas
     cid, n = champs.most_common(1)[0]
     assert (got[0].name, got[0].value) == (ergast.constructor_names[cid], n)
     assert sum(r.value for r in agg.title_leaders(history, "constructors", limit=1000)) == sum(champs.values())
+
+
+def test_2021_sprint_weekend_poles_come_from_the_grid(history: Engine, ergast: Ergast) -> None:
+    """2021 British GP: Hamilton topped qualifying, Verstappen won the sprint and started on pole."""
+    race_id = next(i for i, r in ergast.races.items() if r["year"] == "2021" and r["name"] == "British Grand Prix")
+    on_grid_1 = next(r["driverId"] for r in ergast.results if r["raceId"] == race_id and r["grid"] == "1")
+    q_p1 = next(r["driverId"] for r in ergast.qualifying if r["raceId"] == race_id and r["position"] == "1")
+    assert on_grid_1 != q_p1  # the case the rule is for
+    silverstone = next(r["circuitRef"] for r in ergast.rows("circuits")
+                       if r["circuitId"] == ergast.races[race_id]["circuitId"])
+    for did, expected in ((on_grid_1, 1), (q_p1, 0)):
+        ref = next(k for k, v in ergast.driver_ids.items() if v == did)
+        got = agg.stat(history, "poles", driver_id=_driver_id(history, ref), years=[2021], circuit_ref=silverstone)
+        assert got.total == expected, ref
