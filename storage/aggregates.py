@@ -8,10 +8,10 @@ one place so the replies can say them:
   (position 1 / 1-3 / points > 0 / fastest-lap rank 1); sprints count only when
   asked for (`sprint=True`: the sprint's results instead). Fastest-lap ranks
   exist in the data from 2004 only.
-- poles / front rows: qualifying position 1 (1-2) where the event holds
-  qualifying results (Ergast from 1994); before that, and at 2021's sprint
-  weekends (the sprint set the grid; pole was credited to the car starting
-  first), starting grid 1 (1-2) in the race.
+- poles / front rows: starting grid 1 (1-2) of the Grand Prix, the car that
+  starts first, as the record books count pole (after grid penalties and
+  exclusions; 2021's sprints set the grid); qualifying P1 (P1-2) only for a
+  race whose results hold no grid (timing-only data).
 - points: race + sprint result points as scored, before any dropped-score rule
   (used until 1990), so an old season's total can exceed the championship total.
 - starts (= races for a driver or team): a race entry that was not withdrawn
@@ -48,10 +48,8 @@ METRICS = (
     "wins", "poles", "podiums", "points", "dnfs", "starts", "races", "fastest_laps",
     "points_finishes", "front_rows",
 )
-FIRST_QUALIFYING_YEAR = 1994  # Ergast qualifying results start here; poles before come from the grid
 FIRST_FASTEST_LAP_YEAR = 2004  # fastest-lap ranks in the results start here
-FIRST_CONSTRUCTORS_YEAR = 1958
-SPRINT_POLE_YEAR = 2021  # the one season whose sprint set the Grand Prix grid (pole = grid 1)  # the constructors' championship started in 1958
+FIRST_CONSTRUCTORS_YEAR = 1958  # the constructors' championship started in 1958
 
 _NOT_STARTED = ("W", "F")  # withdrawn, failed to (pre-)qualify
 _NOT_CLASSIFIED = ("R", "N")  # retired, not classified
@@ -164,27 +162,26 @@ def _started() -> object:
 
 
 def _front(limit: int, sprint: bool, where: Sequence[Any]) -> Select:  # type: ignore[type-arg]
-    """Poles (limit 1) / front rows (limit 2): qualifying where held, else the grid."""
+    """Poles (limit 1) / front rows (limit 2): the race's starting grid, as official records count them.
+
+    Why not qualifying P1: the record books credit pole to the car that starts
+    first, after grid penalties and exclusions (Turkey 2021, Spain 2012, Hungary
+    2007), and 2021's sprints set the grid; Ergast's qualifying table also has
+    gaps (1996-2002). Qualifying P1 (P1-2) is used only for a race whose results
+    hold no grid at all (timing-only data).
+    """
     one = literal(1).label("value")
     if sprint:
         return _rows("S", one, where=where).where(Result.grid >= 1, Result.grid <= limit)
-    # 2021's sprint weekends: the sprint set the grid and the FIA credited pole to whoever
-    # started first, so those races count from the grid like the years before qualifying data.
-    sprint_2021 = (
-        select(Session.event_id).join(Event, Event.id == Session.event_id)
-        .where(Session.type == "S", Event.year == SPRINT_POLE_YEAR)
-    )
-    q_events = (
+    with_grid = (
         select(Session.event_id).join(Result, Result.session_id == Session.id)
-        .where(Session.type == "Q", Result.position.is_not(None), Session.event_id.not_in(sprint_2021))
+        .where(Session.type == "R", Result.grid >= 1)
     )
+    from_grid = _rows("R", one, where=where).where(Result.grid >= 1, Result.grid <= limit)
     from_q = _rows("Q", one, where=where).where(
-        Result.position >= 1, Result.position <= limit, Event.id.in_(q_events)
+        Result.position >= 1, Result.position <= limit, Event.id.not_in(with_grid)
     )
-    from_grid = _rows("R", one, where=where).where(
-        Result.grid >= 1, Result.grid <= limit, Event.id.not_in(q_events)
-    )
-    return union_all(from_q, from_grid)  # type: ignore[return-value]
+    return union_all(from_grid, from_q)  # type: ignore[return-value]
 
 
 def _facts(metric: str, sprint: bool = False, where: Sequence[Any] = ()) -> Select:  # type: ignore[type-arg]

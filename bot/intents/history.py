@@ -38,9 +38,8 @@ NOT_AT_EVENT = "{name} did not take part in the {event}."
 DATA_TO = "data to the {event}"
 IN_PROGRESS = "season in progress: not yet decided"
 AS_IT_STOOD = "as it stood then"
-RULE_POLES = "poles: qualifying P1 from 1994, starting grid P1 before 1994 and at 2021's sprint weekends"
-RULE_FRONT_ROWS = ("front rows: qualifying P1–P2 from 1994, starting grid P1–P2 before 1994 and at 2021's "
-                   "sprint weekends")
+RULE_POLES = "pole = starting first on the Grand Prix grid, after penalties, as the record books count it"
+RULE_FRONT_ROWS = "front row = starting P1 or P2 on the Grand Prix grid, after penalties"
 RULE_DNFS = "DNF = started but not classified; disqualifications not counted"
 RULE_FASTEST = "fastest laps are held from 2004 only"
 RULE_POINTS = "points as scored, before the dropped-score rules of old seasons"
@@ -150,8 +149,7 @@ async def _open_season(store: Store) -> int | None:
 def _rules(metric: str, years: list[int], span: tuple[int, int], sprint: bool) -> list[str]:
     lo, hi = (min(years), max(years)) if years else span
     out = []
-    grid_era = lo < agg.FIRST_QUALIFYING_YEAR or lo <= agg.SPRINT_POLE_YEAR <= hi
-    if metric in ("poles", "front_rows") and grid_era and not sprint:
+    if metric in ("poles", "front_rows") and not sprint:
         out.append(RULE_POLES if metric == "poles" else RULE_FRONT_ROWS)
     if metric == "dnfs":
         out.append(RULE_DNFS)

@@ -100,10 +100,10 @@ async def test_career_wins_and_per_season(store: Store, ergast: Ergast) -> None:
         assert f"{ergast.count('podiums', driver=ref, years={2021, 2022})} podiums in total" in line
 
 
-async def test_poles_rule_is_stated_for_old_careers(store: Store, ergast: Ergast) -> None:  # noqa: F811
+async def test_poles_rule_is_stated(store: Store, ergast: Ergast) -> None:  # noqa: F811
     text = await ask(store, "stat", metric="poles", drivers=[driver(store, "senna")])
     assert f"{ergast.count('poles', driver='senna')} poles" in text
-    assert "starting grid P1 before" in text
+    assert "pole = starting first on the Grand Prix grid" in text
 
 
 async def test_a_season_not_raced_is_said_plainly(store: Store) -> None:

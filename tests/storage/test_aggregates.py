@@ -76,14 +76,11 @@ class Ergast:
         return int(self.races[race_id]["round"])
 
     def poles(self, limit: int = 1) -> list[dict[str, str]]:
-        """Qualifying rows P1 (P1-2) where the race has qualifying (not a 2021 sprint weekend),
-        else race rows on grid 1 (1-2)."""
-        sprint_2021 = {r["raceId"] for r in self.sprints if self.year(r["raceId"]) == 2021}
-        with_q = {r["raceId"] for r in self.qualifying if r["position"] != N} - sprint_2021
-        out = [r for r in self.qualifying if r["raceId"] in with_q and r["position"] != N
-               and 1 <= int(r["position"]) <= limit]
-        out += [r for r in self.results if r["raceId"] not in with_q and r["grid"] != N
-                and 1 <= int(r["grid"]) <= limit]
+        """Race rows on grid 1 (1-2); qualifying P1 (P1-2) only for a race without any grid."""
+        with_grid = {r["raceId"] for r in self.results if r["grid"] not in (N, "0")}
+        out = [r for r in self.results if r["grid"] != N and 1 <= int(r["grid"]) <= limit]
+        out += [r for r in self.qualifying if r["raceId"] not in with_grid and r["position"] != N
+                and 1 <= int(r["position"]) <= limit]
         return out
 
     def facts(self, metric: str) -> list[dict[str, str]]:
@@ -217,13 +214,18 @@ def test_career_counts_match_the_csv(history: Engine, ergast: Ergast) -> None:
         assert (got.first_year, got.last_year) == (years[0], years[-1])
 
 
-def test_poles_before_1994_come_from_the_grid(history: Engine, ergast: Ergast) -> None:
-    senna = _driver_id(history, "senna")
-    got = agg.stat(history, "poles", driver_id=senna)
-    grid_poles = sum(1 for r in ergast.results if r["driverId"] == ergast.driver_ids["senna"] and r["grid"] == "1"
-                     and ergast.year(r["raceId"]) < 1994)
-    assert grid_poles > 60  # the rule matters: Senna's poles all predate qualifying.csv
-    assert got.total == grid_poles + ergast.count("poles", driver="senna", years={1994})
+def test_pole_is_the_car_starting_first(history: Engine, ergast: Ergast) -> None:
+    """Turkey 2021: Hamilton topped qualifying, took a grid penalty; Bottas started first (the record's pole)."""
+    race_id = next(i for i, r in ergast.races.items() if r["year"] == "2021" and r["name"] == "Turkish Grand Prix")
+    on_grid_1 = next(r["driverId"] for r in ergast.results if r["raceId"] == race_id and r["grid"] == "1")
+    q_p1 = next(r["driverId"] for r in ergast.qualifying if r["raceId"] == race_id and r["position"] == "1")
+    assert on_grid_1 != q_p1  # the case the rule is for
+    circuit = next(r["circuitRef"] for r in ergast.rows("circuits")
+                   if r["circuitId"] == ergast.races[race_id]["circuitId"])
+    for did, expected in ((on_grid_1, 1), (q_p1, 0)):
+        ref = next(k for k, v in ergast.driver_ids.items() if v == did)
+        got = agg.stat(history, "poles", driver_id=_driver_id(history, ref), years=[2021], circuit_ref=circuit)
+        assert got.total == expected, ref
 
 
 def test_season_counts_and_seasons_not_raced(history: Engine, ergast: Ergast) -> None:
@@ -402,17 +404,3 @@ def test_title_leaders_count_decided_seasons_only(history: Engine, ergast: Ergas
     cid, n = champs.most_common(1)[0]
     assert (got[0].name, got[0].value) == (ergast.constructor_names[cid], n)
     assert sum(r.value for r in agg.title_leaders(history, "constructors", limit=1000)) == sum(champs.values())
-
-
-def test_2021_sprint_weekend_poles_come_from_the_grid(history: Engine, ergast: Ergast) -> None:
-    """2021 British GP: Hamilton topped qualifying, Verstappen won the sprint and started on pole."""
-    race_id = next(i for i, r in ergast.races.items() if r["year"] == "2021" and r["name"] == "British Grand Prix")
-    on_grid_1 = next(r["driverId"] for r in ergast.results if r["raceId"] == race_id and r["grid"] == "1")
-    q_p1 = next(r["driverId"] for r in ergast.qualifying if r["raceId"] == race_id and r["position"] == "1")
-    assert on_grid_1 != q_p1  # the case the rule is for
-    silverstone = next(r["circuitRef"] for r in ergast.rows("circuits")
-                       if r["circuitId"] == ergast.races[race_id]["circuitId"])
-    for did, expected in ((on_grid_1, 1), (q_p1, 0)):
-        ref = next(k for k, v in ergast.driver_ids.items() if v == did)
-        got = agg.stat(history, "poles", driver_id=_driver_id(history, ref), years=[2021], circuit_ref=silverstone)
-        assert got.total == expected, ref
