@@ -210,23 +210,28 @@ async def _build_summary(store: Store, plan: QueryPlan) -> Ctx:
     """No metric named ("lando's stats"): the main counts, per subject, over the asked seasons or career."""
     years = _years(plan)
     await _check_years(store, years)
+    circuit = _circuit(plan)
     out = []
     for s in _subjects(plan):
         counts: dict[str, float] = {}
         span: tuple[int | None, int | None] = (None, None)
         entered = False
         for metric in SUMMARY_METRICS:
-            r = await store.run(agg.stat, metric, **s.key(), years=years or None)
+            r = await store.run(agg.stat, metric, **s.key(), years=years or None,
+                                circuit_ref=circuit[0] if circuit else None)
             counts[metric] = r.total
             span = (r.first_year, r.last_year)
             entered = entered or any(c.entered for c in r.seasons)
         out.append({**s.ctx(), "counts": counts, "first_year": span[0], "last_year": span[1], "entered": entered})
     return {"focus": "stat", "summary": out, "years": years, "data_to": await _data_to(store),
-            "open_season": await _open_season(store)}
+            "circuit": circuit[1] if circuit else None, "open_season": await _open_season(store)}
 
 
 def _summary_line(ctx: Ctx, s: Ctx) -> str:
-    years = ctx["years"]
+    years, at = ctx["years"], f" at {ctx['circuit']}" if ctx.get("circuit") else ""
+    if not s["entered"] and at:
+        return DID_NOT_RACE_AT.format(name=s["name"], circuit=ctx["circuit"],
+                                      years=f" in {_year_list(years)}" if years else "")
     if not s["entered"]:
         return DID_NOT_RACE.format(name=s["name"], years=_year_list(years) if years else "any season I hold")
     when = _year_list(years) if years else f"career {s['first_year']}–{s['last_year']}"
@@ -234,7 +239,7 @@ def _summary_line(ctx: Ctx, s: Ctx) -> str:
         d = ctx.get("data_to") or {}
         when += ", " + DATA_TO.format(event=f"{d.get('year')} {d.get('name')}")
     body = ", ".join(_words(m, s["counts"][m]) for m in SUMMARY_METRICS)
-    return f"**{s['name']}** ({when}): {body}."
+    return f"**{s['name']}**{at} ({when}): {body}."
 
 
 def _stat_line(ctx: Ctx, s: Ctx) -> str:
