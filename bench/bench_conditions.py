@@ -39,7 +39,7 @@ async def main(url: str, rounds: int) -> None:
     from bot.answer import answer
     from bot.context import build_context
     from bot.errors import UserError
-    from bot.resolve import resolve_question
+    from bot.question import resolve_question
     from storage.db import make_engine
     from storage.store import Store
 

@@ -144,7 +144,7 @@ async def overhead(url: str, iterations: int) -> tuple[list[float], list[float],
     from bot.context import build_context
     from bot.model import ChannelRef, Incoming, PlatformLimits, Reply, UserRef
     from bot.prompting import PromptRenderer, Style
-    from bot.resolve import resolve_question
+    from bot.question import resolve_question
     from bot.settings import Settings
     from slipstream.wiring import build_app
 

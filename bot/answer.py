@@ -40,6 +40,10 @@ def answer(ctx: Ctx) -> str:
     intent = all_intents().get(focus)
     if intent is not None:
         return intent.render(ctx)
+    if focus == "unsupported":
+        return m.NOT_HELD_DATA
+    if focus == "prediction":
+        return m.NO_PREDICTIONS
     if focus == "schedule":
         return _schedule(ctx)
     if focus == "standings":

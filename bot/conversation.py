@@ -13,7 +13,6 @@ Idle conversations are forgotten after `keep_days`.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections import OrderedDict
@@ -23,8 +22,10 @@ from bot.answer import answer
 from bot.app import CommandContext
 from bot.context import build_context
 from bot.errors import UserError
+from bot.intents import all_intents, schedule
 from bot.model import Reply
-from bot.resolve import Resolved, resolve_question
+from bot.question import NotUnderstood, complete_plan, plan_state, resolve_question
+from bot.resolve import Resolved
 from bot.upcoming import season_reply, upcoming_reply
 from storage.conversations import ConversationState
 
@@ -95,7 +96,7 @@ class ConversationHandler:
         del state.turns[: -self.max_turns]
         try:
             # A snapshot: the live state may gain a turn while the writer thread serialises it.
-            snapshot = ConversationState(list(state.turns), state.event, list(state.drivers), now)
+            snapshot = ConversationState(list(state.turns), state.event, list(state.drivers), now, dict(state.plan))
             await ctx.store.save_conversation(cid, snapshot, now, max_turns=self.max_turns)
             if self._saves % self.PRUNE_EVERY == 0:
                 gone = await ctx.store.prune_conversations(now - self.keep)
@@ -105,30 +106,41 @@ class ConversationHandler:
         except Exception:  # the answer is out already; losing the memory only costs context
             log.warning("conversation %s: could not save its memory", cid, exc_info=True)
 
-    async def _build(
-        self, ctx: CommandContext, res: Resolved, state: ConversationState | None
-    ) -> tuple[Resolved, dict[str, Any], str]:
+    async def _build(self, ctx: CommandContext, res: Resolved) -> tuple[Resolved, dict[str, Any], str]:
         """The context and the deterministic answer (no model, no sending)."""
-        if state is not None:
-            await _carry_over(ctx, res, state)
         context = await build_context(ctx.store, res, now=ctx.now())
         return res, context, answer(context)
 
     async def handle(self, ctx: CommandContext, text: str) -> Reply | None:
-        # Two independent reads at once: the memory and the question's own entities.
-        state, resolved = await asyncio.gather(
-            self._recall(ctx), resolve_question(ctx.store, text, now=ctx.now())
-        )
-        res, context, fallback = await self._build(ctx, resolved, state)
+        state = await self._recall(ctx)
+        deps = ctx.deps
+        # A moderator may switch the model off for this channel: data-only answers there.
+        llm_allowed = ctx.policy is None or ctx.policy.llm is not False
+        try:
+            # The previous question's plan makes "and who was second?" a complete question.
+            resolved = await resolve_question(ctx.store, text, now=ctx.now(), prior=state)
+        except NotUnderstood as exc:
+            # Words the rules could not read: a configured model may read them into a plan
+            # (validated against the store); otherwise, or if it cannot, the reply says so.
+            p = exc.plan
+            # Only a question with an F1 anchor (a driver, team, race or season) is worth a model
+            # call; small talk and "ignore previous instructions" get the plain refusal.
+            if not (llm_allowed and deps.llm is not None and (p.drivers or p.teams or p.event or p.years)):
+                raise
+            from bot.llm_plan import plan_with_llm  # imported lazily: openai is heavy
+
+            better = await plan_with_llm(deps.llm, deps.prompts, text, store=ctx.store, now=ctx.now(),
+                                         parsed=exc.plan)
+            if better is None:
+                raise
+            resolved = await complete_plan(ctx.store, better, ctx.now())
+        res, context, fallback = await self._build(ctx, resolved)
         # A question that names nothing and asks for nothing we know (small talk,
         # "ignore previous instructions ...") gets the plain refusal, not a model call.
         vague = res.focus == "unknown" and not res.drivers and "default_event" in res.notes
         has_facts = _has_facts(context) and not vague
         text_out: str | None = fallback
         sent = False
-        deps = ctx.deps
-        # A moderator may switch the model off for this channel: data-only answers there.
-        llm_allowed = ctx.policy is None or ctx.policy.llm is not False
         timed: Reply | None = None
         if res.focus == "schedule":
             # Session times go out in each reader's zone with a live countdown (`LocalTime`),
@@ -138,11 +150,14 @@ class ConversationHandler:
                          else await upcoming_reply(ctx.store, ctx.now(), limit=5))
             except UserError as exc:  # the calendar ran out: say until when, publicly
                 timed = Reply(text=exc.message)
+        elif res.focus in schedule.TIMED:
+            timed = schedule.timed_reply(context)  # session times in each reader's own zone
         elif has_facts and llm_allowed and deps.llm is not None and deps.prompts is not None:
             text_out, sent = await self._llm_answer(ctx, text, context, fallback, state)
         if state is not None:
             state.turns.append((text, text_out or fallback))
             state.event, state.drivers = res.event, list(res.drivers)
+            state.plan = plan_state(res)
             await self._remember(ctx, state)
         if sent:
             return None  # streamed to the user already
@@ -180,16 +195,7 @@ class ConversationHandler:
 
 
 def _has_facts(context: dict[str, Any]) -> bool:
+    if context.get("focus") in all_intents():
+        return True
     keys = ("event", "standings", "upcoming", "form")
     return any(context.get(k) for k in keys)
-
-
-async def _carry_over(ctx: CommandContext, res: Resolved, last: ConversationState) -> None:
-    """A follow-up without its own race or drivers keeps the previous ones."""
-    if "default_event" in res.notes and last.event is not None and res.focus not in ("standings", "schedule"):
-        res.event = last.event
-        res.year = last.event.year
-        res.notes.remove("default_event")
-        res.session = await ctx.store.session_for(res.event.id, res.session_type)
-    if not res.drivers and last.drivers and res.focus in ("compare", "laps", "stints", "pitstops", "results"):
-        res.drivers = list(last.drivers)

@@ -159,8 +159,10 @@ class LLMClient:
             self._sem.release()
 
     async def _create(self, messages: Sequence[Message], max_tokens: int | None,
-                      temperature: float | None, deadline: float, *, stream: bool) -> Any:
+                      temperature: float | None, deadline: float, *, stream: bool,
+                      response_format: Mapping[str, Any] | None = None) -> Any:
         """One chat-completions request, bounded by `deadline`, errors as `LLMError`."""
+        extra: dict[str, Any] = {"response_format": dict(response_format)} if response_format else {}
         return await self._guarded(
             _until(
                 deadline,
@@ -170,6 +172,7 @@ class LLMClient:
                     max_tokens=max_tokens or self.max_tokens,
                     temperature=self.temperature if temperature is None else temperature,
                     stream=stream,
+                    **extra,
                 ),
             )
         )
@@ -180,13 +183,18 @@ class LLMClient:
         *,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
     ) -> str:
-        """The whole reply at once. Raises `LLMError` on any failure or an empty reply."""
+        """The whole reply at once. Raises `LLMError` on any failure or an empty reply.
+
+        `response_format` constrains the reply (OpenAI's json_schema, which llama.cpp's
+        server and vLLM also accept); the query-plan fallback uses it."""
         deadline = asyncio.get_running_loop().time() + self.timeout_s
         self.stats.calls += 1
         await self._guarded(_until(deadline, self._sem.acquire()))
         try:
-            resp = await self._create(messages, max_tokens, temperature, deadline, stream=False)
+            resp = await self._create(messages, max_tokens, temperature, deadline, stream=False,
+                                      response_format=response_format)
         finally:
             self._sem.release()
         try:

@@ -112,3 +112,17 @@ PIT_FASTEST = "Fastest pit-lane time: **{who}** {t} on lap {lap}; average {avg} 
 PIT_FASTEST_EXCLUDED = " (not counting {n} stop{s} under red flag)"
 FLAGS_SOURCE_HISTORY = "per the historical safety-car and red-flag record; VSC laps are the record's estimates"
 FLAGS_SOURCE_TIMING = "from timing data"
+
+# --- question understanding (bot/understand.py, bot/question.py)
+WHICH_RACE = "{year} had more than one race at {place}: {options}. Which one do you mean?"
+WHICH_RACE_NAMED = "Which race do you mean? Name it, e.g. *monza 2023* or *the next race*."
+RACE_NOT_HELD = "There was no {name} in {year}: it was not held that season.{held}"
+UNDERSTOOD = "I understood: {what}."
+NOT_UNDERSTOOD_WORDS = "I can't answer that: I didn't understand {words}."
+ASK_HINT = "Try e.g. *who won monza 2023*, *ham's result at spa 21* or *standings after round 10 2022*."
+NOT_HELD_DATA = (
+    "I don't hold that: no car telemetry, speeds, tyre pressures, team radio or off-track data. I hold results, "
+    "qualifying, grids, pit stops, standings and history back to 1950, plus lap times, tyres, positions, "
+    "weather and race control for the races with timing data."
+)
+NO_PREDICTIONS = "I don't make predictions yet: I answer from what has already happened."

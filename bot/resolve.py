@@ -30,6 +30,7 @@ from storage.queries import (
     NICKNAMES,
     DriverInfo,
     EventInfo,
+    drivers_by_starts,
     event_keys,
     fold,
 )
@@ -61,33 +62,6 @@ SESSION_DATA_FOCUSES = {"weather", "flags", "penalties"}
 # Focuses that cannot be answered without naming drivers (how many): a leftover word there
 # is taken as a driver we don't know ("laps for XYZ") instead of being ignored.
 DRIVERS_NEEDED = {"laps": 1, "compare": 2}
-
-# Focus keywords, checked in order (first match wins).
-_FOCUS_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("schedule", re.compile(r"\b(next (race|session|gp|grand prix)|when is|when's|schedule|upcoming|calendar)\b")),
-    ("standings", re.compile(r"\b(standings?|championship|title|leads? the|leader|points table|wdc|wcc)\b")),
-    # Session conditions and race control (FastF1-ingested sessions hold them).
-    ("weather", re.compile(
-        r"\bweather\b|\brain(s|ing|ed|fall|y)?\b|\bwet\b(?! (tyres?|tires?))|\bdry\b(?! (tyres?|tires?))|"
-        r"\btemperatures?\b|\btemps?\b|\bhumid(ity)?\b|\bwind(y)?\b|\bsunny\b|\bconditions\b")),
-    ("flags", re.compile(
-        r"\bsafety cars?\b|\bsc\b|\bvsc\b|\bvirtual safety\b|\byellows?\b|\bred flag|\bflags?\b|"
-        r"\btrack status\b|\bneutrali[sz]|\bcautions?\b")),
-    ("penalties", re.compile(
-        r"\bpenalt(y|ies)\b|\bpenali[sz]ed\b|\bstewards?\b|\binvestigat|\btrack limits\b|\breprimand|"
-        r"\bdisqualif|\bdeleted\b|\bincidents?\b|\bcollisions?\b|\bwarnings?\b")),
-    ("fastest_lap", re.compile(r"\bfastest lap|\bquickest lap|\bbest lap")),
-    ("pole", re.compile(r"\bpole\b")),
-    ("pitstops", re.compile(r"\bpit ?stops?\b|\bpitted\b|\bpits?\b|\bstops?\b")),
-    ("stints", re.compile(r"\bstints?\b|\btyres?\b|\btires?\b|\bcompounds?\b|\bstrateg")),
-    ("compare", re.compile(r"\bcompare\b|\bvs\.?\b|\bversus\b|\bhead to head\b|\bh2h\b|\bfaster than\b|\bquicker than\b|\bpace\b")),
-    ("gap", re.compile(r"\bgaps?\b|\bmargin\b|\bbehind\b|\bahead\b|\bby how much\b")),
-    ("podium", re.compile(r"\bpodium|\btop (3|three)\b")),
-    ("winner", re.compile(r"\bwon\b|\bwin(ner|s)?\b|\bvictor")),
-    ("laps", re.compile(r"\blap times?\b|\blaps\b")),
-    ("results", re.compile(r"\bresults?\b|\bclassification\b|\bfinish(ed|ing)?\b|\bwhere did\b|\bhow did\b|\bplace[ds]?\b|\bposition\b")),
-    ("form", re.compile(r"\bform\b|\bseason\b|\bso far\b")),
-]
 
 # Ordinary words that must never be read as a driver code or a misspelled name.
 _COMMON = set(
@@ -147,6 +121,10 @@ class EventIndex:
         self._by_key = by_key
         self._keys = sorted(by_key)
         self._memo: OrderedDict[str, list[tuple[float, EventInfo]]] = OrderedDict()
+
+    def keys(self) -> list[str]:
+        """Every name this index knows (for spelling suggestions)."""
+        return self._keys
 
     def match(self, text: str) -> list[tuple[float, EventInfo]]:
         hit = self._memo.get(text)
@@ -222,15 +200,15 @@ def _build_event_index(
 async def driver_index(store: Store, year: int | None) -> _DriverIndex:
     """Name and code lookups for the season's drivers (every driver if no season or none in it)."""
     async def inputs() -> tuple[list[DriverInfo]]:
-        pool = await (store.drivers_in_season(year) if year else store.all_drivers())
-        return (pool or await store.all_drivers(),)
+        pool = await store.drivers_in_season(year) if year else []
+        return (pool or await store.run(drivers_by_starts),)
 
     return await store.derive(("driver_index", year), _build_driver_index, inputs)
 
 
 def _build_driver_index(pool: list[DriverInfo]) -> _DriverIndex:
     names: dict[str, DriverInfo] = {}
-    for d in sorted(pool, key=lambda d: d.id):  # later ids (newer drivers) win ties
+    for d in pool:  # later entries win a shared name: `drivers_by_starts` puts long careers last
         if d.last_name:
             names[fold(d.last_name)] = d
         names[fold(d.name)] = d
@@ -239,6 +217,23 @@ def _build_driver_index(pool: list[DriverInfo]) -> _DriverIndex:
         if ref in by_ref:
             names[nick] = by_ref[ref]
     return _DriverIndex(names, {d.code.lower(): d for d in pool if d.code})
+
+
+async def all_teams(store: Store) -> dict[str, str]:
+    """Every constructor ref → name, newest name first (team nicknames of any season resolve)."""
+    async def inputs() -> tuple[list[tuple[str, str]]]:
+        out: list[tuple[str, str]] = []
+        for y in sorted(await store.seasons(), reverse=True):
+            out += await store.constructors_in_season(y)
+        return (out,)
+
+    def build(pairs: list[tuple[str, str]]) -> dict[str, str]:
+        d: dict[str, str] = {}
+        for ref, name in pairs:
+            d.setdefault(ref, name)
+        return d
+
+    return await store.derive(("all_teams",), build, inputs)
 
 
 async def warm_up(store: Store, *, now: dt.datetime | None = None) -> None:
@@ -257,6 +252,7 @@ async def warm_up(store: Store, *, now: dt.datetime | None = None) -> None:
         await driver_index(store, max(seasons))
         await store.constructors_in_season(max(seasons))
     await store.last_event_with_results()
+    await all_teams(store)
     gc.collect()
     gc.freeze()
 
@@ -400,137 +396,12 @@ def parse_lap_range(t: str) -> tuple[int | None, int | None] | None:
     return None
 
 
-def _focus(t: str) -> str:
-    for name, pat in _FOCUS_RULES:
-        if pat.search(t):
-            return name
-    return "unknown"
-
-
-async def _drivers_in_text(
-    store: Store, original: str, year: int | None
-) -> tuple[list[DriverInfo], list[tuple[str, bool]]]:
-    """Drivers named in a sentence, in order; plus leftover words (word, capitalised)."""
-    dindex = await driver_index(store, year)
-    index, codes = dindex.names, dindex.codes
-    # "VER's" / "Max's" name VER / Max: the possessive is not part of the name.
-    raw_words = [re.sub(r"['’]s$", "", w) or w for w in re.findall(r"[#\w'’.-]+", original)]
-    words = [fold(w) for w in raw_words]
-    found: list[DriverInfo] = []
-    unknown: list[tuple[str, bool]] = []
-    i = 0
-    while i < len(words):
-        hit = None
-        for n in (3, 2, 1):
-            phrase = " ".join(words[i : i + n])
-            if phrase in index:
-                hit, step = index[phrase], n
-                break
-        if hit is None:
-            w, rw = words[i], raw_words[i]
-            if w in codes and (w not in _CODE_WORDS or rw.isupper()) and (rw.isupper() or w not in _COMMON):
-                hit, step = codes[w], 1
-            elif rw.startswith("#") and w.isdigit():
-                ds = await store.find_drivers(w, year=year)
-                hit, step = (ds[0] if ds else None), 1
-        if hit is not None:
-            if hit not in found:
-                found.append(hit)
-            i += step
-            continue
-        w = words[i]
-        if len(w) >= 2 and w not in _COMMON and w not in _VOCAB and not w.strip("#").isdigit():
-            unknown.append((raw_words[i], raw_words[i][:1].isupper() and i > 0))
-        i += 1
-    return found, unknown
-
-
-async def resolve_question(store: Store, text: str, *, now: dt.datetime) -> Resolved:
-    """Resolve a free question. Raises `UserError` for a named but unknown race or driver."""
-    t = fold(text)
-    res = Resolved(text=text, focus=_focus(t))
-    if re.search(r"\bconstructors?\b|\bteams?\b|\bwcc\b", t) and res.focus == "standings":
-        res.standings_kind = "constructors"
-    for phrase, code in sorted(SESSION_WORDS.items(), key=lambda kv: -len(kv[0])):
-        if re.search(rf"\b{phrase}\b", t):
-            res.session_type = code
-            break
-    if res.focus == "pole":
-        res.session_type = "Q"
-    res.lap_range = parse_lap_range(t)
-    if ym := re.search(r"\b(19[5-9]\d|20\d\d)\b", t):
-        res.year = int(ym.group(1))
-    if rm := re.search(r"\bround (\d{1,2})\b", t):
-        res.round = int(rm.group(1))
-
-    # The race: try every phrase of up to 3 words against the events.
-    seasons = await store.seasons()
-    if not seasons:
-        raise UserError(m.NO_DATA)
-    if res.year is not None and res.year not in seasons:
-        raise UserError(m.UNKNOWN_SEASON.format(year=res.year))
-    index, candidates = await event_index(store, res.year, today=None if res.year else now.date())
-    res.event, event_words = _event_in_text(index, t)
-    res.drivers, unknown = await _drivers_in_text(store, text, res.year or (res.event.year if res.event else None))
-    unknown = [(w, c) for w, c in unknown if fold(w) not in event_words]
-    if res.round is not None and res.event is None:
-        year = res.year or (await store.last_event_with_results() or candidates[-1]).year
-        res.event = await store.event_by_round(year, res.round)
-        if res.event is None:
-            raise UserError(m.UNKNOWN_ROUND.format(round=res.round, year=year))
-    team_year = res.year or (res.event.year if res.event else (max(seasons) if seasons else None))
-    team_keys: dict[str, tuple[str, str]] = {}
-    if team_year is not None and (unknown or standings_or_results(res.focus)):
-        # Team names are never unknown words, whatever the focus ("weather for Ferrari").
-        team_keys = _team_keys(await store.constructors_in_season(team_year))
-        teams, unknown = _teams_in_text(team_keys, t, unknown)
-        if standings_or_results(res.focus):
-            res.teams = teams
-        if res.teams and not res.drivers and res.focus in ("unknown", "form"):
-            res.focus = "results"  # "how did Ferrari do at Monza"
-    if unknown:
-        await _check_unknown_names(
-            store, unknown, candidates, event_found=res.event is not None, team_keys=team_keys,
-            year=team_year, drivers_missing=DRIVERS_NEEDED.get(res.focus, 0) > len(res.drivers),
-        )
-    if res.focus == "unknown" and len(res.drivers) == 1:
-        res.focus = "form" if res.event is None else "results"
-    if res.focus == "unknown" and len(res.drivers) >= 2:
-        res.focus = "compare"
-    if res.focus in ("winner", "podium") and len(res.drivers) >= 2:
-        res.focus = "compare"
-    # "gap between VER and PER" keeps focus "gap": one figure, not a whole head-to-head.
-    if res.focus == "schedule" or res.focus == "form" and res.event is None:
-        return res
-    if res.focus == "standings":
-        return res
-    if res.event is None:
-        need_laps = res.focus in LAP_FOCUSES or res.focus in SESSION_DATA_FOCUSES or res.lap_range is not None
-        if need_laps:
-            res.event = await store.last_event_with_laps(year=res.year)
-        if res.event is None:
-            res.event = await store.last_event_with_results(year=res.year, session_type=res.session_type)
-        if res.event is None:
-            res.event = await store.last_event_with_results(year=res.year)
-        if res.event is not None:
-            res.notes.append("default_event")
-    if res.event is not None:
-        res.year = res.event.year
-        res.session = await store.session_for(res.event.id, res.session_type)
-    return res
-
-
 # Words in team names that name no team on their own, and the short names fans use.
 _TEAM_NOISE = {"f1", "team", "racing", "scuderia", "formula", "one", "bwt", "the"}
 TEAM_ALIASES = {
     "rbr": "red_bull", "redbull": "red_bull", "merc": "mercedes", "aston": "aston_martin",
     "alpha tauri": "alphatauri", "sauber": "sauber", "toro rosso": "toro_rosso", "racing point": "racing_point",
 }
-
-
-def standings_or_results(focus: str) -> bool:
-    """Focuses where a named team narrows the answer (its drivers' results, gaps)."""
-    return focus in ("unknown", "form", "results", "winner", "podium", "gap", "standings")
 
 
 def _team_keys(teams: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
@@ -545,47 +416,6 @@ def _team_keys(teams: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
         if ref in by_ref:
             keys[alias] = by_ref[ref]
     return keys
-
-
-def _teams_in_text(
-    keys: dict[str, tuple[str, str]], t: str, unknown: list[tuple[str, bool]]
-) -> tuple[list[tuple[str, str]], list[tuple[str, bool]]]:
-    """Teams named in folded text (keys of that season's teams); the leftover unknown words without them."""
-    if not keys:
-        return [], unknown
-    words = t.split()
-    found: list[tuple[str, str]] = []
-    used: set[str] = set()
-    i = 0
-    while i < len(words):
-        for n in (2, 1):
-            phrase = " ".join(words[i : i + n])
-            if phrase in keys:
-                if keys[phrase] not in found:
-                    found.append(keys[phrase])
-                used.update(words[i : i + n])
-                i += n
-                break
-        else:
-            i += 1
-    return found, [(w, c) for w, c in unknown if fold(w) not in used]
-
-
-def _event_in_text(index: EventIndex, t: str) -> tuple[EventInfo | None, set[str]]:
-    """The best-matching event named in folded text, and the words of the phrase that named it."""
-    words = [w for w in re.sub(r"\b(19[5-9]\d|20\d\d)\b", " ", t).split()]
-    best: tuple[float, EventInfo, str] | None = None
-    for n in (3, 2, 1):
-        for i in range(len(words) - n + 1):
-            phrase = " ".join(words[i : i + n])
-            if n == 1 and (phrase in _COMMON or phrase in _VOCAB or len(phrase) < 3):
-                continue
-            for score, ev in index.match(phrase)[:1]:
-                if score >= 0.85 and (best is None or score > best[0]):
-                    best = (score, ev, phrase)
-    if best is None:
-        return None, set()
-    return best[1], set(best[2].split())
 
 
 async def _check_unknown_names(

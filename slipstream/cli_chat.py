@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from typing import Annotated, Any
 
@@ -96,15 +97,94 @@ def _console_app(*, create_store: bool = False) -> Any:
     return build_app(settings, create_store=create_store)
 
 
-async def _ask(text: str, moderator: bool, render: str) -> str:
+async def _ask(text: str, moderator: bool, render: str, *, explain: bool = False, as_json: bool = False) -> str:
     from adapters.console.chat import ConsoleSession
 
     app = _console_app()
     try:
-        session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render, conversation=False)  # type: ignore[arg-type]
-        return await session.send(text)
+        if not (explain or as_json):
+            session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render, conversation=False)  # type: ignore[arg-type]
+            return await session.send(text)
+        understood = await _understand(app, text)
+        if explain:
+            for line in explain_lines(understood):
+                typer.echo(line)
+        session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render,  # type: ignore[arg-type]
+                                 conversation=False, write=typer.echo if not as_json else _silent)
+        reply = await session.send(text)
+        if as_json:
+            typer.echo(json.dumps({"reply": reply, **understood}, ensure_ascii=False, indent=2))
+        return reply or ("{}" if as_json else "")
     finally:
         await app.aclose()
+
+
+def _silent(_text: str) -> None:
+    """`ask --json` prints the reply inside the JSON, not on its own."""
+
+
+async def _understand(app: Any, text: str) -> dict[str, Any]:
+    """How the bot reads `text`: `{"command": ...}` for a `/f1` command (or a bare command
+    name, as the dispatcher takes it), else `{"plan": QueryPlan.explain()}`; a question the
+    parser refuses gives `{"plan": None, "error": message}` (the reply says the same)."""
+    from bot.errors import UserError
+    from bot.question import resolve_question
+
+    stripped = text.strip()
+    is_command = stripped.startswith("/f1") or (
+        len(stripped.split()) == 1 and app.registry.get(stripped) is not None)
+    if is_command:
+        rest = stripped[3:].strip() if stripped.startswith("/f1") else stripped
+        try:
+            parsed = app.registry.parse(rest or "help")  # a bare "/f1" is help, as in the dispatcher
+        except UserError as exc:
+            return {"command": None, "error": exc.message}
+        if parsed is None:
+            return {"command": None, "error": "not a command"}
+        cmd, args = parsed
+        return {"command": {"name": cmd.name, "args": {k: _plain(v) for k, v in args.items()}}}
+    try:
+        plan = await resolve_question(app.store, text, now=app.deps.clock())
+    except UserError as exc:
+        return {"plan": None, "error": exc.message}
+    return {"plan": plan.explain()}
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+# Plan keys shown on the "slots" line of `ask --explain` (the others get lines of their own).
+_NOT_SLOTS = ("intent", "words", "unknown", "defaults")
+
+
+def explain_lines(understood: dict[str, Any]) -> list[str]:
+    """`ask --explain` output: what the bot understood, as readable lines before the reply."""
+    if "command" in understood:
+        cmd = understood["command"]
+        if cmd is None:
+            return [f"a command it could not read: {understood.get('error')}", "---"]
+        args = " ".join(f"{k}={v}" for k, v in cmd["args"].items())
+        return [f"a command: {cmd['name']} {args}".rstrip(), "---"]
+    plan = understood.get("plan")
+    if plan is None:
+        return [f"not understood: {understood.get('error')}", "---"]
+    lines = [f"intent: {plan['intent']}"]
+    slots = [f"{k}={_slot_text(v)}" for k, v in plan.items() if k not in _NOT_SLOTS and v is not None]
+    lines.append("slots: " + (", ".join(slots) or "none"))
+    for w in plan.get("words") or []:
+        lines.append(f'  "{w["text"]}" -> {w["slot"]} = {w["value"]}')
+    if plan.get("defaults"):
+        lines.append("defaults used: " + ", ".join(plan["defaults"]))
+    lines.append("unknown words: " + (", ".join(plan["unknown"]) if plan.get("unknown") else "none"))
+    lines.append("---")
+    return lines
+
+
+def _slot_text(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
 
 
 async def _chat(moderator: bool, render: str, intro: str | None, app: Any = None) -> None:
@@ -143,9 +223,13 @@ def register(app: typer.Typer) -> None:
         text: Annotated[str, typer.Argument(help="A question, or a command such as '/f1 results monza 2023'.")],
         as_moderator: ModOpt = False,
         render: RenderOpt = "plain",
+        explain: Annotated[bool, typer.Option(
+            "--explain", help="First print how the question was read: intent, slots, words, unknown words.")] = False,
+        as_json: Annotated[bool, typer.Option(
+            "--json", help='Print {"reply": ..., "plan": ...} as JSON instead.')] = False,
     ) -> None:
         """Ask one question (or run one /f1 command) and print the reply."""
-        out = asyncio.run(_ask(text, as_moderator, _check_render(render)))
+        out = asyncio.run(_ask(text, as_moderator, _check_render(render), explain=explain, as_json=as_json))
         if not out:
             raise typer.Exit(1)
 

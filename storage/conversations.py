@@ -30,6 +30,10 @@ class ConversationState:
     event: EventInfo | None = None
     drivers: list[DriverInfo] = field(default_factory=list)
     updated_at: dt.datetime | None = None  # when it was last saved
+    # The last question's plan slots (intent, season, session, position, metric ...) as plain
+    # JSON data, so "and who was second?" / "and poles?" change one slot and keep the rest.
+    # Kept inside the `subject` JSON: older rows simply have none.
+    plan: dict[str, Any] = field(default_factory=dict)
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -60,6 +64,7 @@ def load_conversation(engine: Engine, conversation_id: str) -> ConversationState
         event=_event(subject["event"]) if subject.get("event") else None,
         drivers=[_driver(d) for d in subject.get("drivers", [])],
         updated_at=row.updated_at,
+        plan=subject.get("plan") or {},
     )
 
 
@@ -68,7 +73,7 @@ def save_conversation(
 ) -> None:
     """Write the conversation (its last `max_turns` turns), replacing what was stored."""
     subject = {"event": _plain(state.event) if state.event else None,
-               "drivers": [_plain(d) for d in state.drivers]}
+               "drivers": [_plain(d) for d in state.drivers], "plan": state.plan}
     row = {
         "id": conversation_id[:MAX_ID_LEN],
         "turns": json.dumps(state.turns[-max_turns:], ensure_ascii=False),

@@ -989,6 +989,26 @@ def all_drivers(db: Db) -> list[DriverInfo]:
         return [_driver(r) for r in conn.execute(select(*_DRIVER_COLS).order_by(Driver.id))]
 
 
+def drivers_by_starts(db: Db) -> list[DriverInfo]:
+    """Every driver, fewest race entries first: a name shared by two drivers ("hamilton",
+    "schumacher", "verstappen") should mean the one with the longer career (indexes built
+    from this list let later entries win)."""
+    starts = (
+        select(Result.driver_id, func.count().label("n"))
+        .join(Session, Session.id == Result.session_id)
+        .where(Session.type == "R")
+        .group_by(Result.driver_id)
+        .subquery()
+    )
+    stmt = (
+        select(*_DRIVER_COLS)
+        .outerjoin(starts, starts.c.driver_id == Driver.id)
+        .order_by(func.coalesce(starts.c.n, 0), Driver.id)
+    )
+    with _connect(db) as conn:
+        return [_driver(r) for r in conn.execute(stmt)]
+
+
 def drivers_in_season(db: Db, year: int) -> list[DriverInfo]:
     """Drivers with a result in a season."""
     # An IN over the season's sessions: the (session_id, driver_id) unique index answers

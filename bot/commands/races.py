@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from bot import format as f
@@ -12,8 +11,10 @@ from bot.app import CommandContext
 from bot.context import compare_ctx, event_ctx, session_ctx
 from bot.errors import UserError
 from bot.model import Card, CardField, Reply
+from bot.plan import QueryPlan
+from bot.question import read_race_args
 from bot.registry import Registry
-from bot.resolve import KIND_TO_SESSION, parse_lap_range, resolve_driver, resolve_event
+from bot.resolve import KIND_TO_SESSION, resolve_driver
 from storage.queries import EventInfo, SessionInfo, pit_stop_summary, team_colours
 
 
@@ -28,24 +29,25 @@ async def session_of(
     ctx: CommandContext, race: str | None, kind: str = "race", *, need_laps: bool = False
 ) -> SessionInfo:
     """Race text + session kind → a session, or a `UserError` saying what is missing."""
-    ev = await resolve_event(ctx.store, race, need_laps=need_laps, now=ctx.now())
-    code = KIND_TO_SESSION.get(kind, "R")
-    s = await ctx.store.session_for(ev.id, code)
-    if s is None:
-        raise UserError(m.NO_SESSION.format(session=kind, event=ev.label))
-    return s
+    return (await race_args(ctx, race, kind, need_laps=need_laps))[0]
 
 
-def _split_laps(race: str | None) -> tuple[str | None, tuple[int | None, int | None] | None]:
-    """'monza 2023 laps 10-20' → ('monza 2023', (10, 20))."""
-    if not race:
-        return race, None
-    rng = parse_lap_range(race.lower())
-    if rng is None:
-        return race, None
-    cleaned = re.sub(r"\b(after|from|since|before|until|up to|first)?\s*laps?\s*\d{1,3}(\s*(-|to|and)\s*\d{1,3})?\b",
-                     " ", race, flags=re.I)
-    return (" ".join(cleaned.split()) or None), rng
+async def race_args(
+    ctx: CommandContext, race: str | None, kind: str = "race", *, need_laps: bool = False
+) -> tuple[SessionInfo, QueryPlan]:
+    """The session and the rest of the plan (drivers, laps) from a command's free text,
+    read by the question parser: `/f1 pitstops monza 2023 VER` names VER as much as
+    `driver=VER` does."""
+    plan = await read_race_args(ctx.store, race, now=ctx.now(), session_type=KIND_TO_SESSION.get(kind, "R"),
+                                need_laps=need_laps)
+    if plan.event is None:
+        raise UserError(m.NO_DATA)
+    if plan.session is None:
+        raise UserError(m.NO_SESSION.format(session=_KIND_WORD.get(plan.session_type, kind), event=plan.event.label))
+    return plan.session, plan
+
+
+_KIND_WORD = {"R": "race", "Q": "qualifying", "S": "sprint", "SQ": "sprint qualifying"}
 
 
 def register(registry: Registry) -> None:
@@ -117,10 +119,9 @@ def register(registry: Registry) -> None:
             driver: code, number, surname or nickname, e.g. VER, 33, verstappen, max.
             race: the race (default: the latest with lap data); may end with "laps 10-20".
         """
-        race, rng = _split_laps(race)
-        s = await session_of(ctx, race, need_laps=True)
+        s, plan = await race_args(ctx, race, need_laps=True)
         d = await resolve_driver(ctx.store, driver, year=s.event.year)
-        first, last = rng or (None, None)
+        first, last = plan.lap_range or (None, None)
         rows = await ctx.store.laps_of_driver(s.id, d.id, first=first, last=last)
         if not rows:
             if not await ctx.store.has_laps(s.id):
@@ -150,8 +151,8 @@ def register(registry: Registry) -> None:
             race: the race (default: the latest with lap data).
             driver: only this driver (code, number or name).
         """
-        s = await session_of(ctx, race, need_laps=True)
-        d = await resolve_driver(ctx.store, driver, year=s.event.year) if driver else None
+        s, plan = await race_args(ctx, race, need_laps=True)
+        d = await resolve_driver(ctx.store, driver, year=s.event.year) if driver else next(iter(plan.drivers), None)
         rows = await ctx.store.stints(s.id, d.id if d else None)
         if not rows:
             raise UserError(m.NO_STINTS.format(session=s.label))
@@ -173,8 +174,8 @@ def register(registry: Registry) -> None:
             race: the race (default: the latest race).
             driver: only this driver (code, number or name).
         """
-        s = await session_of(ctx, race)
-        d = await resolve_driver(ctx.store, driver, year=s.event.year) if driver else None
+        s, plan = await race_args(ctx, race)
+        d = await resolve_driver(ctx.store, driver, year=s.event.year) if driver else next(iter(plan.drivers), None)
         rows = await ctx.store.pit_stops(s.id, d.id if d else None)
         if not rows:
             raise UserError(m.NO_PIT_STOPS.format(session=s.label))
@@ -209,13 +210,12 @@ def register(registry: Registry) -> None:
             driver2: second driver (code, number or name).
             race: the race (default: the latest with lap data); may end with "laps 20-51".
         """
-        race, rng = _split_laps(race)
-        s = await session_of(ctx, race, need_laps=True)
+        s, plan = await race_args(ctx, race, need_laps=True)
         a = await resolve_driver(ctx.store, driver1, year=s.event.year)
         b = await resolve_driver(ctx.store, driver2, year=s.event.year)
         if a.id == b.id:
             raise UserError(m.NEED_TWO_DRIVERS)
-        cmp = await compare_ctx(ctx.store, s, [a, b], rng)
+        cmp = await compare_ctx(ctx.store, s, [a, b], plan.lap_range)
         ctxd = {"focus": "compare", "event": event_ctx(s.event), "session": session_ctx(s), "compare": cmp}
         card = _compare_card(s.event, s, cmp) if cmp else None
         return Reply(text=answer(ctxd), cards=[card] if card else [])

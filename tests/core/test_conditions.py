@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 from bot.answer import answer
 from bot.context import build_context
 from bot.factguard import check
-from bot.resolve import resolve_question
+from bot.question import resolve_question
 from slipstream.wiring import App
 from storage import queries as q
 from storage.db import make_engine

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import UserError
-from bot.resolve import parse_lap_range, resolve_driver, resolve_event, resolve_question
+from bot.question import resolve_question
+from bot.resolve import parse_lap_range, resolve_driver, resolve_event
 from slipstream.wiring import App
 from tests.core.conftest import NOW
 

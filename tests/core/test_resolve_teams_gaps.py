@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.resolve import EventIndex, event_index, resolve_question
+from bot.question import resolve_question
+from bot.resolve import EventIndex, event_index
 from slipstream.wiring import App
 from storage.queries import match_events
 from tests.core.conftest import NOW, ask

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.resolve import event_index, resolve_question
+from bot.question import resolve_question
+from bot.resolve import event_index
 from storage.db import init_db, make_engine
 from storage.history import import_history
 from storage.store import Store

@@ -1,0 +1,346 @@
+"""A question → a checked, complete `QueryPlan` (or a short reply saying what was not understood).
+
+`bot.understand.parse_question` reads the words; this module settles the plan:
+a follow-up takes the previous question's slots and changes only what it names;
+named seasons, races and drivers are checked against the store; defaults (the
+latest race, the current season) apply only when nothing was named, and are
+noted so the reply names the race it used. Nothing here answers: it either
+returns a plan the handlers can answer, or raises `UserError` with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from typing import Any
+
+from bot import messages as m
+from bot.errors import UserError
+from bot.intents import all_intents
+from bot.plan import QueryPlan
+from bot.resolve import _check_unknown_names, _team_keys, event_index
+from bot.understand import parse_question
+from storage.conversations import ConversationState
+from storage.queries import EventInfo, fold
+from storage.store import Store
+
+# What each intent needs settled before its handler runs: "race" (a race, the latest with
+# results by default), "laps" (a race with lap data), "named" (a race the user must name),
+# "none" (season or career level). Registered intents say it themselves (`Intent.event`).
+_EVENT_NEEDS: dict[str, str] = {
+    "winner": "race", "podium": "race", "pole": "race", "results": "race", "gap": "race",
+    "fastest_lap": "race", "pitstops": "race", "stints": "laps", "laps": "laps", "compare": "laps",
+    "pace": "laps", "weather": "laps", "flags": "race", "penalties": "laps",
+    "standings": "none", "schedule": "none", "form": "none", "unknown": "none", "unsupported": "none",
+    "prediction": "none",
+    # Intents of bot/intents (their own `event` wins once registered).
+    "position": "race", "points_finishers": "race", "grid_change": "race", "retirements": "race",
+    "laps_completed": "race", "laps_led": "laps", "lead_changes": "laps", "leader_on_lap": "laps",
+    "driver_lap": "laps", "best_lap": "laps", "stops_count": "race", "fastest_pitstop": "race",
+    "quali": "race", "eliminated": "race", "gap_to_pole": "race", "story": "race",
+    "round_of": "named", "race_date": "named", "weekend": "named",
+}
+# Intents that cannot be answered without naming drivers (how many).
+_DRIVERS_NEEDED = {"laps": 1, "compare": 2, "driver_lap": 1, "team_of": 1, "gap_to_pole": 1}
+_QUALI_INTENTS = {"quali", "eliminated", "gap_to_pole", "pole"}
+# Follow-up openers: the question changes one slot of the previous one.
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|what about|how about|what of|and what about|and how about|same for|same but|now|ok and|"
+    r"also|then|and in|and for|and the)\b|^\s*(compare them|and\?)"
+)
+_PRONOUN = re.compile(r"\b(he|him|his|she|her|they|them|their|both|those two|these two|the two)\b")
+
+
+class NotUnderstood(UserError):
+    """Words of the question that name nothing we know: the reply says so. Carries the plan,
+    so a configured model may still be asked to read the question (`bot.llm_plan`)."""
+
+    def __init__(self, message: str, plan: QueryPlan) -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
+def event_need(intent: str) -> str:
+    it = all_intents().get(intent)
+    if it is not None:
+        return it.event
+    return _EVENT_NEEDS.get(intent, "none")
+
+
+def plan_state(plan: QueryPlan) -> dict[str, Any]:
+    """The slots a follow-up may keep (stored with the conversation, JSON)."""
+    return {
+        "focus": plan.focus, "year": plan.year, "years": plan.years, "session_type": plan.session_type,
+        "position": plan.position, "part": plan.part, "metric": plan.metric, "scope": plan.scope,
+        "compound": plan.compound, "standings_kind": plan.standings_kind, "round": plan.round,
+        "teams": [list(t) for t in plan.teams], "lap_range": list(plan.lap_range) if plan.lap_range else None,
+        "subject": plan.subject, "month": plan.month,
+    }
+
+
+async def resolve_question(
+    store: Store, text: str, *, now: dt.datetime, prior: ConversationState | None = None
+) -> QueryPlan:
+    """Parse, merge with the conversation, check and complete the plan."""
+    before = _prior_plan(prior)
+    plan = await parse_question(store, text, now=now, prior=before)
+    if before is not None:
+        _follow_up(plan, before, prior, text)
+        await _same_race_other_year(store, plan, before)
+    if plan.focus in _QUALI_INTENTS and plan.session_type == "R":
+        plan.session_type = "Q"
+    await _check(store, plan, text, now)
+    await _complete(store, plan, now)
+    return plan
+
+
+async def _same_race_other_year(store: Store, plan: QueryPlan, before: QueryPlan) -> None:
+    """"and the year before?": the previous question's race, in the other season."""
+    mark = next((n for n in plan.notes if n.startswith("same_race_in:")), None)
+    if mark is None or before.event is None:
+        return
+    plan.notes.remove(mark)
+    year = int(mark.split(":")[1])
+    events = await store.events(year)
+    same = [e for e in events if e.name == before.event.name] or \
+        [e for e in events if e.circuit_ref and e.circuit_ref == before.event.circuit_ref]
+    if not same:
+        raise UserError(m.RACE_NOT_HELD.format(name=before.event.name, year=year, held=""))
+    plan.event = same[0]
+    plan.year = year
+
+
+def _prior_plan(prior: ConversationState | None) -> QueryPlan | None:
+    if prior is None or not (prior.plan or prior.event or prior.drivers):
+        return None
+    p = prior.plan or {}
+    plan = QueryPlan(text="", focus=p.get("focus") or "unknown")
+    plan.year = p.get("year") or (prior.event.year if prior.event else None)
+    plan.years = list(p.get("years") or [])
+    plan.session_type = p.get("session_type") or "R"
+    for k in ("position", "part", "metric", "scope", "compound", "round", "subject", "month"):
+        setattr(plan, k, p.get(k))
+    plan.standings_kind = p.get("standings_kind") or "drivers"
+    plan.teams = [tuple(t) for t in p.get("teams") or []]  # type: ignore[misc]
+    plan.lap_range = tuple(p["lap_range"]) if p.get("lap_range") else None  # type: ignore[assignment]
+    plan.event = prior.event
+    plan.drivers = list(prior.drivers)
+    return plan
+
+
+def _follow_up(plan: QueryPlan, before: QueryPlan, prior: ConversationState | None, text: str) -> None:
+    """Keep the previous question's subject; change what this one names."""
+    t = fold(text)
+    short = len(t.split()) <= 6
+    opener = bool(_FOLLOW_UP.search(t))
+    pronoun = bool(_PRONOUN.search(t))
+    bare = short and not (plan.event or plan.years or plan.drivers or plan.teams)
+    is_follow = opener or pronoun or plan.focus == "unknown" or (bare and plan.focus in ("position", "results"))
+    if not is_follow:
+        # A complete new question keeps only the race when it names none (old behaviour).
+        named_time = {"last_race", "first_race", "season_finale"} & set(plan.notes)
+        if plan.event is None and not plan.years and not named_time and before.event is not None and \
+                event_need(plan.focus) in ("race", "laps") and plan.round is None:
+            plan.event = before.event
+            plan.year = before.event.year
+            plan.notes.append("follow_up_event")
+        if not plan.drivers and pronoun and before.drivers:
+            plan.drivers = list(before.drivers)
+        return
+    plan.notes.append("follow_up")
+    if pronoun and not plan.drivers and before.drivers:
+        plan.drivers = list(before.drivers)
+    changed_subject = bool(plan.drivers or plan.teams)
+    # The intent: this question's, unless it only changed a slot.
+    if plan.focus in ("unknown", "form", "results") and before.focus not in ("unknown",):
+        keep = before.focus
+        if plan.focus == "results" and plan.position is None and before.focus in ("winner", "pole", "podium"):
+            keep = "results" if changed_subject else before.focus
+        if plan.position is not None and before.focus in ("winner", "position", "podium", "results", "pole"):
+            keep = "position" if plan.position != 1 else ("pole" if plan.session_type == "Q" else "winner")
+        if plan.focus == "form" and not changed_subject:
+            keep = before.focus
+        if plan.metric and before.focus in ("stat", "leaders", "first_win", "last_win"):
+            keep = before.focus
+        plan.focus = keep
+    if plan.focus == "winner" and plan.session_type == "Q" and before.focus == "winner":
+        plan.focus = "pole"
+    if plan.focus == "pole" and plan.session_type == "R" and "pole" not in fold(text).split():
+        plan.session_type = "Q"
+    if "session_named" not in plan.notes and plan.session_type == "R" and before.session_type != "R" \
+            and not any(s.slot == "session" for s in plan.spans):
+        plan.session_type = before.session_type
+    if not plan.drivers and not plan.teams:
+        plan.drivers = list(before.drivers)
+        plan.teams = list(before.teams)
+    if plan.focus == "compare" and len(plan.drivers) < 2 and len(before.drivers) >= 2:
+        plan.drivers = list(before.drivers)
+    for k in ("metric", "scope", "part", "compound", "month", "standings_kind"):
+        if getattr(plan, k) in (None, "drivers") and getattr(before, k) is not None:
+            setattr(plan, k, getattr(before, k))
+    if plan.position is None and plan.focus == "position":
+        plan.position = before.position
+    if plan.lap_range is None and plan.focus in ("driver_lap", "leader_on_lap"):
+        plan.lap_range = before.lap_range
+    # The season: "and the year before?" moves the previous one; else keep it.
+    if plan.event is None and before.event is not None:
+        if plan.years and plan.years[0] != before.event.year:
+            plan.notes.append(f"same_race_in:{plan.years[0]}")
+            plan.event = None
+        elif not plan.years:
+            plan.event = before.event
+            plan.year = before.event.year
+    if not plan.years and before.years and plan.event is None and "follow_up" in plan.notes:
+        plan.years = list(before.years)
+        plan.year = before.year
+
+
+async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> None:
+    """Named things must exist; what was not understood is said, not skipped."""
+    seasons = await store.seasons()
+    for y in plan.years:
+        if y not in seasons and plan.focus not in ("schedule", "unsupported", "prediction"):
+            raise UserError(m.UNKNOWN_SEASON.format(year=y))
+    if plan.focus == "unsupported":
+        return
+    if len(plan.events) > 1:
+        names = " or ".join(f"**{e.name}** (round {e.round})" for e in plan.events)
+        raise UserError(m.WHICH_RACE.format(year=plan.events[0].year, place=plan.events[0].location
+                                            or plan.events[0].circuit_name, options=names))
+    # "the same race the year before": the race of that season at the same place.
+    for n in list(plan.notes):
+        if n.startswith("same_race_in:"):
+            plan.notes.remove(n)
+    need = event_need(plan.focus)
+    unknown = [w for w in plan.unknown if not w.isdigit()]
+    # The words as typed: "XYZ" (a code we don't know) and "Ferari" (a capitalised name) say more
+    # than their folded forms.
+    typed: dict[str, str] = {}
+    for i, w in enumerate(re.findall(r"[\w'’.-]+", text)):
+        typed.setdefault(fold(re.sub(r"['’]s$", "", w)), w if i > 0 or w.isupper() else w.lower())
+    if unknown:
+        index, cands = await event_index(store, plan.year, today=None if plan.year else now.date())
+        year = plan.year or (plan.event.year if plan.event else None)
+        team_year = year or max(seasons)
+        team_keys = _team_keys(await store.constructors_in_season(team_year))
+        if plan.event is None and plan.years:
+            await _not_held(store, unknown, plan.years[0])
+        drivers_missing = _DRIVERS_NEEDED.get(plan.focus, 0) > len(plan.drivers)
+        words = [(typed.get(w, w), typed.get(w, w)[:1].isupper()) for w in unknown]
+        await _check_unknown_names(
+            store, words, cands, event_found=plan.event is not None,
+            team_keys=team_keys, year=year, drivers_missing=drivers_missing,
+        )
+        if plan.event is None and need in ("race", "laps", "named") and _looks_like_place(unknown):
+            words = " ".join(unknown)[:40]
+            msg = (m.UNKNOWN_RACE_IN_SEASON.format(text=words, year=plan.years[0]) if plan.years
+                   else m.UNKNOWN_RACE.format(text=words))
+            raise NotUnderstood(msg, plan)
+        if plan.focus == "unknown":
+            raise NotUnderstood(_not_understood(plan, unknown), plan)
+    if plan.focus == "unknown" and (plan.drivers or plan.teams or plan.event or plan.years):
+        raise NotUnderstood(_not_understood(plan, []), plan)
+
+
+def _looks_like_place(words: list[str]) -> bool:
+    return any(len(w) >= 4 for w in words)
+
+
+async def _not_held(store: Store, words: list[str], year: int) -> None:
+    """A race named with a season it was not held in ("2020 monaco")."""
+    index, _ = await event_index(store, None)
+    phrases = [" ".join(words[i : i + n]) for n in (2, 1) for i in range(len(words) - n + 1)]
+    for ph in phrases:
+        found = index.match(ph)
+        if found and found[0][0] >= 0.85:
+            ev = found[0][1]
+            years = sorted({e.year for s, e in found if s >= found[0][0] - 0.01 and e.name == ev.name})
+            near = [y for y in years if abs(y - year) <= 3]
+            held = f" It was held in {', '.join(map(str, near))}." if near else ""
+            raise UserError(m.RACE_NOT_HELD.format(name=ev.name, year=year, held=held))
+
+
+def _not_understood(plan: QueryPlan, unknown: list[str]) -> str:
+    got = []
+    if plan.drivers:
+        got.append(", ".join(d.name for d in plan.drivers))
+    if plan.teams:
+        got.append(", ".join(n for _, n in plan.teams))
+    if plan.event:
+        got.append(f"the {plan.event.year} {plan.event.name}")
+    elif plan.years:
+        got.append(", ".join(map(str, plan.years)))
+    understood = m.UNDERSTOOD.format(what="; ".join(got)) + " " if got else ""
+    missing = m.NOT_UNDERSTOOD_WORDS.format(words=", ".join(f"'{w}'" for w in unknown[:4])) + " " if unknown else ""
+    return (understood + missing + m.ASK_HINT).strip()
+
+
+async def read_race_args(
+    store: Store, text: str | None, *, now: dt.datetime, session_type: str | None = None,
+    need_laps: bool = False,
+) -> QueryPlan:
+    """A command's free arguments ("monza 2023 VER laps 10-20", in any order) read by the same
+    parser as questions: the race (defaulted as for questions), drivers, laps, session.
+    `session_type` is the command's own choice, which a session named in the text overrides."""
+    if re.fullmatch(r"\s*(the )?(last|latest|previous|most recent)\s*", text or "", re.I):
+        text = "last race"  # "/f1 results last race": the command took "race" as its kind
+    plan = await parse_question(store, text or "", now=now)
+    plan.focus = "laps" if need_laps else "results"
+    named = any(sp.slot == "session" for sp in plan.spans)
+    if session_type is not None and not named:
+        plan.session_type = session_type
+    await _check(store, plan, text or "", now)
+    await _complete(store, plan, now)
+    return plan
+
+
+async def complete_plan(store: Store, plan: QueryPlan, now: dt.datetime) -> QueryPlan:
+    """Defaults and the session for a plan made elsewhere (the model's, already validated)."""
+    await _complete(store, plan, now)
+    return plan
+
+
+async def _complete(store: Store, plan: QueryPlan, now: dt.datetime) -> None:
+    """Defaults where nothing was named; the session of the race."""
+    need = event_need(plan.focus)
+    if plan.focus == "standings" and plan.event is not None and plan.round is None:
+        plan.round = plan.event.round
+    if need in ("race", "laps") and plan.event is None:
+        await _default_event(store, plan, need)
+    if need == "named" and plan.event is None:
+        raise UserError(m.WHICH_RACE_NAMED)
+    if plan.event is not None and need == "none" and not plan.years:
+        plan.scope = plan.scope or "circuit"  # "most wins at monaco": the place, every season
+    elif plan.event is not None:
+        plan.year = plan.event.year
+        if plan.year not in plan.years:
+            plan.years = [plan.year, *[y for y in plan.years if y != plan.year]]
+        if need in ("race", "laps"):
+            plan.session = await store.session_for(plan.event.id, plan.session_type)
+    elif plan.years:
+        plan.year = plan.years[0]
+
+
+async def _default_event(store: Store, plan: QueryPlan, need: str) -> None:
+    year = plan.year
+    last_race = "last_race" in plan.notes
+    ev: EventInfo | None = None
+    if plan.round is not None and year is not None:
+        ev = await store.event_by_round(year, plan.round)
+        if ev is None:
+            raise UserError(m.UNKNOWN_ROUND.format(round=plan.round, year=year))
+    if ev is None and need == "laps" and not last_race:
+        ev = await store.last_event_with_laps(year=year)
+    if ev is None:
+        ev = await store.last_event_with_results(year=year, session_type=plan.session_type)
+    if ev is None:
+        ev = await store.last_event_with_results(year=year)
+    if ev is None:
+        raise UserError(m.NO_DATA if year is None else m.UNKNOWN_SEASON.format(year=year))
+    plan.event = ev
+    plan.notes.append("default_event")
+
+
+def replace(plan: QueryPlan, **changes: Any) -> QueryPlan:
+    return dataclasses.replace(plan, **changes)

@@ -1,0 +1,1012 @@
+"""Free text → a typed `QueryPlan`, accounting for every word.
+
+The question is normalised (typos, chat spellings, two-digit years), then read
+in passes, each taking the words it understands: fixed keyword phrases (the
+intent's clues), numbers (years, rounds, laps, positions), then names against
+the store's indexes (races, drivers, teams), then filler. Whatever is left is
+`plan.unknown`: a named thing we did not find is never silently dropped — the
+reply says what was understood and what was not (`bot.clarify`).
+
+The intent comes from the clues and the filled slots (`_intent`); defaults
+(latest race, current season) apply only when nothing was named, and are noted
+in `plan.notes` so the reply can say which race it used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from bot import lexicon as lx
+from bot import messages as m
+from bot.errors import UserError
+from bot.plan import QueryPlan
+from bot.resolve import (
+    SESSION_WORDS,
+    EventIndex,
+    all_teams,
+    driver_index,
+    event_index,
+)
+from storage.queries import DriverInfo, EventInfo, fold
+from storage.store import Store
+
+# Words never taken as a name when typed in lower case (English words that are also surnames or codes).
+_NOT_NAMES_LOWER = set(
+    "pace love ward may stuck bell brown white black long will king rain best fast gap pole win won stop lap "
+    "grand rosa march april june august most ever beat red blue green mass young hill hunt moss fry lamb "
+    "bad bar but cha col dam dev dig dir doo fit had har law lot mag mal mas mer mon nor pal per pet pic sat "
+    "sen sir van ros ste gas ant bea hei bot"
+    .split()
+)
+# 3-letter codes a fan types in lower case too ("ver vs ham"); others only in capitals ("NOR", "PER").
+_LOWER_CODES_OK = set("ver ham lec pia rus alo tsu oco str alb hul zho ric vet rai sar msc web but kvy gio lat "
+                      "bor ant bea col had dev law lan".split())
+
+
+@dataclass(slots=True)
+class _Text:
+    """The normalised question and which of its words are taken."""
+
+    words: list[str]
+    caps: set[str]  # folded words typed in capitals in the original ("PER")
+    taken: list[bool] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.taken = [False] * len(self.words)
+
+    def free(self) -> list[int]:
+        return [i for i, t in enumerate(self.taken) if not t]
+
+    def take(self, i: int, n: int = 1) -> str:
+        for k in range(i, i + n):
+            self.taken[k] = True
+        return " ".join(self.words[i : i + n])
+
+    def find(self, pattern: re.Pattern[str]) -> list[tuple[int, int, re.Match[str]]]:
+        """Matches over the untaken words: (first word, word count, match)."""
+        out = []
+        text, starts = self._joined()
+        for mt in pattern.finditer(text):
+            a = _word_at(starts, mt.start())
+            b = _word_at(starts, max(mt.end() - 1, mt.start()))
+            if a is None or b is None or any(self.taken[k] for k in range(a, b + 1)):
+                continue
+            out.append((a, b - a + 1, mt))
+        return out
+
+    def _joined(self) -> tuple[str, list[int]]:
+        starts, pos = [], 0
+        for w in self.words:
+            starts.append(pos)
+            pos += len(w) + 1
+        return " ".join(self.words), starts
+
+
+def _word_at(starts: list[int], pos: int) -> int | None:
+    for i in range(len(starts) - 1, -1, -1):
+        if starts[i] <= pos:
+            return i
+    return None
+
+
+# --------------------------------------------------------------------------- normalising
+
+
+def normalise(text: str) -> tuple[list[str], set[str]]:
+    """Words of the question, folded, typos fixed, two-digit years expanded; and the capitals."""
+    raw = text.replace("’", "'").replace("‘", "'")
+    # '23 / ’21 → a season; "max's" → "max".
+    raw = re.sub(r"(?<![\w])'(\d\d)\b", lambda mt: " " + _century(int(mt.group(1))), raw)
+    raw = re.sub(r"(\w)'s\b", r"\1", raw)
+    raw = re.sub(r"(\w)s'(?=\s|$)", r"\1s", raw)
+    raw = re.sub(r"(\d{4})\s*[-–/]\s*(\d{2,4})\b", r"\1 to \2", raw)  # 2019-21, 2019–2021
+    raw = re.sub(r"\b(\d{1,3})\s*[-–]\s*(\d{1,3})\b", r"\1 to \2", raw)  # laps 10-20
+    caps = {fold(w) for w in re.findall(r"\b[A-Z]{2,4}\b", raw)}
+    t = fold(raw.replace("#", " number "))
+    words = []
+    for w in t.split():
+        words.extend(lx.TYPOS.get(w, w).split())
+    t = " ".join(words)
+    for pat, rep in lx.PHRASES:
+        t = re.sub(pat, rep, t)
+    return t.split(), caps
+
+
+def _century(yy: int) -> str:
+    return str(2000 + yy if yy <= 40 else 1900 + yy)
+
+
+# --------------------------------------------------------------------------- clue phrases
+#
+# (tag, pattern): a tag is a clue for the intent; the words a pattern matches are
+# taken (they are not names). Order matters only where patterns overlap.
+
+_CLUES: list[tuple[str, str]] = [
+    ("not_held", lx.NOT_HELD.pattern),
+    ("predict", lx.PREDICTION.pattern),
+    ("most", r"\b(the )?most\b|\brecord( holder)?s?\b|\ball time\b|\ball-time\b|\bleaders? board\b|\bleaderboard\b|"
+             r"\btop (\d+ )?(winners|drivers|teams)\b"),
+    ("one_season", r"\b(single|one|a|in a|in one) season\b|\bsingle year\b|\bin a year\b|\bone year\b"),
+    ("least", r"\b(least|fewest|slowest|worst|lowest|minimum)\b"),
+    ("first_of", r"\b(first|maiden|debut) (career )?(f1 )?(race )?(wins?|victor(y|ies)|poles?|podiums?)\b"),
+    ("last_of", r"\b(last|latest|most recent|final) (career )?(wins?|victor(y|ies)|poles?|podiums?)\b|"
+                r"\blast (time|won)\b"),
+    ("can_win", r"\b(still|mathematically) (win|take|clinch|be)\b|\bstill in (the )?(title|championship) (fight|race|contention|hunt)\b|"
+                r"\bin contention\b|\bmathematically\b|\bstill possible\b|\bstill alive\b"),
+    ("champion", r"\bchampions?\b|\bchampionships?\b|\btitles?\b|\bwdc\b|\bwcc\b|\bcrown(ed)?\b"),
+    ("standings", r"\bstandings?\b|\bpoints table\b|\btable\b|\bleads? the (championship|standings|title)\b|"
+                  r"\bleader\b|\bleading\b|\bclassement\b"),
+    ("points", r"\bpoints?\b|\bpts\b"),
+    ("after", r"\bafter\b|\bfollowing\b|\bas of\b|\bgoing into\b|\bbefore\b|\bheading into\b|\bup to\b"),
+    ("team_of", r"\b(which|what|who) (team|constructor|car)s?\b|\bdr(o|i)ve for\b|\bdriving for\b|\braced for\b|"
+                r"\bdriven for\b|\bdrive for\b|\bhis team\b|\bteam was\b|\bteam is\b"),
+    ("team_word", r"\bteams?\b(?! ?mates?)|\bconstructors?\b|\boutfit\b"),
+    ("teammate", r"\bteammates?\b|\bpartners?\b|\bpartnered\b"),
+    ("lineup", r"\bline ?ups?\b|\bwho drove for\b|\bdrivers? (of|for|at)\b|\bwho races? for\b|\bwho drives for\b"),
+    ("schedule_next", r"\bnext (race|session|gp|grand prix|round|weekend)\b|\bupcoming\b|\bwhen is the next\b"),
+    ("calendar", r"\bcalendar\b|\bschedule\b|\bfixtures\b"),
+    ("when", r"\bwhen\b|\bwhat (date|day|time)\b|\bwhich (date|day)\b|\bdate\b|\bwhat time\b|\bstart time\b|\bkick off\b"),
+    ("round_of", r"\bwhich round\b|\bwhat round\b|\bround number\b|\bround was\b|\bround is\b"),
+    ("sessions", r"\bsessions?\b|\bfp1\b(?= .*fp2)|\btimetable\b|\bweekend (schedule|timetable|format)\b"),
+    ("sprint_weekends", r"\bsprint (weekends?|races|events|rounds)\b|\bwhich (races|weekends|rounds|events) (have|had|has) (a )?sprints?\b"),
+    ("weather", r"\bweather\b|\brain(s|ing|ed|fall|y)?\b|\bwet\b(?! (tyres?|tires?))|\bdry\b(?! (tyres?|tires?))|"
+                r"\btemperatures?\b|\btemps?\b|\bhumid(ity)?\b|\bwind(y)?\b|\bsunny\b|\bconditions\b|\bhot\b|\bcold\b"),
+    ("flags", r"\bsafety cars?\b|\bsc\b|\bvsc\b|\bvirtual safety( car)?\b|\byellows?( flags?)?\b|\bred flag(ged|s)?\b|"
+              r"\bflags?\b|\btrack status\b|\bneutrali[sz]|\bcautions?\b"),
+    ("penalties", r"\bpenalt(y|ies)\b|\bpenali[sz]ed\b|\bstewards?\b|\binvestigat\w*|\btrack limits\b|\breprimands?\b|"
+                  r"\bincidents?\b|\bcollisions?\b|\bwarnings?\b|\bgrid drops?\b|\btime penalt\w*"),
+    ("dsq", r"\bdisqualif\w*|\bdsq\b|\bexcluded\b|\bdq\b"),
+    ("dns", r"\bdns\b|\bnon start\w*|\bwithdr[ae]w\w*|\bwithdrawn\b"),
+    ("retired", r"\bdnfs?\b|\bretire(d|ment|ments|s)?\b|\bcrash(ed|es)?\b|\bout of the race\b|\bgot out\b|"
+                r"\bdropped out\b|\bbroke down\b|\bengine (failure|blew)\b|\bnot finish\w*|\bnon finish\w*|"
+                r"\bfailed to finish\b|\bdidnt finish\b"),
+    ("lead_changes", r"\blead changes?\b|\bchanges? (of|in) (the )?lead\b|\blead swap\w*|\bswapped the lead\b"),
+    ("laps_led", r"\blaps led\b|\bled (the )?(most )?laps\b|\blaps (in|at) the (lead|front)\b|\bled for\b|"
+                 r"\blaps? leading\b|\blaps? in front\b"),
+    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\bcount\b|\btotal\b|\bamount of\b"),
+    ("leader_lap", r"\bwho (was )?(led|leading|in the lead|in front|p1)\b|\bleader (on|of|after|at)\b|\bwho led\b|"
+                   r"\bin the lead\b"),
+    ("lead_verb", r"\blead\b|\bled\b|\bleading\b"),
+    ("fastest_pit", r"\b(fastest|quickest|best|slowest|shortest|longest) (pit ?)?stops?\b|\bfastest pit\b"),
+    ("stops_count", r"\b(one|two|three|1|2|3|four) ?stop(per|s|ped)?\b|\bnumber of stops\b|\bhow many (pit )?stops\b"),
+    ("pitstops", r"\bpit ?stops?\b|\bpitted\b|\bpits?\b|\bstops?\b|\bbox(ed)?\b"),
+    ("stints", r"\bstints?\b|\btyres?\b|\bcompounds?\b|\brubber\b|\bstrateg(y|ies)\b"),
+    ("best_lap", r"\b(best|fastest|quickest|personal best|pb) laps?( times?)?\b|\bbest time\b"),
+    ("fastest_lap", r"\bfastest laps?\b|\bfl\b|\bpurple\b"),
+    ("lap_time", r"\blap ?times?\b|\blaptimes?\b|\btime on\b|\bhow fast\b|\btimes\b|\btime\b"),
+    ("compare", r"\bcompare\b|\bcomparison\b|\bvs\.?\b|\bversus\b|\bhead to head\b|\bh2h\b|\bfaster than\b|"
+                r"\bquicker than\b|\bslower than\b|\bpace\b|\bagainst\b|\bbeat\b|\bbetter\b|\boutqualif\w*|\bout qualif\w*|\bbeaten\b"),
+    ("gap", r"\bgaps?\b|\bmargin\b|\bbehind\b|\bahead\b|\bby how much\b|\bhow far\b|\bdelta\b|\binterval\b|\boff\b"),
+    ("grid_change", r"\bplaces? (gained|lost|made)\b|\bpositions? (gained|lost|made)\b|\bgained\b|\blost\b|"
+                    r"\bmade up\b|\bclimb(ed)?\b|\bfrom the (back|grid)\b|\bmovers?\b|\bcharge\b|\bgain(ed|s)?\b"),
+    ("grid", r"\bgrid\b|\bstart(ed|ing)? (from|position|pos|on)\b|\bstarting\b|\blined up\b"),
+    ("laps_completed", r"\blaps (completed|done|covered|did)\b|\bcomplete(d)?\b|\bcovered\b|\bdistance\b|"
+                       r"\bhow many laps\b|\bnumber of laps\b|\blaps long\b"),
+    ("podium", r"\bpodiums?\b|\btop (3|three)\b|\bon the box\b|\bpodium finish\w*"),
+    ("points_finish", r"\bin the points\b|\bscored points\b|\bpoints (finish\w*|scorers?|positions?)\b|\btop (10|ten)\b|"
+                      r"\bscore points\b"),
+    ("pole", r"\bpole\b|\bpoles\b|\bfront row\b|\bfront rows\b"),
+    ("eliminated", r"\bknocked out\b|\beliminated\b|\bgot out\b|\bwent out\b|\bout in\b|\bdropped out in\b|"
+                   r"\bdidnt make\b|\bfailed to make\b|\bmissed\b"),
+    ("won", r"\bwon\b|\bwin(ner|ners|s|ning)?\b|\bvictor(y|ies|ious)?\b|\btriumph\w*|\btook the (win|chequered flag)\b|"
+            r"\bfirst place\b|\bp1\b|\btook the flag\b"),
+    ("started", r"\bstarts\b|\braces? (entered|started|contested)\b|\bentries\b|\bappearances\b|\braced\b|"
+                r"\bcompeted\b|\bstarted\b"),
+    ("finish", r"\bresults?\b|\bclassification\b|\bclassified\b|\bfinish(ed|ing|es)?\b|\bcame\b|\bended( up)?\b|"
+               r"\bwhere did\b|\bhow did\b|\bplace[ds]?\b|\bpositions?\b|\bpos\b|\bwhere was\b|\bplaced\b"),
+    ("story", r"\bwhat happened\b|\brecap\b|\bsummary\b|\bsummari[sz]e\b|\bstory\b|\breport\b|\bhighlights?\b|"
+              r"\bhow did the race go\b|\brundown\b|\btell me about\b|\beverything\b|\ball about\b|\bbreak ?down\b"),
+    ("laps", r"\blaps\b|\blap\b"),
+    ("form", r"\bform\b|\bso far\b|\bdoing\b|\bstats?\b|\bstatistics\b|\bseason\b|\bcareer\b|\bever\b|"
+             r"\ball time\b|\bin total\b|\boverall\b"),
+    ("fastest", r"\bfastest\b|\bquickest\b|\btopped\b|\btop of\b|\bfirst in\b"),
+]
+_CLUE_RES = [(tag, re.compile(p)) for tag, p in _CLUES]
+
+# The words of a clue we keep for slots rather than consuming ("last lap": lap slot).
+_SEASON_REL = re.compile(
+    r"\b(this|current|the current|present) (year|season|campaign)\b|\bso far this (year|season)\b|"
+    r"\blast (year|season)\b|\bprevious (year|season)\b|\bthe year before\b|\byear before\b|\bseason before\b|"
+    r"\bthe season before\b|\bthe previous one\b|\bnext (year|season)\b|\bthe year after\b|\byear after\b|"
+    r"\b(\d|two|three) (years|seasons) ago\b|\bthis year\b"
+)
+
+
+# --------------------------------------------------------------------------- the parser
+
+
+async def parse_question(store: Store, text: str, *, now: dt.datetime,
+                         prior: QueryPlan | None = None) -> QueryPlan:
+    """Read a question into a plan. Raises `UserError` only for what cannot be a plan at all
+    (no data in the store); names not found end up in `plan.unknown` / `plan.notes`."""
+    words, caps = normalise(text)
+    tx = _Text(words, caps)
+    plan = QueryPlan(text=text)
+    seasons = await store.seasons()
+    if not seasons:
+        raise UserError(m.NO_DATA)
+    current = await _current_season(store, seasons)
+    tags: set[str] = set()
+
+    _last_race(tx, plan)
+    _season_words(tx, plan, current, prior)
+    _clue_pass(tx, tags, names_first=True)
+    _years(tx, plan)
+    _numbers(tx, plan)
+    _two_digit_years(tx, plan, seasons)
+    _session(tx, plan)
+    _compound_and_month(tx, plan)
+    # Names: the race (with the season if named), then drivers and teams of that season.
+    await _names(store, tx, plan, now, current)
+    _clue_pass(tx, tags, names_first=False)
+    plan.unknown = [tx.words[i] for i in tx.free() if not _is_filler(tx.words[i])]
+    _intent(plan, tags, tx)
+    if "season_default" in plan.notes:
+        pass
+    plan.notes.extend(sorted(f"tag:{t}" for t in tags))
+    return plan
+
+
+async def _current_season(store: Store, seasons: list[int]) -> int:
+    """The season "this season" means: the latest with results (the store's present)."""
+    latest = await store.last_event_with_results()
+    return latest.year if latest else max(seasons)
+
+
+_LAST_RACE = re.compile(
+    r"\b(most )?recently\b|\blast time out\b|\blast weekend\b|"
+    r"\b(the )?(last|latest|previous|most recent|recent|final|past|yesterday|sunday|todays|today) "
+    r"(race|gp|grand prix|round|weekend|event|one|sprint|quali|qualifying)\b|\blast time out\b|"
+    r"\b(the )?(season (opener|finale)|opening race|first race|last race|final race|finale|opener)\b"
+)
+
+
+def _last_race(tx: _Text, plan: QueryPlan) -> None:
+    """"the last race", "the season opener", "the finale": a race named by its place in time."""
+    for a, n, mt in tx.find(_LAST_RACE):
+        s = mt.group(0)
+        tail = s.split()[-1]
+        if tail in ("sprint", "quali", "qualifying"):
+            plan.session_type = "S" if tail == "sprint" else "Q"
+            s_take = n
+        else:
+            s_take = n
+        if re.search(r"opener|opening|first", s):
+            plan.round = 1
+            plan.notes.append("first_race")
+        elif re.search(r"finale|final race|last race", s) and "of" in tx.words[a + n : a + n + 1]:
+            plan.notes.append("season_finale")
+        else:
+            plan.notes.append("last_race")
+        tx.take(a, s_take)
+        plan.mapped(s, "race", "latest" if "last_race" in plan.notes else s)
+
+
+def _season_words(tx: _Text, plan: QueryPlan, current: int, prior: QueryPlan | None) -> None:
+    for a, n, mt in tx.find(_SEASON_REL):
+        s = mt.group(0)
+        base = (prior.year if prior is not None and prior.year else current)
+        if "before" in s or "previous one" in s:
+            y = base - 1
+            plan.notes.append("year_before")
+        elif "after" in s:
+            y = base + 1
+            plan.notes.append("year_after")
+        elif s.startswith(("last", "previous")):
+            y = current - 1
+        elif s.startswith("next"):
+            y = current + 1
+        elif "ago" in s:
+            k = {"two": 2, "three": 3}.get(s.split()[0]) or int(s.split()[0])
+            y = current - k
+        else:
+            y = current
+        tx.take(a, n)
+        plan.years.append(y)
+        plan.mapped(s, "season", y)
+
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_YEAR_RANGE = re.compile(r"\b(?:between |from )?(19[5-9]\d|20[0-4]\d) (?:to|and|until|till|through|thru) "
+                         r"(19[5-9]\d|20[0-4]\d|\d\d)\b")
+
+
+def _years(tx: _Text, plan: QueryPlan) -> None:
+    for a, n, mt in tx.find(_YEAR_RANGE):
+        y1 = int(mt.group(1))
+        y2 = int(mt.group(2)) if len(mt.group(2)) == 4 else int(_century(int(mt.group(2))))
+        if y2 < y1 or y2 - y1 > 80:
+            continue
+        tx.take(a, n)
+        plan.years.extend(range(y1, y2 + 1))
+        plan.mapped(mt.group(0), "seasons", f"{y1}-{y2}")
+        plan.scope = "season"
+    for a, n, mt in tx.find(_YEAR):
+        tx.take(a, n)
+        y = int(mt.group(1))
+        if y not in plan.years:
+            plan.years.append(y)
+        plan.mapped(mt.group(0), "season", y)
+    if plan.years:
+        plan.year = plan.years[0]
+
+
+_ROUND = re.compile(r"\b(?:round|r) ?(\d{1,2})\b")
+_LAP_RANGE = re.compile(r"\blaps? (\d{1,3}) ?(?:-|to|and|through|thru) ?(?:lap )?(\d{1,3})\b")
+_LAP_FROM = re.compile(r"\b(after|from|since) lap (\d{1,3})\b")
+_LAP_UNTIL = re.compile(r"\b(before|until|up to|till) lap (\d{1,3})\b")
+_FIRST_LAPS = re.compile(r"\b(first|opening) (\d{1,3}) laps\b")
+_LAST_LAPS = re.compile(r"\b(last|final|closing) (\d{1,3}) laps\b")
+_ONE_LAP = re.compile(r"\b(?:lap|l) ?(\d{1,3})\b|\b(\d{1,3})(?:st|nd|rd|th) lap\b|\blap (?:number|no) (\d{1,3})\b")
+_LAST_LAP = re.compile(r"\b(the )?(last|final) lap\b")
+_OPENING_LAP = re.compile(r"\b(the )?(first|opening) lap\b|\blap one\b|\bstart of the race\b")
+_PART = re.compile(r"\b(q[123])\b")
+_POS_P = re.compile(r"\bp(\d{1,2})\b")
+_POS_WORD = re.compile(
+    r"\b(finish(ed|ing)?|came|come|was|were|in|placed|ended( up)?|who|classified|position|pos|got|took|"
+    r"driver|the|and|place|for)? ?(" + "|".join(lx.ORDINALS) + r")( place| position| placed)?\b"
+)
+_LAST_POS = re.compile(r"\b(finished|came|was|were|who|classified|ended( up)?|in) (dead )?last\b|\blast place\b|"
+                       r"\bdead last\b|\blast classified\b|\bbottom\b")
+_CAR_NUMBER = re.compile(r"\b(?:number|car|no) (\d{1,2})\b")
+_BARE_NUM = re.compile(r"\b(\d{1,3})\b")
+
+
+def _numbers(tx: _Text, plan: QueryPlan) -> None:
+    """Rounds, laps, qualifying parts, positions (word and P-number)."""
+    after = bool(tx.find(re.compile(r"\b(after|following|as of|going into|before|up to)\b ?(round|r) ?\d")))
+    for a, n, mt in tx.find(_ROUND):
+        tx.take(a, n)
+        plan.round = int(mt.group(1))
+        plan.mapped(mt.group(0), "round", plan.round)
+        if after:
+            plan.notes.append("after_round")
+    for pat, kind in ((_LAP_RANGE, "range"), (_LAP_FROM, "from"), (_LAP_UNTIL, "until"),
+                      (_FIRST_LAPS, "first"), (_LAST_LAPS, "last_n"), (_LAST_LAP, "last_lap"),
+                      (_OPENING_LAP, "opening"), (_ONE_LAP, "one")):
+        for a, n, mt in tx.find(pat):
+            if plan.lap_range is not None or "last_lap" in plan.notes:
+                break
+            g = mt.groups()
+            if kind == "range":
+                x, y = int(g[0]), int(g[1])
+                plan.lap_range = (min(x, y), max(x, y))
+            elif kind == "from":
+                plan.lap_range = (int(g[1]) + (0 if g[0] == "from" else 1), None)
+            elif kind == "until":
+                plan.lap_range = (None, int(g[1]) - (1 if g[0] == "before" else 0))
+            elif kind == "first":
+                plan.lap_range = (1, int(g[1]))
+            elif kind == "last_n":
+                plan.notes.append(f"last_laps:{g[1]}")
+            elif kind == "last_lap":
+                plan.notes.append("last_lap")
+            elif kind == "opening":
+                plan.lap_range = (1, 1)
+            else:
+                k = int(next(x for x in g if x))
+                plan.lap_range = (k, k)
+            tx.take(a, n)
+            plan.mapped(mt.group(0), "laps", plan.lap_range or kind)
+    for a, n, mt in tx.find(_PART):
+        tx.take(a, n)
+        plan.part = mt.group(1).upper()
+        plan.mapped(mt.group(0), "part", plan.part)
+        if plan.session_type == "R":
+            plan.session_type = "Q"
+    for a, n, mt in tx.find(_LAST_POS):
+        tx.take(a, n)
+        plan.position = -1
+        plan.mapped(mt.group(0), "position", "last")
+    for a, n, mt in tx.find(_POS_P):
+        k = int(mt.group(1))
+        if 1 <= k <= 30:
+            tx.take(a, n)
+            plan.position = k
+            plan.mapped(mt.group(0), "position", k)
+    for a, n, mt in tx.find(_POS_WORD):
+        word = mt.group(4)
+        nxt = tx.words[a + n] if a + n < len(tx.words) else ""
+        # "first win", "second race", "third season", "first lap": not a finishing place.
+        if nxt in ("win", "wins", "pole", "poles", "podium", "podiums", "race", "races", "lap", "laps", "season",
+                   "title", "time", "round", "stint", "stop", "half", "corner", "turn", "sector", "year",
+                   "championship", "gp", "grand", "victory", "career", "start", "row", "practice", "session",
+                   "place", "sprint", "in"):
+            if not (nxt == "place"):
+                continue
+        if word == "first" and plan.position is not None:
+            continue
+        plan.position = lx.ORDINALS[word]
+        # Take only the ordinal (and "place"): the verb is a clue for the intent.
+        idx = a + n - 1 if not mt.group(5) else a + n - 2
+        tx.take(idx, 1 if not mt.group(5) else 2)
+        plan.mapped(word, "position", plan.position)
+        break
+
+
+_NOT_YEAR_BEFORE = {"top", "last", "first", "p", "number", "car", "lap", "laps", "round", "position", "pos",
+                    "over", "under", "than", "after", "before", "from", "to", "of", "within", "about",
+                    "only", "just", "had", "has", "got", "with", "scored", "by", "in the", "place", "no", "all"}
+_NOT_YEAR_AFTER = {"laps", "lap", "points", "pts", "races", "race", "wins", "places", "positions", "seconds", "secs",
+                   "s", "sec", "stops", "poles", "podiums", "times", "drivers", "cars", "th", "st", "nd", "rd",
+                   "years", "seasons", "minutes", "mins", "km", "kph", "mph", "percent"}
+
+
+def _two_digit_years(tx: _Text, plan: QueryPlan, seasons: list[int]) -> None:
+    """A bare two-digit number is a season when it reads like one ("monza 22", "spa in 21")."""
+    if plan.years:
+        return
+    for i in tx.free():
+        w = tx.words[i]
+        if not re.fullmatch(r"\d\d", w):
+            continue
+        prev = tx.words[i - 1] if i > 0 else ""
+        nxt = tx.words[i + 1] if i + 1 < len(tx.words) else ""
+        y = int(_century(int(w)))
+        if prev in _NOT_YEAR_BEFORE or nxt in _NOT_YEAR_AFTER or y not in seasons:
+            continue
+        tx.take(i)
+        plan.years.append(y)
+        plan.year = y
+        plan.mapped(w, "season", y)
+        plan.notes.append("two_digit_year")
+        return
+
+
+def _session(tx: _Text, plan: QueryPlan) -> None:
+    for phrase, code in sorted(SESSION_WORDS.items(), key=lambda kv: -len(kv[0])):
+        if phrase in ("race", "gp", "grand prix", "pole"):
+            continue
+        for a, n, mt in tx.find(re.compile(rf"\b{phrase}\b")):
+            tx.take(a, n)
+            if plan.session_type == "R" or code == "SQ":
+                plan.session_type = code
+            plan.mapped(mt.group(0), "session", code)
+
+
+def _compound_and_month(tx: _Text, plan: QueryPlan) -> None:
+    for phrase, comp in sorted(lx.COMPOUNDS.items(), key=lambda kv: -len(kv[0])):
+        for a, n, mt in tx.find(re.compile(rf"\b{phrase}\b")):
+            # "hard" / "soft" as compounds only near tyre words or "on (the) X".
+            before = " ".join(tx.words[max(0, a - 2) : a])
+            after = " ".join(tx.words[a + n : a + n + 1])
+            if phrase in ("hard", "soft", "medium", "inter") and not (
+                re.search(r"\b(on|the|a|using|with)\b", before) or after in ("tyre", "tyres", "compound", "tires")
+            ):
+                continue
+            tx.take(a, n)
+            if after in ("tyre", "tyres", "compound", "tires"):
+                tx.take(a + n, 1)
+            plan.compound = comp
+            plan.mapped(mt.group(0), "compound", comp)
+    for name, num in lx.MONTHS.items():
+        # Short or ambiguous month words ("may", "mar") only after "in" / "during" / "of".
+        pat = re.compile(rf"\b(in|during|of) {name}\b" if len(name) <= 3 else rf"\b{name}\b")
+        for a, n, _mt in tx.find(pat):
+            tx.take(a + n - 1, 1)
+            plan.month = num
+            plan.mapped(name, "month", num)
+
+
+def _clue_pass(tx: _Text, tags: set[str], *, names_first: bool) -> None:
+    """Take clue phrases. First pass: multi-word clues only (so names don't eat them:
+    "red flag", "safety car"); second pass: the rest, on the words names left."""
+    for tag, pat in _CLUE_RES:
+        for a, n, _mt in tx.find(pat):
+            if names_first and n < 2 and tag not in ("not_held", "predict"):
+                continue
+            tags.add(tag)
+            tx.take(a, n)
+
+
+def _is_filler(w: str) -> bool:
+    return w in lx.FILLER or len(w) <= 1
+
+
+# --------------------------------------------------------------------------- names
+
+
+async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, current: int) -> None:
+    """Races, drivers and teams among the free words.
+
+    Full driver names first ("jack brabham" is the driver, not the team), then teams
+    ("red bull" before the Red Bull Ring's "bull"), then single driver names ("carlos"
+    before the "Carlos Pace" circuit), then races; words still unknown and close to one
+    name only ("verstapen", "maclaren") are read as that name."""
+    year = plan.year
+    where: dict[int, int] = {}  # driver id -> first word index, to keep the text's order
+    await _drivers(store, tx, plan, year, sizes=(3, 2), where=where)
+    team_year = year or current
+    teams = await store.constructors_in_season(team_year)
+    if not teams or len(teams) < 3:
+        teams = teams + await store.constructors_in_season(current)
+    every_team = await all_teams(store)
+    _teams(tx, plan, teams, every_team)
+    await _drivers(store, tx, plan, year, sizes=(1,), where=where)
+    index, _cands = await event_index(store, year, today=None if year else now.date())
+    _event_phrases(tx, plan, index)
+    await _fuzzy(store, tx, plan, year, index, teams, every_team, where)
+    plan.drivers.sort(key=lambda d: where.get(d.id, 99))
+    if plan.event is None and ({"last_race", "season_finale"} & set(plan.notes)):
+        ev = await store.last_event_with_results(year=year, session_type=plan.session_type)
+        plan.event = ev or await store.last_event_with_results(year=year)
+    if plan.event is None and plan.round is not None and "after_round" not in plan.notes:
+        y = year or current
+        ev = await store.event_by_round(y, plan.round)
+        if ev is not None:
+            plan.event = ev
+
+
+def _event_phrases(tx: _Text, plan: QueryPlan, index: EventIndex) -> None:
+    """The best race named by up to three consecutive free words (place aliases applied)."""
+    best: tuple[float, int, int, list[tuple[float, EventInfo]]] | None = None
+    free = set(tx.free())
+    words = tx.words
+    for n in (3, 2, 1):
+        for i in range(len(words) - n + 1):
+            if not all(k in free for k in range(i, i + n)):
+                continue
+            phrase = " ".join(words[i : i + n])
+            if n == 1 and (_is_filler(phrase) or len(phrase) < 3 or phrase in _NOT_NAMES_LOWER
+                           or phrase.isdigit()):
+                continue
+            if all(_is_filler(w) for w in phrase.split()):
+                continue
+            key = lx.PLACE_ALIASES.get(phrase, phrase)
+            if not key:
+                continue
+            found = index.match(key)
+            if not found:
+                continue
+            score = found[0][0]
+            if score >= 0.85 and (best is None or score > best[0] or (score == best[0] and n > best[2])):
+                best = (score, i, n, found)
+    if best is None:
+        return
+    score, i, n, found = best
+    tx.take(i, n)
+    top = [e for s, e in found if s == score]
+    plan.event = top[0]
+    # Two races of one season at one place (2020 Austria/Styria, Bahrain/Sakhir, Silverstone):
+    # ask which — unless the race's own name was given ("bahrain gp", "70th anniversary").
+    named_gp = i + n < len(words) and words[i + n] in ("gp", "grand", "grands")
+    close = [e for s, e in found if s >= 0.85] if not named_gp else top
+    same_year = [e for e in close if e.year == top[0].year]
+    if len(same_year) > 1 and plan.year is not None:
+        plan.events = sorted(same_year, key=lambda e: e.round)
+    plan.mapped(" ".join(words[i : i + n]), "race", plan.event.name)
+
+
+async def _drivers(store: Store, tx: _Text, plan: QueryPlan, year: int | None, *,
+                   sizes: tuple[int, ...], where: dict[int, int]) -> None:
+    """Drivers named by phrases of `sizes` words: the season's drivers first, then anyone
+    (the handler says when a named driver did not race then)."""
+    dindex = await driver_index(store, year)
+    everyone = await driver_index(store, None) if year else dindex
+    words = tx.words
+    i = 0
+    while i < len(words):
+        if tx.taken[i]:
+            i += 1
+            continue
+        hit: DriverInfo | None = None
+        step = 1
+        for n in sizes:
+            if i + n > len(words) or any(tx.taken[k] for k in range(i, i + n)):
+                continue
+            phrase = " ".join(words[i : i + n])
+            if n == 1 and ((phrase in _NOT_NAMES_LOWER and phrase not in tx.caps) or _is_filler(phrase)):
+                continue
+            hit = dindex.names.get(phrase) or (everyone.names.get(phrase) if n >= 2 or len(phrase) >= 4 else None)
+            if hit is not None:
+                step = n
+                break
+        if hit is None and 1 in sizes:
+            w = words[i]
+            code_ok = w in tx.caps or (w in _LOWER_CODES_OK)
+            if len(w) == 3 and w in dindex.codes and code_ok:
+                hit = dindex.codes[w]
+            elif w.isdigit() and i > 0 and words[i - 1] == "number":
+                found = await store.find_drivers(w, year=year)
+                hit = found[0] if found else None
+                if hit is not None:
+                    tx.take(i - 1)
+        if hit is not None:
+            _add_driver(tx, plan, hit, i, step, where)
+            i += step
+            continue
+        i += 1
+
+
+def _add_driver(tx: _Text, plan: QueryPlan, hit: DriverInfo, i: int, step: int, where: dict[int, int]) -> None:
+    tx.take(i, step)
+    if hit not in plan.drivers:
+        plan.drivers.append(hit)
+        where.setdefault(hit.id, i)
+    plan.mapped(" ".join(tx.words[i : i + step]), "driver", hit.code or hit.name)
+
+
+async def _fuzzy(store: Store, tx: _Text, plan: QueryPlan, year: int | None, index: EventIndex,
+                 teams: list[tuple[str, str]], every_team: dict[str, str], where: dict[int, int]) -> None:
+    """Misspelt names ("verstapen", "maclaren", "monzza") read as the one name they are
+    clearly close to; anything less clear stays unknown (the reply offers the choices)."""
+    free = [i for i in tx.free() if len(tx.words[i]) >= 5 and not _is_filler(tx.words[i])
+            and not tx.words[i].isdigit() and tx.words[i] not in _NOT_NAMES_LOWER]
+    if not free:
+        return
+    dindex = await driver_index(store, year)
+    everyone = await driver_index(store, None)
+    team_keys = {fold(n): (r, n) for r, n in teams}
+    team_keys.update({k: (r, every_team[r]) for k, r in lx.TEAM_NICKNAMES.items() if r in every_team})
+    for ref, name in teams:
+        stem = " ".join(w for w in fold(name).split() if w not in _TEAM_NOISE)
+        if len(stem) >= 4:
+            team_keys[stem] = (ref, name)
+    event_keys = index.keys()
+    for i in free:
+        w = tx.words[i]
+        found = await asyncio.to_thread(_closest, w, dindex.names, everyone.names, team_keys, event_keys,
+                                        year is not None)
+        if found is None:
+            continue
+        kind, key = found
+        if kind == "driver":
+            d = dindex.names.get(key) or everyone.names[key]
+            _add_driver(tx, plan, d, i, 1, where)
+            plan.notes.append(f"corrected:{w}->{d.name}")
+        elif kind == "team":
+            team = team_keys[key]
+            tx.take(i)
+            if team not in plan.teams:
+                plan.teams.append(team)
+            plan.mapped(w, "team", team[1])
+            plan.notes.append(f"corrected:{w}->{team[1]}")
+        elif plan.event is None:
+            hits = index.match(key)
+            if hits:
+                tx.take(i)
+                plan.event = hits[0][1]
+                plan.mapped(w, "race", plan.event.name)
+                plan.notes.append(f"corrected:{w}->{plan.event.name}")
+
+
+def _closest(word: str, season: dict[str, DriverInfo], everyone: dict[str, DriverInfo],
+             teams: dict[str, tuple[str, str]], events: list[str], year_named: bool) -> tuple[str, str] | None:
+    """("driver" | "team" | "race", key) for the single clearly-closest name, else None.
+    With a season named, drivers of other seasons count for a little less."""
+    cands: list[tuple[float, str, str, object]] = []
+    for kind, keys, ident, handicap in (
+        ("driver", season, lambda k: season[k].id, 0.0),
+        ("driver", everyone, lambda k: everyone[k].id, 0.06 if year_named else 0.0),
+        ("team", teams, lambda k: teams[k][0], 0.0),
+        ("race", {k: k for k in events}, lambda k: k, 0.0),
+    ):
+        for k in difflib.get_close_matches(word, [k for k in keys if " " not in k], n=3, cutoff=0.8):
+            ratio = difflib.SequenceMatcher(None, word, k).ratio() - handicap
+            cands.append((ratio, kind, k, (kind, ident(k))))
+    if not cands:
+        return None
+    cands.sort(key=lambda c: -c[0])
+    best = cands[0]
+    need = 0.84 if len(word) >= 7 else 0.88
+    if best[0] < need:
+        return None
+    rivals = [c for c in cands[1:] if c[3] != best[3] and c[0] >= best[0] - 0.04
+              and not (c[1] == "driver" and best[1] == "driver" and c[2] == best[2])]
+    return None if rivals else (best[1], best[2])
+
+
+_TEAM_NOISE = {"f1", "team", "racing", "scuderia", "formula", "one", "bwt", "the", "honda", "rbpt", "mercedes",
+               "renault", "ferrari", "tag", "heuer", "aramco", "cognizant", "stake", "kick", "visa", "cash", "app"}
+
+
+def _teams(tx: _Text, plan: QueryPlan, season: list[tuple[str, str]], every: dict[str, str]) -> None:
+    keys: dict[str, tuple[str, str]] = {}
+    for ref, name in season:
+        stem = " ".join(w for w in fold(name).split() if w not in _TEAM_NOISE) or fold(name)
+        for k in (stem, fold(ref.replace("_", " ")), fold(name)):
+            if len(k) >= 3:
+                keys.setdefault(k, (ref, name))
+    season_refs = {ref for ref, _ in season}
+    for nick, ref in lx.TEAM_NICKNAMES.items():
+        if ref in season_refs:
+            keys[nick] = (ref, dict(season)[ref])
+        elif ref in every and nick not in keys:
+            keys[nick] = (ref, every[ref])
+    words = tx.words
+    i = 0
+    while i < len(words):
+        done = False
+        for n in (3, 2, 1):
+            if i + n > len(words) or any(tx.taken[k] for k in range(i, i + n)):
+                continue
+            phrase = " ".join(words[i : i + n])
+            if i + n < len(words) and words[i + n] in ("ring", "circuit", "track"):
+                continue  # "red bull ring": the place, not the team
+            if phrase in keys and not (n == 1 and _is_filler(phrase)):
+                team = keys[phrase]
+                if team not in plan.teams:
+                    plan.teams.append(team)
+                tx.take(i, n)
+                plan.mapped(phrase, "team", team[1])
+                i += n
+                done = True
+                break
+        if not done:
+            i += 1
+
+
+# --------------------------------------------------------------------------- the intent
+
+
+def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 - one decision table
+    """The intent from the clues and the filled slots (first rule that fits wins)."""
+    has_d, has_t, has_e = bool(plan.drivers), bool(plan.teams), plan.event is not None
+    subject = has_d or has_t
+    lap = plan.lap_range is not None or "last_lap" in plan.notes
+    metric = _metric(tags, plan)
+    plan.metric = metric
+    if plan.teams and not plan.drivers:
+        plan.subject = "team"
+    elif plan.drivers:
+        plan.subject = "driver"
+
+    def go(intent: str) -> None:
+        plan.focus = intent
+
+    words = _raw_words(plan)
+    if ("team_word" in tags or words & {"wcc", "constructors", "constructor", "teams"}) and not has_d and (
+        {"standings", "champion"} & tags
+    ):
+        plan.standings_kind = "constructors"
+
+    if "not_held" in tags:
+        return go("unsupported")
+    if "predict" in tags:
+        return go("prediction")
+    if "can_win" in tags:
+        return go("can_win")
+    if "sprint_weekends" in tags:
+        return go("sprint_weekends")
+    if "round_of" in tags and has_e:
+        return go("round_of")
+    if "schedule_next" in tags:
+        return go("schedule")
+    if "first_of" in tags and subject:
+        return go("first_win")
+    if "last_of" in tags and subject and not (has_e and "won" in tags and "last_of" not in tags):
+        return go("last_win")
+    if "story" in tags and (has_e or not subject):
+        return go("story")
+    if plan.month is not None and not has_e and ("calendar" in tags or "when" in tags or "how_many" in tags
+                                                 or not subject):
+        return go("races_in_month")
+    if ("calendar" in tags or "sessions" in tags) and has_e:
+        return go("weekend")
+    if "when" in tags and has_e and not (_CONTENT & tags) and not lap:
+        return go("weekend" if "sessions" in tags else "race_date")
+    if "calendar" in tags:
+        return go("schedule")
+    if "how_many" in tags and not subject and not has_e and ("races" in _raw_words(plan) or metric == "races"):
+        return go("season_races")
+    if "lead_changes" in tags:
+        return go("lead_changes")
+    if "laps_led" in tags or ("lead_verb" in tags and ({"how_many", "most", "laps_completed", "laps"} & tags)
+                              and not lap):
+        plan.metric = "laps_led"
+        return go("laps_led")
+    if ("leader_lap" in tags or "lead_verb" in tags) and lap:
+        return go("leader_on_lap")
+    if "most" in tags and not has_e and metric:
+        if "one_season" in tags and not plan.years:
+            plan.scope = "season"
+        elif not plan.years:
+            plan.scope = "career"
+        return go("leaders")
+    if "most" in tags and has_e and plan.year is None and metric in ("wins", "poles", "podiums", "points", None) \
+            and "race" not in _raw_words(plan):
+        plan.scope = "circuit"
+        plan.metric = metric or "wins"
+        return go("leaders")
+    # Championship: the title, standings, gaps in points.
+    person = bool(words & {"champion", "champions", "crowned", "crown"})
+    title_words = bool({"champion", "standings"} & tags) or bool(words & {"wdc", "wcc", "constructors"})
+    two = len(plan.drivers) + len(plan.teams) >= 2
+    # "who led the championship after ...", "who was top of the wcc": the table.
+    if title_words and not lap and ({"lead_verb", "leader_lap", "fastest"} & tags) and not person:
+        return go("standings")
+    # "X vs Y points after round 4", "how far ahead was X of Y after spa": points, not a race gap.
+    if two and not lap and ({"gap", "compare"} & tags) and (
+        "points" in tags or "after" in tags or title_words or (plan.round is not None and not has_e)
+    ):
+        return go("points_gap")
+    # "where did häkkinen finish in the '00 championship", "HAM's championship position".
+    if subject and title_words and not person and "how_many" not in tags and (
+        "finish" in tags or words & {"where", "position", "place", "standing", "rank", "what", "p"}
+    ):
+        return go("standings")
+    if ("champion" in tags or ("won" in tags and "standings" in tags)) and not (
+        "standings" in tags and "won" not in tags and not person
+    ):
+        if subject and ("how_many" in tags or not plan.years or "who" not in words):
+            plan.metric = "titles"
+            return go("titles")
+        if person or "won" in tags or "who" in words:
+            return go("champion")
+        tags.add("standings")  # "2021 wdc", "constructors championship": the table
+    if "standings" in tags or ("points" in tags and ("after" in tags or plan.round is not None) and not has_e):
+        if "gap" in tags and len(plan.drivers) + len(plan.teams) >= 2:
+            return go("points_gap")
+        if has_e and plan.round is None:
+            plan.round = plan.event.round if plan.event else None
+            plan.notes.append("after_event")
+        if has_t and not has_d:
+            plan.standings_kind = "constructors"
+        return go("standings")
+    if "points" in tags and "gap" in tags and len(plan.drivers) + len(plan.teams) >= 2 and not has_e:
+        return go("points_gap")
+    if ("team_of" in tags or ("team_word" in tags and not has_t and not has_e and not metric
+                              and not {"standings", "champion", "compare"} & tags)) and has_d \
+            and "teammate" not in tags:
+        return go("team_of")
+    if "teammate" in tags or ("lineup" in tags and (has_t or has_d)):
+        if "compare" in tags or "beat" in _raw_words(plan):
+            return go("quali_h2h")
+        return go("teammates")
+    # Counts and careers ("how many wins does lando have", "hamilton poles 2020").
+    if metric and not has_e and subject and not lap:
+        if "how_many" in tags or "most" not in tags:
+            plan.scope = plan.scope or ("season" if plan.years else "career")
+            return go("stat")
+    if metric and has_e and plan.year is None and subject and ("how_many" in tags) and metric != "laps_led":
+        plan.scope = "circuit"
+        return go("stat")
+    # Qualifying.
+    if "eliminated" in tags and (plan.part or plan.session_type in ("Q", "SQ")):
+        plan.part = plan.part or "Q1"
+        return go("eliminated")
+    if plan.part and ("fastest" in tags or "won" in tags or ("who" in _raw_words(plan) and not has_d)):
+        return go("quali")
+    if "gap" in tags and "pole" in tags and has_d:
+        return go("gap_to_pole")
+    if "compare" in tags and plan.session_type == "Q" and plan.years and not has_e:
+        return go("quali_h2h")
+    if plan.part or ("lap_time" in tags and plan.session_type in ("Q", "SQ") and has_d):
+        return go("quali")
+    # Lap-level story.
+    if "leader_lap" in tags and lap:
+        return go("leader_on_lap")
+    one_lap = (plan.lap_range is not None and plan.lap_range[0] == plan.lap_range[1]) or "last_lap" in plan.notes
+    if len(plan.drivers) == 1 and one_lap and "best_lap" not in tags and "compare" not in tags:
+        return go("driver_lap")
+    if "fastest_pit" in tags:
+        return go("fastest_pitstop")
+    if "stops_count" in tags or ("how_many" in tags and "pitstops" in tags):
+        return go("stops_count")
+    if "best_lap" in tags and has_d:
+        return go("best_lap")
+    if "dsq" in tags:
+        plan.metric = "dsq"
+        return go("retirements")
+    if "dns" in tags:
+        plan.metric = "dns"
+        return go("retirements")
+    if "retired" in tags:
+        plan.metric = "dnfs"
+        return go("retirements")
+    if "grid_change" in tags and "standings" not in tags:
+        return go("grid_change")
+    if "laps_completed" in tags or ("how_many" in tags and "laps" in tags):
+        return go("laps_completed")
+    if "points_finish" in tags and not subject:
+        return go("points_finishers")
+    # The first race-level answers (bot/answer.py).
+    for tag, focus in (("weather", "weather"), ("flags", "flags"), ("penalties", "penalties"),
+                       ("fastest_lap", "fastest_lap"), ("best_lap", "fastest_lap")):
+        if tag in tags:
+            return go(focus)
+    if "pole" in tags and not ("gap" in tags and has_d):
+        if plan.session_type == "R":
+            plan.session_type = "Q"
+        return go("pole")
+    if "pitstops" in tags:
+        return go("pitstops")
+    if "stints" in tags or plan.compound:
+        return go("stints")
+    if "compare" in tags and len(plan.drivers) >= 2:
+        return go("compare")
+    if "gap" in tags and (has_d or plan.position is not None):
+        if plan.session_type in ("Q", "SQ") and len(plan.drivers) == 1 and "pole" in tags:
+            return go("gap_to_pole")
+        return go("gap")
+    if plan.position is not None and not (has_d and plan.position == 1 and "won" not in tags):
+        if plan.position == 1 and plan.session_type == "Q":
+            return go("pole")
+        if plan.position == 1:
+            return go("winner")
+        return go("position")
+    if "podium" in tags:
+        return go("podium" if has_e or not subject else "stat")
+    if "won" in tags:
+        if len(plan.drivers) >= 2:
+            return go("compare")
+        if not has_e and plan.years and not subject and plan.round is None:
+            # "who won 2021": a season, no race: the title.
+            return go("champion")
+        if plan.session_type == "Q":
+            return go("pole")
+        return go("winner")
+    if "leader_lap" in tags:
+        return go("leader_on_lap" if lap else "laps_led")
+    if "laps" in tags and (has_d or (has_e and plan.unknown)):
+        return go("laps")
+    if "lap_time" in tags and has_d:
+        return go("laps")
+    if "finish" in tags or "grid" in tags:
+        if "grid" in tags and not has_d:
+            return go("grid_change" if "grid_change" in tags else "results")
+        return go("results")
+    if "compare" in tags:
+        return go("compare")
+    if len(plan.drivers) >= 2:
+        return go("compare")
+    if has_d and has_e:
+        return go("results")
+    if has_d and ("form" in tags or plan.years or not has_e):
+        return go("form")
+    if has_t and has_e:
+        return go("results")
+    if has_t:
+        return go("form")
+    if "form" in tags and not subject:
+        return go("unknown")
+    if has_e and not plan.unknown:
+        return go("results")
+    return go("unknown")
+
+
+# Clues that ask for something about a race, so "when" is not a question about its date
+# ("when was the safety car at monza").
+_CONTENT = {
+    "won", "retired", "pitstops", "leader_lap", "laps_led", "flags", "penalties", "weather", "fastest_lap",
+    "best_lap", "pole", "podium", "stints", "dsq", "dns", "lead_changes", "fastest_pit", "lead_verb",
+    "grid_change", "eliminated", "lap_time", "compare", "gap", "first_of", "last_of", "champion", "standings",
+    "stops_count", "points", "points_finish", "story",
+}
+
+
+def _raw_words(plan: QueryPlan) -> set[str]:
+    return set(fold(plan.text).split())
+
+
+def _metric(tags: set[str], plan: QueryPlan) -> str | None:
+    """What an aggregate counts (from the clue words)."""
+    w = _raw_words(plan)
+    if "titles" in w or "championships" in w or "title" in w or "wdc" in w or "wcc" in w or "championship" in w:
+        if "champion" in tags and ("how_many" in tags or "most" in tags):
+            return "titles"
+    if "fastest_lap" in tags and ("how_many" in tags or "most" in tags):
+        return "fastest_laps"
+    if "laps_led" in tags:
+        return "laps_led"
+    if "pole" in tags:
+        return "front_rows" if "front" in w else "poles"
+    if "podium" in tags:
+        return "podiums"
+    if "retired" in tags and ("how_many" in tags or "most" in tags):
+        return "dnfs"
+    if "points_finish" in tags and ("how_many" in tags or "most" in tags):
+        return "points_finishes"
+    if "points" in tags and "gap" not in tags:
+        return "points"
+    if "won" in tags:
+        return "wins"
+    if "started" in tags:
+        return "starts"
+    if "how_many" in tags and ("races" in w or "gps" in w):
+        return "races" if (plan.drivers or plan.teams) else None
+    return None
