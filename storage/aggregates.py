@@ -12,8 +12,10 @@ one place so the replies can say them:
   starts first, as the record books count pole (after grid penalties and
   exclusions; 2021's sprints set the grid); qualifying P1 (P1-2) only for a
   race whose results hold no grid (timing-only data).
-- points: race + sprint result points as scored, before any dropped-score rule
-  (used until 1990), so an old season's total can exceed the championship total.
+- points: a season's points are the championship's (the standings after its
+  last round held: dropped scores applied, shared drives split as the
+  championship did); a career is the sum of its seasons. Where no standings
+  exist (constructors before 1958) and at a circuit: race + sprint result points.
 - starts (= races for a driver or team): a race entry that was not withdrawn
   (W) or a failure to qualify (F). For a team, races entered (one per Grand Prix).
 - DNFs: started and not classified (Ergast position "R" retired or "N" not
@@ -265,12 +267,32 @@ def stat(
         entered = entered.where(Event.year.in_(list(years)))
     with _connect(db) as conn:
         counts = {r[0]: float(r[1]) for r in conn.execute(per_year)}
+        if metric == "points" and circuit_ref is None and not sprint:
+            # A season's points are the championship's (dropped scores applied), where it held one.
+            counts.update(_championship_points(conn, driver_id=driver_id, team_ref=team_ref, years=years))
         in_season = {r[0] for r in conn.execute(entered)}
         first, last = conn.execute(span).one()
     wanted = sorted(set(years)) if years else sorted(in_season | set(counts))
     seasons = tuple(SeasonCount(y, counts.get(y, 0.0), y in in_season) for y in wanted)
     # Seasons add up: a team's Grands Prix entered are distinct within each season too.
     return StatResult(metric, seasons, sum(counts.values()), first, last)
+
+
+def _championship_points(
+    conn, *, driver_id: int | None, team_ref: str | None, years: Sequence[int] | None,
+) -> dict[int, float]:  # type: ignore[no-untyped-def]
+    """Season -> points in the standings after the season's last round held (drivers' or constructors')."""
+    t = DriverStanding if driver_id is not None else ConstructorStanding
+    last = select(t.year.label("year"), func.max(t.round).label("round")).group_by(t.year)
+    if years:
+        last = last.where(t.year.in_(list(years)))
+    last_sq = last.subquery()
+    stmt = select(t.year, t.points).join(last_sq, and_(last_sq.c.year == t.year, last_sq.c.round == t.round))
+    if driver_id is not None:
+        stmt = stmt.where(DriverStanding.driver_id == driver_id)
+    else:
+        stmt = stmt.where(ConstructorStanding.constructor_ref == team_ref)
+    return {y: float(p) for y, p in conn.execute(stmt)}
 
 
 def occasion(

@@ -42,7 +42,7 @@ RULE_POLES = "pole = starting first on the Grand Prix grid, after penalties, as 
 RULE_FRONT_ROWS = "front row = starting P1 or P2 on the Grand Prix grid, after penalties"
 RULE_DNFS = "DNF = started but not classified; disqualifications not counted"
 RULE_FASTEST = "fastest laps are held from 2004 only"
-RULE_POINTS = "points as scored, before the dropped-score rules of old seasons"
+RULE_POINTS = "season points as the championship counted them, after the dropped-score rules of old seasons"
 RULE_SPRINTS = "Grands Prix only; sprints not counted"
 RULE_SUMMARY = "wins, podiums and poles: Grands Prix only; points include sprints"
 RULE_SPRINT_POINTS = "Grand Prix and sprint points"
@@ -488,7 +488,9 @@ def render_leaders(ctx: Ctx) -> str:
         if r["value"] != prev:
             rank, prev = i, r["value"]
         year = f" ({r['year']})" if r.get("year") else ""
-        lines.append(f"{rank}. **{r['name']}**{year} — {f.points(r['value'])}")
+        count = (f"{f.points(r['value'])} {'title' if r['value'] == 1 else 'titles'}" if ctx["metric"] == "titles"
+                 else _words(ctx["metric"], r["value"], ctx["sprint"]))
+        lines.append(f"{rank}. **{r['name']}**{year} — {count}")
     return f"{head}:\n" + "\n".join(lines)
 
 
@@ -612,12 +614,16 @@ async def _standings_for(store: Store, plan: QueryPlan, kind: str) -> Any:
     years = _years(plan)
     await _check_years(store, years)
     year = years[0] if years else None
+    rnd = plan.round
+    race = plan.event if plan.event is not None and "default_event" not in plan.notes else None
+    if race is not None and rnd is None:  # "after the brazilian gp 02": after that race's round
+        year, rnd = race.year, race.round
     if year is None:
         seasons = await store.seasons()
         year = max(seasons) if seasons else None
-    st = await store.standings(kind, year, plan.round) if year is not None else None
+    st = await store.standings(kind, year, rnd) if year is not None else None
     if st is None:
-        after = f" after round {plan.round}" if plan.round else ""
+        after = f" after round {rnd}" if rnd else ""
         raise UserError(NO_STANDINGS.format(kind=kind.rstrip("s"), year=year or "that season", after=after))
     return st
 

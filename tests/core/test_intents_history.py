@@ -154,7 +154,7 @@ async def test_first_win_and_leaders(store: Store, ergast: Ergast) -> None:  # n
     per_season = Counter((r["driverId"], ergast.year(r["raceId"])) for r in ergast.facts("wins"))
     (who, year), n = per_season.most_common(1)[0]
     text = await ask(store, "leaders", metric="wins", scope="season")
-    assert text.splitlines()[1] == f"1. **{ergast.driver_names[who]}** ({year}) — {n}"
+    assert text.splitlines()[1] == f"1. **{ergast.driver_names[who]}** ({year}) — {n} wins"
 
 
 async def test_team_of_a_mid_season_switch(store: Store, ergast: Ergast) -> None:  # noqa: F811
@@ -174,6 +174,10 @@ async def test_points_gap_after_a_round(store: Store, ergast: Ergast) -> None:  
                      years=[2023], round=7)
     assert text.startswith(f"After round 7 of 2023 ({event(store, 2023, 7).name})")
     assert f"a gap of {abs(a - b):g} points" in text
+    # "after the 2023 spanish gp": a named race is the round the standings are taken after.
+    text = await ask(store, "points_gap", drivers=[driver(store, "max_verstappen"), driver(store, "perez")],
+                     years=[2023], event=event(store, 2023, 7))
+    assert text.startswith("After round 7 of 2023") and f"a gap of {abs(a - b):g} points" in text
 
 
 async def test_can_win_with_the_numbers(store: Store, ergast: Ergast) -> None:  # noqa: F811
@@ -287,4 +291,4 @@ async def test_most_titles(store: Store, ergast: Ergast) -> None:  # noqa: F811
     top = max(champs.values())
     text = await ask(store, "leaders", metric="titles")
     first = {ergast.driver_names[d] for d, n in champs.items() if n == top}
-    assert set(re.findall(r"^1\. \*\*(.+?)\*\* — (\d+)$", text, re.M)) == {(n, str(top)) for n in first}
+    assert set(re.findall(r"^1\. \*\*(.+?)\*\* — (\d+) titles?$", text, re.M)) == {(n, str(top)) for n in first}

@@ -106,6 +106,8 @@ class Ergast:
     def count(self, metric: str, *, driver: str | None = None, team: str | None = None,
               years: set[int] | None = None, circuit: str | None = None) -> float:
         """A driver's (one per race) or a team's count, optionally within seasons or at a circuit id."""
+        if metric == "points" and circuit is None:
+            return self.season_points(driver=driver, team=team, years=years)
         if metric == "points":
             rows = [r for r in self.results + self.sprints if float(r["points"]) > 0]
         else:
@@ -125,6 +127,20 @@ class Ergast:
         if driver is not None:
             return len({r["raceId"] for r in rows})  # a 1950s shared drive is one race
         return len(rows)
+
+    def season_points(self, *, driver: str | None, team: str | None, years: set[int] | None) -> float:
+        """Each season's championship points (standings after its last round), else its result points."""
+        name, col, key = (("driver_standings", "driverId", self.driver_ids[driver]) if driver is not None
+                          else ("constructor_standings", "constructorId", self.constructor_ids[team or ""]))
+        finals = {y: {r[col]: float(r["points"]) for r in rows} for y, rows in self.final_standings(name).items()}
+        by_year: dict[int, float] = defaultdict(float)
+        for r in self.results + self.sprints:
+            if r[col] == key:
+                by_year[self.year(r["raceId"])] += float(r["points"])
+        for y, table in finals.items():
+            if key in table:
+                by_year[y] = table[key]
+        return sum(v for y, v in by_year.items() if years is None or y in years)
 
     def final_standings(self, name: str) -> dict[int, list[dict[str, str]]]:
         """Each season's last standings round (rows of `name`)."""
@@ -404,3 +420,17 @@ def test_title_leaders_count_decided_seasons_only(history: Engine, ergast: Ergas
     cid, n = champs.most_common(1)[0]
     assert (got[0].name, got[0].value) == (ergast.constructor_names[cid], n)
     assert sum(r.value for r in agg.title_leaders(history, "constructors", limit=1000)) == sum(champs.values())
+
+
+def test_season_points_are_the_championship_points(history: Engine, ergast: Ergast) -> None:
+    """1988: Prost scored 105 points but the championship counted 87 (best 11 results)."""
+    did = _driver_id(history, "prost")
+    scored = sum(float(r["points"]) for r in ergast.results
+                 if r["driverId"] == ergast.driver_ids["prost"] and ergast.year(r["raceId"]) == 1988)
+    counted = next(float(r["points"]) for r in ergast.final_standings("driver_standings")[1988]
+                   if r["driverId"] == ergast.driver_ids["prost"])
+    assert scored != counted  # the case the rule is for
+    assert agg.stat(history, "points", driver_id=did, years=[1988]).total == counted
+    circuit = agg.stat(history, "points", driver_id=did, years=[1988], circuit_ref="monaco").total
+    monaco = next(c["circuitId"] for c in ergast.rows("circuits") if c["circuitRef"] == "monaco")
+    assert circuit == ergast.count("points", driver="prost", years={1988}, circuit=monaco)
