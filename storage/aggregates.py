@@ -529,7 +529,10 @@ def season_race_count(db: Db, year: int) -> tuple[int, int]:
     held = _rows("R").with_only_columns(func.count(func.distinct(Event.id))).where(Event.year == year)
     with _connect(db) as conn:
         n_held = conn.execute(held).scalar() or 0
-        n_cal = conn.execute(select(func.count()).select_from(Event).where(Event.year == year)).scalar() or 0
+        # FastF1 schedules list pre-season testing as round 0: not a round of the championship.
+        rounds = select(func.count()).select_from(Event).where(
+            Event.year == year, Event.round >= 1, or_(Event.format.is_(None), Event.format != "testing"))
+        n_cal = conn.execute(rounds).scalar() or 0
     return int(n_held), int(n_cal)
 
 
