@@ -306,6 +306,8 @@ def _schedule(ctx: Ctx) -> str:
 def _form(ctx: Ctx) -> str:
     fm = ctx.get("form")
     if not fm:
+        if miss := ctx.get("form_missing"):
+            return m.DRIVER_NO_SEASON.format(**miss)
         return m.CANT_ANSWER
     pos = f", P{fm['championship_pos']} in the championship" if fm.get("championship_pos") else ""
     last = ", ".join(f"round {r['round']} " + (f"P{r['pos']}" if isinstance(r["pos"], int) else str(r["pos"]))

@@ -98,6 +98,11 @@ def standing_ctx(s: StandingRow) -> Ctx:
     return {"pos": s.position, "name": s.name, "code": s.code, "points": f.points(s.points), "wins": s.wins}
 
 
+def _short(d: DriverInfo) -> str:
+    """Code, else surname (drivers of the early decades have no code)."""
+    return d.code or d.last_name or d.name
+
+
 def _gap_between(cls: Classification, a: DriverInfo, b: DriverInfo) -> Ctx | None:
     """The single gap between two drivers' finishes (race / sprint: from the stored gaps or
     total times; qualifying: best laps of the last part both drivers ran)."""
@@ -110,7 +115,7 @@ def _gap_between(cls: Classification, a: DriverInfo, b: DriverInfo) -> Ctx | Non
             ta, tb = getattr(ra, part), getattr(rb, part)
             if ta and tb:
                 ahead, behind = (ra, rb) if ta <= tb else (rb, ra)
-                return {"ahead": ahead.driver.code, "behind": behind.driver.code,
+                return {"ahead": _short(ahead.driver), "behind": _short(behind.driver),
                         "gap": f.seconds(abs(ta - tb)), "part": part[:2].upper(),
                         "ahead_time": f.lap_time(min(ta, tb)), "behind_time": f.lap_time(max(ta, tb))}
         return None
@@ -121,10 +126,10 @@ def _gap_between(cls: Classification, a: DriverInfo, b: DriverInfo) -> Ctx | Non
         pa = ra.position if ra.position is not None else 999
         pb = rb.position if rb.position is not None else 999
         ahead, behind = (ra, rb) if pa <= pb else (rb, ra)
-        return {"ahead": ahead.driver.code, "behind": behind.driver.code, "gap": None,
+        return {"ahead": _short(ahead.driver), "behind": _short(behind.driver), "gap": None,
                 "behind_status": behind.status or behind.position_text}
     ahead, behind = (ra, rb) if ga <= gb else (rb, ra)
-    return {"ahead": ahead.driver.code, "behind": behind.driver.code, "gap": f.seconds(abs(gb - ga)),
+    return {"ahead": _short(ahead.driver), "behind": _short(behind.driver), "gap": f.seconds(abs(gb - ga)),
             "ahead_pos": ahead.position, "behind_pos": behind.position}
 
 
@@ -174,6 +179,8 @@ async def build_context(store: Store, res: Resolved, *, now: dt.datetime) -> Ctx
             year = res.year or await store.last_year_of_driver(d.id)
             form = await store.driver_form(d.id, year) if year else None
             ctx["form"] = form_ctx(form) if form else None
+            if form is None and year:
+                ctx["form_missing"] = {"driver": d.name, "year": year}
         return ctx
     if res.event is None:
         return ctx
@@ -277,7 +284,8 @@ def _compare_sync(
     for d, dl in zip(drivers, laps, strict=True):
         st = lap_stats(dl)
         r = by_driver.get(d.id)
-        item: Ctx = {"code": d.code, "driver": d.name}
+        # Drivers of the early decades have no three-letter code: their surname stands in.
+        item: Ctx = {"code": d.code or d.last_name or d.name, "driver": d.name}
         if r is not None:
             item["finish"] = f.pos_cell(r.position, r.position_text, r.outcome) if r.position is None else r.position
             if r.grid is not None:

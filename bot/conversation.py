@@ -157,7 +157,9 @@ class ConversationHandler:
         if state is not None:
             state.turns.append((text, text_out or fallback))
             state.event, state.drivers = res.event, list(res.drivers)
+            earlier = [i for i in (state.plan or {}).get("mentioned") or [] if i not in {d.id for d in res.drivers}]
             state.plan = plan_state(res)
+            state.plan["mentioned"] = (state.plan["mentioned"] + earlier)[:4]
             await self._remember(ctx, state)
         if sent:
             return None  # streamed to the user already

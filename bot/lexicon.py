@@ -129,6 +129,9 @@ did does do was were is are
 i'm im ive i've id i'd youre you're theyre they're
 happened happen happening
 between among make made makes get take took go went come
+run ran running use used using set sets score scored scores final finally sunday saturday
+history jr sr junior senior gps actual actually overall whole entire
+track air circuit venue given during weekend session sessions info information details detail data
 """.split())
 
 # Words that ask for a race-level fact and must be matched before names are guessed.
@@ -156,7 +159,9 @@ ORDINALS = {
 
 # Data we do not hold: named so the reply can say so (and what we hold instead).
 NOT_HELD = re.compile(
-    r"\b(telemetry|top speeds?|speed traps?|speeds?|throttle|braking|brake|rpm|gears?|g ?force|"
+    r"\b(telemetry|top speeds?|speed traps?|speeds?|throttle|braking|brake|rpm|gears?|g ?force|drs|"
+    r"steering|angle|ride height|tyre temp\w*|tire temp\w*|brake temp\w*|heart rate|acceleration|lateral|"
+    r"kph|mph|km h|horsepower|hp|power units?|engine maps?|wind tunnel|budget|cost cap|"
     r"tyre pressures?|tire pressures?|pressures?|radio|team radio|onboard|drs (usage|zones?|activations?)|"
     r"fuel loads?|fuel|setups?|downforce|engine modes?|ers|battery|salary|salaries|net worth|contract|"
     r"height|weight|girlfriend|wife|instagram|twitter|tickets?|tv|stream|watch|broadcast)\b"

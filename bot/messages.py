@@ -126,3 +126,4 @@ NOT_HELD_DATA = (
     "weather and race control for the races with timing data."
 )
 NO_PREDICTIONS = "I don't make predictions yet: I answer from what has already happened."
+DRIVER_NO_SEASON = "{driver} did not race in {year}: I hold no result of theirs that season."

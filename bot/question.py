@@ -22,7 +22,7 @@ from bot.plan import QueryPlan
 from bot.resolve import _check_unknown_names, _team_keys, event_index
 from bot.understand import parse_question
 from storage.conversations import ConversationState
-from storage.queries import EventInfo, fold
+from storage.queries import DriverInfo, EventInfo, driver_by_id, fold
 from storage.store import Store
 
 # What each intent needs settled before its handler runs: "race" (a race, the latest with
@@ -76,6 +76,7 @@ def plan_state(plan: QueryPlan) -> dict[str, Any]:
         "compound": plan.compound, "standings_kind": plan.standings_kind, "round": plan.round,
         "teams": [list(t) for t in plan.teams], "lap_range": list(plan.lap_range) if plan.lap_range else None,
         "subject": plan.subject, "month": plan.month,
+        "mentioned": [d.id for d in plan.drivers],
     }
 
 
@@ -86,7 +87,8 @@ async def resolve_question(
     before = _prior_plan(prior)
     plan = await parse_question(store, text, now=now, prior=before)
     if before is not None:
-        _follow_up(plan, before, prior, text)
+        mentioned = await _mentioned(store, prior)
+        _follow_up(plan, before, mentioned, text)
         await _same_race_other_year(store, plan, before)
     if plan.focus in _QUALI_INTENTS and plan.session_type == "R":
         plan.session_type = "Q"
@@ -111,6 +113,19 @@ async def _same_race_other_year(store: Store, plan: QueryPlan, before: QueryPlan
     plan.year = year
 
 
+async def _mentioned(store: Store, prior: ConversationState | None) -> list[DriverInfo]:
+    """Drivers of the last turns, newest first ("compare them" after two questions)."""
+    if prior is None:
+        return []
+    out = list(prior.drivers)
+    for did in (prior.plan or {}).get("mentioned") or []:
+        if all(d.id != did for d in out):
+            d = await store.run(driver_by_id, did)
+            if d is not None:
+                out.append(d)
+    return out
+
+
 def _prior_plan(prior: ConversationState | None) -> QueryPlan | None:
     if prior is None or not (prior.plan or prior.event or prior.drivers):
         return None
@@ -129,7 +144,16 @@ def _prior_plan(prior: ConversationState | None) -> QueryPlan | None:
     return plan
 
 
-def _follow_up(plan: QueryPlan, before: QueryPlan, prior: ConversationState | None, text: str) -> None:
+# Intents about a season or a career: a follow-up keeps the intent and changes the metric,
+# the subject or the season ("and poles?", "what about lando?", "and the year before?").
+_AGGREGATES = {"stat", "leaders", "first_win", "last_win", "titles"}
+# Intents that need a season: a new question without one takes the conversation's.
+_SEASON_LEVEL = {"champion", "standings", "points_gap", "can_win", "season_races", "sprint_weekends",
+                 "races_in_month", "teammates", "quali_h2h"}
+_BOTH = re.compile(r"\b(them|they|their|both|those two|these two|the two)\b")
+
+
+def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], text: str) -> None:
     """Keep the previous question's subject; change what this one names."""
     t = fold(text)
     short = len(t.split()) <= 6
@@ -138,44 +162,48 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, prior: ConversationState | No
     bare = short and not (plan.event or plan.years or plan.drivers or plan.teams)
     is_follow = opener or pronoun or plan.focus == "unknown" or (bare and plan.focus in ("position", "results"))
     if not is_follow:
-        # A complete new question keeps only the race when it names none (old behaviour).
+        # A complete new question keeps only the race (or the season) when it names none.
         named_time = {"last_race", "first_race", "season_finale"} & set(plan.notes)
         if plan.event is None and not plan.years and not named_time and before.event is not None and \
                 event_need(plan.focus) in ("race", "laps") and plan.round is None:
             plan.event = before.event
             plan.year = before.event.year
             plan.notes.append("follow_up_event")
-        if not plan.drivers and pronoun and before.drivers:
-            plan.drivers = list(before.drivers)
+        if plan.focus in _SEASON_LEVEL and not plan.years and plan.event is None and before.year:
+            plan.years, plan.year = [before.year], before.year
+            plan.notes.append("follow_up_season")
         return
     plan.notes.append("follow_up")
-    if pronoun and not plan.drivers and before.drivers:
-        plan.drivers = list(before.drivers)
+    if pronoun and not plan.drivers:
+        plan.drivers = list(mentioned[:2] if _BOTH.search(t) and len(mentioned) >= 2 else before.drivers)
     changed_subject = bool(plan.drivers or plan.teams)
     # The intent: this question's, unless it only changed a slot.
-    if plan.focus in ("unknown", "form", "results") and before.focus not in ("unknown",):
+    if before.focus in _AGGREGATES and plan.event is None and (
+        plan.metric or plan.focus in ("unknown", "form", "results", "pole", "podium", "winner")
+    ):
+        plan.focus = "stat" if before.focus == "titles" and plan.metric not in (None, "titles") else before.focus
+        plan.metric = plan.metric or before.metric
+        plan.scope = plan.scope or before.scope
+    elif plan.focus in ("unknown", "form", "results") and before.focus not in ("unknown",):
         keep = before.focus
         if plan.focus == "results" and plan.position is None and before.focus in ("winner", "pole", "podium"):
             keep = "results" if changed_subject else before.focus
         if plan.position is not None and before.focus in ("winner", "position", "podium", "results", "pole"):
             keep = "position" if plan.position != 1 else ("pole" if plan.session_type == "Q" else "winner")
-        if plan.focus == "form" and not changed_subject:
-            keep = before.focus
-        if plan.metric and before.focus in ("stat", "leaders", "first_win", "last_win"):
-            keep = before.focus
         plan.focus = keep
     if plan.focus == "winner" and plan.session_type == "Q" and before.focus == "winner":
         plan.focus = "pole"
-    if plan.focus == "pole" and plan.session_type == "R" and "pole" not in fold(text).split():
+    if plan.focus == "pole" and plan.session_type == "R" and "pole" not in t.split():
         plan.session_type = "Q"
-    if "session_named" not in plan.notes and plan.session_type == "R" and before.session_type != "R" \
-            and not any(s.slot == "session" for s in plan.spans):
+    if plan.session_type == "R" and before.session_type != "R" and not any(s.slot == "session" for s in plan.spans):
         plan.session_type = before.session_type
+    if plan.focus == "pole" and plan.session_type == "R" and any(s.slot == "session" for s in plan.spans):
+        plan.focus = "winner"  # "and the main race?" after a pole question
     if not plan.drivers and not plan.teams:
         plan.drivers = list(before.drivers)
         plan.teams = list(before.teams)
-    if plan.focus == "compare" and len(plan.drivers) < 2 and len(before.drivers) >= 2:
-        plan.drivers = list(before.drivers)
+    if plan.focus == "compare" and len(plan.drivers) < 2:
+        plan.drivers = list(mentioned[:2]) if len(mentioned) >= 2 else plan.drivers
     for k in ("metric", "scope", "part", "compound", "month", "standings_kind"):
         if getattr(plan, k) in (None, "drivers") and getattr(before, k) is not None:
             setattr(plan, k, getattr(before, k))
@@ -184,16 +212,18 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, prior: ConversationState | No
     if plan.lap_range is None and plan.focus in ("driver_lap", "leader_on_lap"):
         plan.lap_range = before.lap_range
     # The season: "and the year before?" moves the previous one; else keep it.
-    if plan.event is None and before.event is not None:
+    race_level = event_need(plan.focus) in ("race", "laps", "named")
+    if plan.event is None and before.event is not None and race_level:
         if plan.years and plan.years[0] != before.event.year:
             plan.notes.append(f"same_race_in:{plan.years[0]}")
-            plan.event = None
         elif not plan.years:
             plan.event = before.event
             plan.year = before.event.year
-    if not plan.years and before.years and plan.event is None and "follow_up" in plan.notes:
+    if not plan.years and before.years and plan.event is None:
         plan.years = list(before.years)
         plan.year = before.year
+    if plan.focus == "standings" and plan.round is None and before.round is not None and not plan.years:
+        plan.round = before.round
 
 
 async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> None:
@@ -232,13 +262,17 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> 
             store, words, cands, event_found=plan.event is not None,
             team_keys=team_keys, year=year, drivers_missing=drivers_missing,
         )
-        if plan.event is None and need in ("race", "laps", "named") and _looks_like_place(unknown):
+        # "at atlantis", "the foo gp": a race was named, whatever the intent; never answer without it.
+        named_place = plan.event is None and any(
+            re.search(rf"\b(at|in|the)\s+{re.escape(w)}\b|\b{re.escape(w)}\s+(gp|grand prix|race)\b", fold(text))
+            for w in unknown)
+        if named_place or (plan.event is None and need in ("race", "laps", "named") and _looks_like_place(unknown)):
             words = " ".join(unknown)[:40]
             msg = (m.UNKNOWN_RACE_IN_SEASON.format(text=words, year=plan.years[0]) if plan.years
                    else m.UNKNOWN_RACE.format(text=words))
             raise NotUnderstood(msg, plan)
-        if plan.focus == "unknown":
-            raise NotUnderstood(_not_understood(plan, unknown), plan)
+        # Every meaningful word is accounted for, or the reply says which were not.
+        raise NotUnderstood(_not_understood(plan, unknown), plan)
     if plan.focus == "unknown" and (plan.drivers or plan.teams or plan.event or plan.years):
         raise NotUnderstood(_not_understood(plan, []), plan)
 

@@ -212,6 +212,14 @@ def _build_driver_index(pool: list[DriverInfo]) -> _DriverIndex:
         if d.last_name:
             names[fold(d.last_name)] = d
         names[fold(d.name)] = d
+    # A first name alone ("ayrton", "jenson") names a driver when nobody else in the pool has it.
+    firsts: dict[str, list[DriverInfo]] = {}
+    for d in pool:
+        if d.first_name:
+            firsts.setdefault(fold(d.first_name), []).append(d)
+    for first, ds in firsts.items():
+        if len(ds) == 1 and len(first) >= 4 and first not in names:
+            names[first] = ds[0]
     by_ref = {d.ref: d for d in pool}
     for nick, ref in NICKNAMES.items():
         if ref in by_ref:

@@ -31,7 +31,7 @@ from bot.resolve import (
     driver_index,
     event_index,
 )
-from storage.queries import DriverInfo, EventInfo, fold
+from storage.queries import NICKNAMES, DriverInfo, EventInfo, fold
 from storage.store import Store
 
 # Words never taken as a name when typed in lower case (English words that are also surnames or codes).
@@ -150,7 +150,7 @@ _CLUES: list[tuple[str, str]] = [
     ("schedule_next", r"\bnext (race|session|gp|grand prix|round|weekend)\b|\bupcoming\b|\bwhen is the next\b"),
     ("calendar", r"\bcalendar\b|\bschedule\b|\bfixtures\b"),
     ("when", r"\bwhen\b|\bwhat (date|day|time)\b|\bwhich (date|day)\b|\bdate\b|\bwhat time\b|\bstart time\b|\bkick off\b"),
-    ("round_of", r"\bwhich round\b|\bwhat round\b|\bround number\b|\bround was\b|\bround is\b"),
+    ("round_of", r"\bround what\b|\bwhich round\b|\bwhat round\b|\bround number\b|\bround was\b|\bround is\b"),
     ("sessions", r"\bsessions?\b|\bfp1\b(?= .*fp2)|\btimetable\b|\bweekend (schedule|timetable|format)\b"),
     ("sprint_weekends", r"\bsprint (weekends?|races|events|rounds)\b|\bwhich (races|weekends|rounds|events) (have|had|has) (a )?sprints?\b"),
     ("weather", r"\bweather\b|\brain(s|ing|ed|fall|y)?\b|\bwet\b(?! (tyres?|tires?))|\bdry\b(?! (tyres?|tires?))|"
@@ -162,12 +162,13 @@ _CLUES: list[tuple[str, str]] = [
     ("dsq", r"\bdisqualif\w*|\bdsq\b|\bexcluded\b|\bdq\b"),
     ("dns", r"\bdns\b|\bnon start\w*|\bwithdr[ae]w\w*|\bwithdrawn\b"),
     ("retired", r"\bdnfs?\b|\bretire(d|ment|ments|s)?\b|\bcrash(ed|es)?\b|\bout of the race\b|\bgot out\b|"
-                r"\bdropped out\b|\bbroke down\b|\bengine (failure|blew)\b|\bnot finish\w*|\bnon finish\w*|"
+                r"\bdrop(ped|s)? out\b|\bpull(ed|s)? out\b|\bbroke down\b|\bbreak down\b|\bgive up\b|\bgave up\b|\bspun out\b|\bspin out\b|\bengine (failure|blew)\b|\bnot finish\w*|\bnon finish\w*|"
                 r"\bfailed to finish\b|\bdidnt finish\b"),
     ("lead_changes", r"\blead changes?\b|\bchanges? (of|in) (the )?lead\b|\blead swap\w*|\bswapped the lead\b"),
-    ("laps_led", r"\blaps led\b|\bled (the )?(most )?laps\b|\blaps (in|at) the (lead|front)\b|\bled for\b|"
+    ("laps_led", r"\bspent (the )?(longest|most (time|laps)) (in the lead|leading|in front|at the front)\b|"
+                 r"\blongest (time )?(in the lead|leading|in front)\b|\blaps led\b|\bled (the )?(most )?laps\b|\blaps (in|at) the (lead|front)\b|\bled for\b|"
                  r"\blaps? leading\b|\blaps? in front\b"),
-    ("how_many", r"\bhow (many|much)\b|\bnumber of\b|\bcount\b|\btotal\b|\bamount of\b"),
+    ("how_many", r"\bhow often\b|\bhow many times\b|\bhow (many|much)\b|\bnumber of\b|\bcount\b|\btotal\b|\bamount of\b"),
     ("leader_lap", r"\bwho (was )?(led|leading|in the lead|in front|p1)\b|\bleader (on|of|after|at)\b|\bwho led\b|"
                    r"\bin the lead\b"),
     ("lead_verb", r"\blead\b|\bled\b|\bleading\b"),
@@ -179,9 +180,10 @@ _CLUES: list[tuple[str, str]] = [
     ("fastest_lap", r"\bfastest laps?\b|\bfl\b|\bpurple\b"),
     ("lap_time", r"\blap ?times?\b|\blaptimes?\b|\btime on\b|\bhow fast\b|\btimes\b|\btime\b"),
     ("compare", r"\bcompare\b|\bcomparison\b|\bvs\.?\b|\bversus\b|\bhead to head\b|\bh2h\b|\bfaster than\b|"
-                r"\bquicker than\b|\bslower than\b|\bpace\b|\bagainst\b|\bbeat\b|\bbetter\b|\boutqualif\w*|\bout qualif\w*|\bbeaten\b"),
-    ("gap", r"\bgaps?\b|\bmargin\b|\bbehind\b|\bahead\b|\bby how much\b|\bhow far\b|\bdelta\b|\binterval\b|\boff\b"),
-    ("grid_change", r"\bplaces? (gained|lost|made)\b|\bpositions? (gained|lost|made)\b|\bgained\b|\blost\b|"
+                r"\bquicker than\b|\bslower than\b|\bpace\b|\bagainst\b|\bbeat\b|\bbetter\b|\bmore\b|\boutqualif\w*|\bout qualif\w*|\bbeaten\b"),
+    ("gap", r"\bat the (flag|line|finish|chequered flag|checkered flag)\b|\bgaps?\b|\bmargin\b|\bbehind\b|\bahead\b|\bby how much\b|\bhow far\b|\bdelta\b|\binterval\b|\boff\b"),
+    ("grid_change", r"\b(spots?|places?|positions?) (gained|lost|made|dropped)\b|\bspots?\b|\blos(e|es|ing)\b|"
+                    r"\bplaces? (gained|lost|made)\b|\bpositions? (gained|lost|made)\b|\bgained\b|\blost\b|"
                     r"\bmade up\b|\bclimb(ed)?\b|\bfrom the (back|grid)\b|\bmovers?\b|\bcharge\b|\bgain(ed|s)?\b"),
     ("grid", r"\bgrid\b|\bstart(ed|ing)? (from|position|pos|on)\b|\bstarting\b|\blined up\b"),
     ("laps_completed", r"\blaps (completed|done|covered|did)\b|\bcomplete(d)?\b|\bcovered\b|\bdistance\b|"
@@ -190,10 +192,11 @@ _CLUES: list[tuple[str, str]] = [
     ("points_finish", r"\bin the points\b|\bscored points\b|\bpoints (finish\w*|scorers?|positions?)\b|\btop (10|ten)\b|"
                       r"\bscore points\b"),
     ("pole", r"\bpole\b|\bpoles\b|\bfront row\b|\bfront rows\b"),
-    ("eliminated", r"\bknocked out\b|\beliminated\b|\bgot out\b|\bwent out\b|\bout in\b|\bdropped out in\b|"
+    ("eliminated", r"\bknocked out\b|\beliminat\w*|\bknock ?outs?\b|\bdrop ?outs?\b|\bgot out\b|\bwent out\b|\bout in\b|\bdropped out in\b|"
                    r"\bdidnt make\b|\bfailed to make\b|\bmissed\b"),
-    ("won", r"\bwon\b|\bwin(ner|ners|s|ning)?\b|\bvictor(y|ies|ious)?\b|\btriumph\w*|\btook the (win|chequered flag)\b|"
+    ("won", r"\bwho took\b|\bwon\b|\bwin(ner|ners|s|ning)?\b|\bvictor(y|ies|ious)?\b|\btriumph\w*|\btook the (win|chequered flag)\b|"
             r"\bfirst place\b|\bp1\b|\btook the flag\b"),
+    ("start_word", r"\bstart\b(?! (of|from|on|in|position|pos|at))"),
     ("started", r"\bstarts\b|\braces? (entered|started|contested)\b|\bentries\b|\bappearances\b|\braced\b|"
                 r"\bcompeted\b|\bstarted\b"),
     ("finish", r"\bresults?\b|\bclassification\b|\bclassified\b|\bfinish(ed|ing|es)?\b|\bcame\b|\bended( up)?\b|"
@@ -245,6 +248,12 @@ async def parse_question(store: Store, text: str, *, now: dt.datetime,
     _clue_pass(tx, tags, names_first=False)
     plan.unknown = [tx.words[i] for i in tx.free() if not _is_filler(tx.words[i])]
     _intent(plan, tags, tx)
+    # Which championship: the constructors' when teams are what is asked about.
+    if plan.focus in ("standings", "champion", "points_gap", "can_win") and not plan.drivers and (
+        plan.teams or {"team_word", "team_of"} & tags
+        or set(fold(plan.text).split()) & {"wcc", "constructors", "constructor", "teams"}
+    ):
+        plan.standings_kind = "constructors"
     if "season_default" in plan.notes:
         pass
     plan.notes.extend(sorted(f"tag:{t}" for t in tags))
@@ -290,7 +299,14 @@ def _season_words(tx: _Text, plan: QueryPlan, current: int, prior: QueryPlan | N
     for a, n, mt in tx.find(_SEASON_REL):
         s = mt.group(0)
         base = (prior.year if prior is not None and prior.year else current)
-        if "before" in s or "previous one" in s:
+        relative = prior is not None and prior.year and re.search(r"previous|before|after|next", s)
+        if relative and s.startswith(("next", "the year after", "year after")):
+            y = base + 1
+            plan.notes.append("year_after")
+        elif relative and ("previous" in s or "before" in s):
+            y = base - 1
+            plan.notes.append("year_before")
+        elif "before" in s or "previous one" in s:
             y = base - 1
             plan.notes.append("year_before")
         elif "after" in s:
@@ -310,7 +326,7 @@ def _season_words(tx: _Text, plan: QueryPlan, current: int, prior: QueryPlan | N
         plan.mapped(s, "season", y)
 
 
-_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")  # any season asked; the store says which it holds
 _YEAR_RANGE = re.compile(r"\b(?:between |from )?(19[5-9]\d|20[0-4]\d) (?:to|and|until|till|through|thru) "
                          r"(19[5-9]\d|20[0-4]\d|\d\d)\b")
 
@@ -415,7 +431,7 @@ def _numbers(tx: _Text, plan: QueryPlan) -> None:
         if nxt in ("win", "wins", "pole", "poles", "podium", "podiums", "race", "races", "lap", "laps", "season",
                    "title", "time", "round", "stint", "stop", "half", "corner", "turn", "sector", "year",
                    "championship", "gp", "grand", "victory", "career", "start", "row", "practice", "session",
-                   "place", "sprint", "in"):
+                   "place", "sprint"):
             if not (nxt == "place"):
                 continue
         if word == "first" and plan.position is not None:
@@ -457,7 +473,22 @@ def _two_digit_years(tx: _Text, plan: QueryPlan, seasons: list[int]) -> None:
         return
 
 
+_MAIN_RACE = re.compile(r"\b(the )?(main|feature|actual|real|sunday) (race|gp|grand prix|event)\b|"
+                        r"\bthe (gp|grand prix|race) itself\b|\bin the race\b|\bthe race\b(?= ?$)")
+
+
+_QUALIFIED = re.compile(r"\b(qualified|qualify|qualifies|quali|qualifying)\b")
+
+
 def _session(tx: _Text, plan: QueryPlan) -> None:
+    for a, n, mt in tx.find(_QUALIFIED):
+        tx.take(a, n)
+        plan.session_type = "Q" if plan.session_type in ("R", "Q") else plan.session_type
+        plan.mapped(mt.group(0), "session", "Q")
+    for a, n, mt in tx.find(_MAIN_RACE):
+        tx.take(a, n)
+        plan.session_type = "R"
+        plan.mapped(mt.group(0), "session", "R")
     for phrase, code in sorted(SESSION_WORDS.items(), key=lambda kv: -len(kv[0])):
         if phrase in ("race", "gp", "grand prix", "pole"):
             continue
@@ -573,7 +604,7 @@ def _event_phrases(tx: _Text, plan: QueryPlan, index: EventIndex) -> None:
     plan.event = top[0]
     # Two races of one season at one place (2020 Austria/Styria, Bahrain/Sakhir, Silverstone):
     # ask which — unless the race's own name was given ("bahrain gp", "70th anniversary").
-    named_gp = i + n < len(words) and words[i + n] in ("gp", "grand", "grands")
+    named_gp = any(w in ("gp", "grand", "prix") for w in words[i : i + n + 1])
     close = [e for s, e in found if s >= 0.85] if not named_gp else top
     same_year = [e for e in close if e.year == top[0].year]
     if len(same_year) > 1 and plan.year is not None:
@@ -601,15 +632,16 @@ async def _drivers(store: Store, tx: _Text, plan: QueryPlan, year: int | None, *
             phrase = " ".join(words[i : i + n])
             if n == 1 and ((phrase in _NOT_NAMES_LOWER and phrase not in tx.caps) or _is_filler(phrase)):
                 continue
-            hit = dindex.names.get(phrase) or (everyone.names.get(phrase) if n >= 2 or len(phrase) >= 4 else None)
+            hit = dindex.names.get(phrase) or (
+                everyone.names.get(phrase) if n >= 2 or len(phrase) >= 4 or phrase in NICKNAMES else None)
             if hit is not None:
                 step = n
                 break
         if hit is None and 1 in sizes:
             w = words[i]
             code_ok = w in tx.caps or (w in _LOWER_CODES_OK)
-            if len(w) == 3 and w in dindex.codes and code_ok:
-                hit = dindex.codes[w]
+            if len(w) == 3 and code_ok and (w in dindex.codes or w in tx.caps and w in everyone.codes):
+                hit = dindex.codes.get(w) or everyone.codes[w]  # "ALO" in 2000: named, not in that race
             elif w.isdigit() and i > 0 and words[i - 1] == "number":
                 found = await store.find_drivers(w, year=year)
                 hit = found[0] if found else None
@@ -647,8 +679,11 @@ async def _fuzzy(store: Store, tx: _Text, plan: QueryPlan, year: int | None, ind
         if len(stem) >= 4:
             team_keys[stem] = (ref, name)
     event_keys = index.keys()
+    every_index, _ = await event_index(store, None)
     for i in free:
         w = tx.words[i]
+        if every_index.match(lx.PLACE_ALIASES.get(w, w))[:1] and every_index.match(w)[0][0] >= 0.85:
+            continue  # a real place, not held that season ("australia 2020"): not a typo
         found = await asyncio.to_thread(_closest, w, dindex.names, everyone.names, team_keys, event_keys,
                                         year is not None)
         if found is None:
@@ -683,7 +718,8 @@ def _closest(word: str, season: dict[str, DriverInfo], everyone: dict[str, Drive
         ("driver", season, lambda k: season[k].id, 0.0),
         ("driver", everyone, lambda k: everyone[k].id, 0.06 if year_named else 0.0),
         ("team", teams, lambda k: teams[k][0], 0.0),
-        ("race", {k: k for k in events}, lambda k: k, 0.0),
+        # A team's name beats the same word in a circuit's name ("ferrari": Imola's Enzo e Dino Ferrari).
+        ("race", {k: k for k in events if k not in teams}, lambda k: k, 0.0),
     ):
         for k in difflib.get_close_matches(word, [k for k in keys if " " not in k], n=3, cutoff=0.8):
             ratio = difflib.SequenceMatcher(None, word, k).ratio() - handicap
@@ -780,6 +816,8 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("first_win")
     if "last_of" in tags and subject and not (has_e and "won" in tags and "last_of" not in tags):
         return go("last_win")
+    if "story" in tags and has_d and has_e:
+        return go("results")  # "what happened to kovalainen at suzuka": his result and why
     if "story" in tags and (has_e or not subject):
         return go("story")
     if plan.month is not None and not has_e and ("calendar" in tags or "when" in tags or "how_many" in tags
@@ -829,7 +867,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         "finish" in tags or words & {"where", "position", "place", "standing", "rank", "what", "p"}
     ):
         return go("standings")
-    if ("champion" in tags or ("won" in tags and "standings" in tags)) and not (
+    if ("champion" in tags or ("won" in tags and title_words)) and not (
         "standings" in tags and "won" not in tags and not person
     ):
         if subject and ("how_many" in tags or not plan.years or "who" not in words):
@@ -849,7 +887,9 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("standings")
     if "points" in tags and "gap" in tags and len(plan.drivers) + len(plan.teams) >= 2 and not has_e:
         return go("points_gap")
-    if ("team_of" in tags or ("team_word" in tags and not has_t and not has_e and not metric
+    if has_t and not has_d and (words & {"drivers", "driver", "lineup", "lineups", "line"} or "lineup" in tags):
+        return go("teammates")
+    if ("team_of" in tags or ("team_word" in tags and not has_t and not metric
                               and not {"standings", "champion", "compare"} & tags)) and has_d \
             and "teammate" not in tags:
         return go("team_of")
@@ -873,7 +913,10 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("quali")
     if "gap" in tags and "pole" in tags and has_d:
         return go("gap_to_pole")
-    if "compare" in tags and plan.session_type == "Q" and plan.years and not has_e:
+    if ("compare" in tags or "teammate" in tags) and plan.years and not has_e and (
+        plan.session_type == "Q" or any(w.startswith("outqualif") for w in words)
+    ):
+        plan.session_type = "Q"
         return go("quali_h2h")
     if plan.part or ("lap_time" in tags and plan.session_type in ("Q", "SQ") and has_d):
         return go("quali")
@@ -892,8 +935,8 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
     if "dsq" in tags:
         plan.metric = "dsq"
         return go("retirements")
-    if "dns" in tags:
-        plan.metric = "dns"
+    if "dns" in tags or ("start_word" in tags and has_d and has_e and not (_CONTENT & tags)):
+        plan.metric = "dns"  # "did klien start the 2005 us gp?"
         return go("retirements")
     if "retired" in tags:
         plan.metric = "dnfs"
@@ -917,6 +960,8 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("pitstops")
     if "stints" in tags or plan.compound:
         return go("stints")
+    if "gap" in tags and len(plan.drivers) >= 2 and "pace" not in words:
+        return go("gap")  # "by how much did X beat Y": one figure, not a whole head-to-head
     if "compare" in tags and len(plan.drivers) >= 2:
         return go("compare")
     if "gap" in tags and (has_d or plan.position is not None):

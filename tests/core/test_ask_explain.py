@@ -78,9 +78,9 @@ def test_commands_and_refusals(cli: tuple[CliRunner, typer.Typer]) -> None:
     assert out["command"]["name"] == "results" and _monza_2023()[1]["surname"] in out["reply"]
 
     # A race that does not exist: the plan line says why, and the reply says the same.
-    res = runner.invoke(app, ["ask", "--explain", "who won at monzza 2023"])
+    res = runner.invoke(app, ["ask", "--explain", "who won at atlantis 2023"])
     head, _, reply = res.output.partition("\n---\n")
-    assert head.startswith("not understood: ") and "monzza" in head
+    assert head.startswith("not understood: ") and "atlantis" in head
     assert head.removeprefix("not understood: ").strip() in reply
 
 

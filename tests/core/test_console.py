@@ -43,7 +43,7 @@ def test_ask_one_shot(demo_url: str) -> None:
     p = run_cli(["ask", "/f1 results monza 2023", "--render", "discord"], demo_url)
     assert '"title": "2023 Italian Grand Prix Race"' in p.stdout  # an embed
 
-    p = run_cli(["ask", "who won at monzza?"], demo_url)
+    p = run_cli(["ask", "who won at monzx?"], demo_url)
     assert "Did you mean **Monza**?" in p.stdout and p.returncode == 0
 
 

@@ -77,7 +77,7 @@ async def test_help_is_generated_from_the_registry(app: App) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("who won at monzza?", "Did you mean **Monza**?"),
+        ("who won at monzza?", "won the 2023 Italian Grand Prix"),
         ("how did Verstapen do at monza", "Max Verstappen"),
         ("/f1 laps Hamiltn monza 2023", "Did you mean **Lewis Hamilton**?"),
         ("/f1 results atlantis 2023", "couldn't find a race matching 'atlantis'"),
@@ -86,7 +86,8 @@ async def test_help_is_generated_from_the_registry(app: App) -> None:
         ("what was the weather like at bahrain 2023?", "I don't hold weather data for the 2023 Bahrain Grand Prix"),
         ("which driver has the most fans?", "can't answer that"),
         ("laps for XYZ at monza 2023", "I don't know a driver called 'XYZ'"),
-        ("how did Ferari do at monza 2023", "Did you mean **Ferrari**?"),
+        ("how did Ferari do at monza 2023", "**Ferrari**: **Carlos Sainz (SAI)** finished P3"),
+        ("who won at monzx?", "Did you mean **Monza**?"),
         ("/f1 frobnicate", "There is no `/f1 frobnicate` command"),
         ("/f1 results monza 2023 sprint", "I have no sprint for the 2023 Italian Grand Prix"),
     ],
