@@ -42,8 +42,9 @@ async def store(history_sqlite_url: str) -> AsyncIterator[Store]:  # noqa: F811
 
 
 @pytest.fixture
-async def demo(demo_url: str) -> AsyncIterator[Store]:
-    s = Store(make_engine(demo_url))
+async def demo(demo_store_url: str) -> AsyncIterator[Store]:
+    """The demo store on SQLite and on PostgreSQL."""
+    s = Store(make_engine(demo_store_url))
     try:
         yield s
     finally:
@@ -292,3 +293,26 @@ async def test_most_titles(store: Store, ergast: Ergast) -> None:  # noqa: F811
     text = await ask(store, "leaders", metric="titles")
     first = {ergast.driver_names[d] for d, n in champs.items() if n == top}
     assert set(re.findall(r"^1\. \*\*(.+?)\*\* — (\d+) titles?$", text, re.M)) == {(n, str(top)) for n in first}
+
+
+async def test_demo_can_win_leaders_and_titles(demo: Store) -> None:
+    raw = _demo_csv()
+    rnd = 15
+    after = raw.standings_after("driver_standings", 2023, rnd)
+    pts = {r["driverId"]: float(r["points"]) for r in after}
+    later = [r for r in raw.races.values() if int(r["year"]) == 2023 and int(r["round"]) > rnd]
+    left = 26 * len(later) + 8 * sum(1 for r in later if r.get("sprint_date", "\\N") != "\\N")
+    alive = {raw.driver_names[d] for d, p in pts.items() if p + left >= max(pts.values())}
+    text = await ask(demo, "can_win", years=[2023], round=rnd)
+    assert set(re.findall(r"\*\*(.+?)\*\*", text.splitlines()[0])) == alive
+
+    podiums = Counter(r["driverId"] for r in raw.results if r["position"] in ("1", "2", "3"))
+    (top, n), = podiums.most_common(1)
+    text = await ask(demo, "leaders", metric="podiums", years=[2023])
+    assert text.splitlines()[1] == f"1. **{raw.driver_names[top]}** — {n} podiums"
+
+    finals = raw.final_standings("constructor_standings")[2023]
+    champ = next(r["constructorId"] for r in finals if r["position"] == "1")
+    ref = next(k for k, v in raw.constructor_ids.items() if v == champ)
+    text = await ask(demo, "titles", teams=[(ref, raw.constructor_names[champ])])
+    assert f"**{raw.constructor_names[champ]}**: 1 constructors' title (2023)" in text
