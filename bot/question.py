@@ -227,6 +227,10 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
         plan.year = before.year
     if plan.focus == "standings" and plan.round is None and before.round is not None and not plan.years:
         plan.round = before.round
+    if plan.focus in ("standings", "champion", "points_gap", "can_win") and not plan.drivers and (
+        plan.teams or t.split() and set(t.split()) & {"wcc", "constructors", "constructor", "teams", "team"}
+    ):
+        plan.standings_kind = "constructors"  # "and the constructors?"
 
 
 async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> None:

@@ -24,12 +24,14 @@ from typing import NoReturn
 
 from bot import messages as m
 from bot.errors import UserError
+from bot.lexicon import TEAM_NICKNAMES
 from bot.plan import QueryPlan
 from storage.queries import (
     _EVENT_NOISE,
     NICKNAMES,
     DriverInfo,
     EventInfo,
+    all_constructors,
     drivers_by_starts,
     event_keys,
     fold,
@@ -217,8 +219,11 @@ def _build_driver_index(pool: list[DriverInfo]) -> _DriverIndex:
     for d in pool:
         if d.first_name:
             firsts.setdefault(fold(d.first_name), []).append(d)
+    # Over all of history only the long careers (the last third of `drivers_by_starts`):
+    # "ayrton" is Senna, but "albert" must stay free for "albert park".
+    known = set(id(d) for d in (pool[-len(pool) // 3:] if len(pool) > 100 else pool))
     for first, ds in firsts.items():
-        if len(ds) == 1 and len(first) >= 4 and first not in names:
+        if len(ds) == 1 and len(first) >= 4 and first not in names and id(ds[0]) in known:
             names[first] = ds[0]
     by_ref = {d.ref: d for d in pool}
     for nick, ref in NICKNAMES.items():
@@ -230,10 +235,7 @@ def _build_driver_index(pool: list[DriverInfo]) -> _DriverIndex:
 async def all_teams(store: Store) -> dict[str, str]:
     """Every constructor ref → name, newest name first (team nicknames of any season resolve)."""
     async def inputs() -> tuple[list[tuple[str, str]]]:
-        out: list[tuple[str, str]] = []
-        for y in sorted(await store.seasons(), reverse=True):
-            out += await store.constructors_in_season(y)
-        return (out,)
+        return (await store.run(all_constructors),)
 
     def build(pairs: list[tuple[str, str]]) -> dict[str, str]:
         d: dict[str, str] = {}
@@ -242,6 +244,39 @@ async def all_teams(store: Store) -> dict[str, str]:
         return d
 
     return await store.derive(("all_teams",), build, inputs)
+
+
+# Words in team names that name no team on their own (sponsors, engine makers, "team").
+_TEAM_NAME_NOISE = {"f1", "team", "racing", "scuderia", "formula", "one", "bwt", "the", "honda", "rbpt", "mercedes",
+                    "renault", "ferrari", "tag", "heuer", "aramco", "cognizant", "stake", "kick", "visa", "cash", "app"}
+
+
+async def team_keys(store: Store, year: int, current: int) -> dict[str, tuple[str, str]]:
+    """Team names, stems and nicknames → (ref, name) for a season's teams (the current
+    season's too when that season has almost none), built once per data version."""
+    async def inputs() -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+        teams = await store.constructors_in_season(year)
+        if len(teams) < 3:
+            teams = teams + await store.constructors_in_season(current)
+        return tuple(teams), await all_teams(store)
+
+    return await store.derive(("team_keys", year, current), _build_team_keys, inputs)
+
+
+def _build_team_keys(season: tuple[tuple[str, str], ...], every: dict[str, str]) -> dict[str, tuple[str, str]]:
+    keys: dict[str, tuple[str, str]] = {}
+    for ref, name in season:
+        stem = " ".join(w for w in fold(name).split() if w not in _TEAM_NAME_NOISE) or fold(name)
+        for k in (stem, fold(ref.replace("_", " ")), fold(name)):
+            if len(k) >= 3:
+                keys.setdefault(k, (ref, name))
+    by_ref = dict(season)
+    for nick, ref in TEAM_NICKNAMES.items():
+        if ref in by_ref:
+            keys[nick] = (ref, by_ref[ref])
+        elif ref in every and nick not in keys:
+            keys[nick] = (ref, every[ref])
+    return keys
 
 
 async def warm_up(store: Store, *, now: dt.datetime | None = None) -> None:
@@ -259,8 +294,10 @@ async def warm_up(store: Store, *, now: dt.datetime | None = None) -> None:
         await event_index(store, max(seasons))
         await driver_index(store, max(seasons))
         await store.constructors_in_season(max(seasons))
-    await store.last_event_with_results()
+    latest = await store.last_event_with_results()
     await all_teams(store)
+    if latest is not None:
+        await team_keys(store, latest.year, latest.year)
     gc.collect()
     gc.freeze()
 

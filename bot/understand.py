@@ -28,9 +28,9 @@ from bot.plan import QueryPlan
 from bot.resolve import (
     SESSION_WORDS,
     EventIndex,
-    all_teams,
     driver_index,
     event_index,
+    team_keys,
 )
 from storage.queries import NICKNAMES, DriverInfo, EventInfo, fold
 from storage.store import Store
@@ -164,7 +164,8 @@ _CLUES: list[tuple[str, str]] = [
     ("laps_led", r"\bspent (the )?(longest|most (time|laps)) (in the lead|leading|in front|at the front)\b|"
                  r"\blongest (time )?(in the lead|leading|in front)\b|\blaps led\b|\bled (the )?(most )?laps\b|\blaps (in|at) the (lead|front)\b|\bled for\b|"
                  r"\blaps? leading\b|\blaps? in front\b"),
-    ("how_many", r"\bhow often\b|\bhow many times\b|\bhow (many|much)\b|\bnumber of\b|\bcount\b|\btotal\b|\bamount of\b"),
+    ("how_many", r"\bhow often\b|\bhow many times\b|(?<!by )\bhow (many|much)\b|\btally\b|\bcount\b|\btotal\b|"
+                 r"\bnumber of\b|\bamount of\b"),
     ("leader_lap", r"\bwho (was )?(led|leading|in the lead|in front|p1)\b|\bleader (on|of|after|at)\b|\bwho led\b|"
                    r"\bin the lead\b"),
     ("lead_verb", r"\blead\b|\bled\b|\bleading\b"),
@@ -206,7 +207,8 @@ _CLUES: list[tuple[str, str]] = [
 ]
 _CLUE_RES = [(tag, re.compile(p)) for tag, p in _CLUES]
 # Words the clues are made of ("start", "drivers", "difference"): never misspelt names.
-_CLUE_WORDS = frozenset(re.findall(r"[a-z]{3,}", " ".join(p for _, p in _CLUES))) | frozenset(lx.TYPOS.values())
+_CLUE_WORDS = frozenset(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", " ".join(p for _, p in _CLUES)))) \
+    | frozenset(lx.TYPOS.values())
 
 # The words of a clue we keep for slots rather than consuming ("last lap": lap slot).
 _SEASON_REL = re.compile(
@@ -447,8 +449,8 @@ def _numbers(tx: _Text, plan: QueryPlan) -> None:
 
 
 _NOT_YEAR_BEFORE = {"top", "last", "first", "p", "number", "car", "lap", "laps", "round", "position", "pos",
-                    "over", "under", "than", "after", "before", "from", "to", "of", "within", "about",
-                    "only", "just", "had", "has", "got", "with", "scored", "by", "in the", "place", "no", "all"}
+                    "over", "of", "under", "than", "after", "before", "from", "to", "within", "about",
+                    "only", "just", "had", "has", "got", "with", "scored", "by", "in the", "no", "all"}
 _NOT_YEAR_AFTER = {"laps", "lap", "points", "pts", "races", "race", "wins", "places", "positions", "seconds", "secs",
                    "s", "sec", "stops", "poles", "podiums", "times", "drivers", "cars", "th", "st", "nd", "rd",
                    "years", "seasons", "minutes", "mins", "km", "kph", "mph", "percent"}
@@ -465,7 +467,9 @@ def _two_digit_years(tx: _Text, plan: QueryPlan, seasons: list[int]) -> None:
         prev = tx.words[i - 1] if i > 0 else ""
         nxt = tx.words[i + 1] if i + 1 < len(tx.words) else ""
         y = int(_century(int(w)))
-        if prev in _NOT_YEAR_BEFORE or nxt in _NOT_YEAR_AFTER or y not in seasons:
+        prev2 = tx.words[i - 2] if i > 1 else ""
+        of_season = prev == "of" and (prev2.isdigit() or prev2 in ("race", "round", "season", "gp", "year", "prix"))
+        if (prev in _NOT_YEAR_BEFORE and not of_season) or nxt in _NOT_YEAR_AFTER or y not in seasons:
             continue
         tx.take(i)
         plan.years.append(y)
@@ -560,20 +564,14 @@ async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, cur
     year = plan.year
     where: dict[int, int] = {}  # driver id -> first word index, to keep the text's order
     await _drivers(store, tx, plan, year, sizes=(3, 2), where=where)
-    team_year = year or current
-    teams = await store.constructors_in_season(team_year)
-    if not teams or len(teams) < 3:
-        teams = teams + await store.constructors_in_season(current)
-    every_team = await all_teams(store)
-
-    async def inputs() -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
-        return tuple(teams), every_team
-
-    _teams(tx, plan, await store.derive(("team_keys", team_year), _team_keys_for, inputs))
-    await _drivers(store, tx, plan, year, sizes=(1,), where=where)
+    tkeys = await team_keys(store, year or current, current)
+    _teams(tx, plan, tkeys)
     index, _cands = await event_index(store, year, today=None if year else now.date())
-    _event_phrases(tx, plan, index)
-    await _fuzzy(store, tx, plan, year, index, teams, every_team, where)
+    _event_phrases(tx, plan, index, sizes=(3, 2))  # "albert park" before the first name "albert"
+    await _drivers(store, tx, plan, year, sizes=(1,), where=where)
+    if plan.event is None:
+        _event_phrases(tx, plan, index, sizes=(3, 2, 1))
+    await _fuzzy(store, tx, plan, year, index, tkeys, where)
     plan.drivers.sort(key=lambda d: where.get(d.id, 99))
     if plan.event is None and ({"last_race", "season_finale"} & set(plan.notes)):
         ev = await store.last_event_with_results(year=year, session_type=plan.session_type)
@@ -585,12 +583,12 @@ async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, cur
             plan.event = ev
 
 
-def _event_phrases(tx: _Text, plan: QueryPlan, index: EventIndex) -> None:
+def _event_phrases(tx: _Text, plan: QueryPlan, index: EventIndex, *, sizes: tuple[int, ...]) -> None:
     """The best race named by up to three consecutive free words (place aliases applied)."""
     best: tuple[float, int, int, list[tuple[float, EventInfo]]] | None = None
     free = set(tx.free())
     words = tx.words
-    for n in (3, 2, 1):
+    for n in sizes:
         for i in range(len(words) - n + 1):
             if not all(k in free for k in range(i, i + n)):
                 continue
@@ -676,7 +674,7 @@ def _add_driver(tx: _Text, plan: QueryPlan, hit: DriverInfo, i: int, step: int, 
 
 
 async def _fuzzy(store: Store, tx: _Text, plan: QueryPlan, year: int | None, index: EventIndex,
-                 teams: list[tuple[str, str]], every_team: dict[str, str], where: dict[int, int]) -> None:
+                 tkeys: dict[str, tuple[str, str]], where: dict[int, int]) -> None:
     """Misspelt names ("verstapen", "maclaren", "monzza") read as the one name they are
     clearly close to; anything less clear stays unknown (the reply offers the choices)."""
     free = [i for i in tx.free() if len(tx.words[i]) >= 5 and not _is_filler(tx.words[i])
@@ -686,19 +684,14 @@ async def _fuzzy(store: Store, tx: _Text, plan: QueryPlan, year: int | None, ind
         return
     dindex = await driver_index(store, year)
     everyone = await driver_index(store, None)
-    team_keys = {fold(n): (r, n) for r, n in teams}
-    team_keys.update({k: (r, every_team[r]) for k, r in lx.TEAM_NICKNAMES.items() if r in every_team})
-    for ref, name in teams:
-        stem = " ".join(w for w in fold(name).split() if w not in _TEAM_NOISE)
-        if len(stem) >= 4:
-            team_keys[stem] = (ref, name)
+    team_names = {k: v for k, v in tkeys.items() if len(k) >= 4}
     event_keys = index.keys()
     every_index, _ = await event_index(store, None)
     for i in free:
         w = tx.words[i]
         if every_index.match(lx.PLACE_ALIASES.get(w, w))[:1] and every_index.match(w)[0][0] >= 0.85:
             continue  # a real place, not held that season ("australia 2020"): not a typo
-        found = await asyncio.to_thread(_closest, w, dindex.names, everyone.names, team_keys, event_keys,
+        found = await asyncio.to_thread(_closest, w, dindex.names, everyone.names, team_names, event_keys,
                                         year is not None)
         if found is None:
             continue
@@ -708,7 +701,7 @@ async def _fuzzy(store: Store, tx: _Text, plan: QueryPlan, year: int | None, ind
             _add_driver(tx, plan, d, i, 1, where)
             plan.notes.append(f"corrected:{w}->{d.name}")
         elif kind == "team":
-            team = team_keys[key]
+            team = team_names[key]
             tx.take(i)
             if team not in plan.teams:
                 plan.teams.append(team)
@@ -748,28 +741,6 @@ def _closest(word: str, season: dict[str, DriverInfo], everyone: dict[str, Drive
     rivals = [c for c in cands[1:] if c[3] != best[3] and c[0] >= best[0] - 0.04
               and not (c[1] == "driver" and best[1] == "driver" and c[2] == best[2])]
     return None if rivals else (best[1], best[2])
-
-
-def _team_keys_for(season: tuple[tuple[str, str], ...], every: dict[str, str]) -> dict[str, tuple[str, str]]:
-    """Team names, stems and nicknames → (ref, name), for one season's teams (built once per
-    data version by `Store.derive`, see `_names`)."""
-    keys: dict[str, tuple[str, str]] = {}
-    for ref, name in season:
-        stem = " ".join(w for w in fold(name).split() if w not in _TEAM_NOISE) or fold(name)
-        for k in (stem, fold(ref.replace("_", " ")), fold(name)):
-            if len(k) >= 3:
-                keys.setdefault(k, (ref, name))
-    by_ref = dict(season)
-    for nick, ref in lx.TEAM_NICKNAMES.items():
-        if ref in by_ref:
-            keys[nick] = (ref, by_ref[ref])
-        elif ref in every and nick not in keys:
-            keys[nick] = (ref, every[ref])
-    return keys
-
-
-_TEAM_NOISE = {"f1", "team", "racing", "scuderia", "formula", "one", "bwt", "the", "honda", "rbpt", "mercedes",
-               "renault", "ferrari", "tag", "heuer", "aramco", "cognizant", "stake", "kick", "visa", "cash", "app"}
 
 
 def _teams(tx: _Text, plan: QueryPlan, keys: dict[str, tuple[str, str]]) -> None:
@@ -873,6 +844,8 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         plan.metric = metric or "wins"
         return go("leaders")
     # Championship: the title, standings, gaps in points.
+    if lap and plan.lap_range is not None and ({"leader_lap", "lead_verb"} & tags or words & {"leader", "leading"}):
+        return go("leader_on_lap")  # "2021 monza lap 40 leader?"
     person = bool(words & {"champion", "champions", "crowned", "crown"})
     title_words = bool({"champion", "standings"} & tags) or bool(words & {"wdc", "wcc", "constructors"})
     two = len(plan.drivers) + len(plan.teams) >= 2
@@ -909,8 +882,9 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("standings")
     if "points" in tags and "gap" in tags and len(plan.drivers) + len(plan.teams) >= 2 and not has_e:
         return go("points_gap")
-    if has_t and not has_d and (words & {"drivers", "driver", "lineup", "lineups", "line"} or "lineup" in tags):
-        return go("teammates")
+    if has_t and not has_d and (words & {"drivers", "driver", "lineup", "lineups", "line"}
+                                 or {"lineup", "team_of"} & tags):
+        return go("teammates")  # "who drove for jordan in '97", "sauber drivers 2001"
     if ("team_of" in tags or ("team_word" in tags and not has_t and not metric
                               and not {"standings", "champion", "compare"} & tags)) and has_d \
             and "teammate" not in tags:
@@ -1035,6 +1009,8 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("form")
     if "form" in tags and not subject:
         return go("unknown")
+    if has_e and ({"first_race", "season_finale", "last_race"} & set(plan.notes)) and not tags - {"after"}:
+        return go("race_date")  # "last race of 08?": which race, when
     if has_e and not plan.unknown:
         return go("results")
     return go("unknown")

@@ -1160,6 +1160,28 @@ def constructors_in_season(db: Db, year: int) -> list[tuple[str, str]]:
         return [(r[0], r[1] or r[0]) for r in conn.execute(stmt)]
 
 
+def all_constructors(db: Db) -> list[tuple[str, str]]:
+    """(ref, name) of every team with a result, its latest season's name (one read, not one per season)."""
+    latest = (
+        select(Result.constructor_ref.label("ref"), func.max(Event.year).label("year"))
+        .join(Session, Session.id == Result.session_id)
+        .join(Event, Event.id == Session.event_id)
+        .where(Result.constructor_ref.is_not(None))
+        .group_by(Result.constructor_ref)
+        .subquery()
+    )
+    stmt = (
+        select(Result.constructor_ref, func.max(Result.team_name))
+        .join(Session, Session.id == Result.session_id)
+        .join(Event, Event.id == Session.event_id)
+        .join(latest, (latest.c.ref == Result.constructor_ref) & (latest.c.year == Event.year))
+        .group_by(Result.constructor_ref)
+        .order_by(Result.constructor_ref)
+    )
+    with _connect(db) as conn:
+        return [(r[0], r[1] or r[0]) for r in conn.execute(stmt)]
+
+
 
 # --------------------------------------------------------------------------- weather & race control
 #

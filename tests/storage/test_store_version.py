@@ -110,7 +110,8 @@ async def test_burst_after_a_write_shares_one_rebuild(history_engine: Engine, db
     )
     assert all(r.event is not None and r.event.round == results[0].event.round for r in results)  # type: ignore[union-attr]
     # One build per cached value (events list, index, drivers, ...), not one per question.
-    assert 0 < store.rebuilds - before < 10
+    # (about ten: seasons, events, their index, drivers, driver indexes, teams, team names ...)
+    assert 0 < store.rebuilds - before < 16
     store.close()
 
 
