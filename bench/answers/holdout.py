@@ -56,7 +56,11 @@ class Hold:
 
     def race(self, race: Rec, rng: random.Random) -> str:
         """A race as fans type it: '{alias} {yyyy}', "{alias} '{yy}", 'the {yyyy} {alias}', '{yyyy}s {alias}'."""
-        alias = rng.choice(self.g.race_aliases(race)).removeprefix("the ")
+        # Not a country that held another race that season ("japan 1995": Suzuka and Aida).
+        others = {self.g.e.circuits[r["circuitId"]]["country"].lower() for r in self.g.e.held(race["year"])
+                  if r["raceId"] != race["raceId"]}
+        aliases = [a for a in self.g.race_aliases(race) if a.removeprefix("the ") not in others]
+        alias = rng.choice(aliases).removeprefix("the ")
         y = race["year"]
         forms = [f"{alias} {y}", f"{alias} '{y % 100:02d}", f"{y}'s {alias}", f"{alias} back in {y}"]
         if alias.endswith((" gp", " grand prix")):
@@ -363,7 +367,7 @@ def h8(h: Hold) -> list[Rec]:
 
 # ---- 9 unanswerable --------------------------------------------------------------------------------------
 NOT_HELD = [("the french gp", 2023), ("german grand prix", 2021), ("malaysia", 2019), ("korea", 2015),
-            ("the turkish gp", 2022), ("india", 2016), ("valencia", 2014), ("portimao", 2022), ("the usa gp", 2006),
+            ("the turkish gp", 2022), ("india", 2016), ("valencia", 2014), ("portimao", 2022), ("the usa gp", 2009),
             ("sepang", 2020)]
 NOT_DATA = ["{dp} top speed at {r}? kph", "how much fuel did {d} use at {r}", "tyre temps for {d} at {r}?",
             "{dp} throttle trace {r}", "did {d} use drs on lap 10 at {r}", "what did {d} say on the radio at {r}",
@@ -375,6 +379,11 @@ NONSENSE = ["who won the zorblax gp 2019", "how many wins does bobby mcfastface 
 def h9(h: Hold) -> list[Rec]:
     g, rng, out = h.g, h.g.rng("h9"), []
     fallback = g.n.driver_re(g.winner(g.last_race))
+    for a, y in NOT_HELD:  # a fan's name for a Grand Prix that season did not have
+        key = a.removeprefix("the ").removesuffix(" gp").removesuffix(" grand prix")
+        key = {"usa": "united states", "malaysia": "malaysian", "korea": "korean", "india": "indian",
+               "valencia": "european", "portimao": "portuguese", "sepang": "malaysian"}.get(key, key)
+        assert not any(key in r["name"].lower() for r in g.e.held(y)), (a, y)
     tm = ["who won at {a} in {y} then", "{a} {y} who won?", "results from {a} {y} pls", "who got pole {a} {y}"]
     for k, (a, y) in enumerate(NOT_HELD):
         q = rng.choice(tm).format(a=a, y=y)
@@ -433,7 +442,7 @@ def h10(h: Hold) -> list[Rec]:
     for k, y in enumerate(sorted(rng.sample(years, 6))):
         t2 = rng.choice(["and the year after?", "what about {n}", "and {n}?", "ok next year?"]).format(n=y + 1)
         out.append(rec(f"h10-champ-{k:03d}", 10, [rng.choice(["{y} champ?", "whos the {y} world champion"]).format(y=y), t2],
-                       [[g.n.driver_re(champs[y])], [g.n.driver_re(champs[y + 1])]], [[], [g.n.driver_re(champs[y])]],
+                       [[g.n.driver_re(champs[y])], [g.n.driver_re(champs[y + 1])]], [[], []],
                        f"driver_standings.csv position=1 after the last race of {y} and {y + 1}"))
     # career wins -> podiums
     car = _career(g)
