@@ -28,12 +28,25 @@ SEED = 2026
 Rec = dict[str, Any]
 
 # Chatter a fan wraps a question in ("ok so {q} lol"): the fact asked is unchanged.
-WRAP = ["{q}", "{q}", "{q}", "ok so {q} lol", "quick one: {q}", "{q}?? cant remember", "yo {q}", "hey bot {q}",
+WRAP = ["{q}"] * 9 + ["ok so {q} lol", "quick one: {q}", "{q}?? cant remember", "yo {q}", "hey bot {q}",
         "{q} asking for a friend", "lads {q}", "sorry if dumb but {q}", "{q} pls"]
+
+
+CHATTER = re.compile(r"^(?:ok so|quick one:|yo|hey bot|lads|sorry if dumb but) | lol$|\?\? cant remember$"
+                     r"| asking for a friend$| pls$")
 
 
 def wrap(q: str, rng: random.Random) -> str:
     return rng.choice(WRAP).format(q=q)
+
+
+def tags(r: Rec) -> list[str]:
+    """What makes a question hard beyond its fact: chatter around it, 'back in <year>', a follow-up."""
+    text = " ".join(r.get("turns") or [r["question"]])
+    out = ["chatter"] if any(CHATTER.search(t) for t in (r.get("turns") or [r["question"]])) else []
+    if " back in " in text:
+        out.append("back-in")
+    return out
 
 
 def used_races() -> set[int]:
@@ -498,6 +511,7 @@ def generate(seed: int = SEED, shared: Path = SHARED) -> list[Rec]:
     if dup:
         raise SystemExit(f"duplicate ids: {dup[:5]}")
     for r in records:
+        r["tags"] = tags(r)
         for x in r["expect"] + r["forbid"]:
             for pat in (x if isinstance(x, list) else [x]):
                 re.compile(pat)
