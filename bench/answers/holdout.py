@@ -276,9 +276,21 @@ def h5(h: Hold) -> list[Rec]:
         out.append(rec(f"h5-poletime-{k:03d}", 5, wrap(rng.choice(tm).format(r=h.race(race, rng)), rng), [time_re(t)], [],
                        f"qualifying.csv q3 of position=1, {g.race_label(race)}"))
         k += 1
+    tm = ["who qualified p{n} for {r}", "{r} qualy p{n}?", "who was p{n} in quali at {r}", "who lined up p{n} after quali at {r}"]
+    k = 0
+    for race in g.pick_races(rng, 20, since=1994, need=h.fresh):
+        n = rng.randint(2, 6)
+        rows = [r for r in g.e.qualifying.get(race["raceId"], []) if r["position"] == n]
+        if race["raceId"] in sprint_2021 or len(rows) != 1 or k >= 6:
+            continue
+        q = rng.choice(tm).format(n=n, r=h.race(race, rng))
+        out.append(rec(f"h5-qpos-{k:03d}", 5, wrap(q, rng), [g.n.driver_re(rows[0]["driverId"])], [],
+                       f"qualifying.csv position={n} of {g.race_label(race)}"))
+        k += 1
     tm = ["who took the sprint at {r}", "{r} sprint race winner", "sprint {r} who won it"]
-    sprint_races = sorted((g.e.races[rid] for rid in g.e.sprints), key=lambda r: (r["year"], r["round"]))
-    for k, race in enumerate(rng.sample(sprint_races, 7)):
+    sprint_races = sorted((g.e.races[rid] for rid in g.e.sprints if h.fresh(g.e.races[rid])),
+                          key=lambda r: (r["year"], r["round"]))
+    for k, race in enumerate(rng.sample(sprint_races, min(7, len(sprint_races)))):
         rows = [r for r in g.e.sprints[race["raceId"]] if r["position"] == 1]
         if len(rows) != 1:
             continue
