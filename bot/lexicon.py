@@ -36,7 +36,8 @@ TYPOS: dict[str, str] = {
     "p1": "p1", "gap's": "gap",
     "yr": "year", "yrs": "years", "szn": "season", "seasson": "season",
     "rd": "round", "rnd": "round",
-    "laps": "laps", "lapped": "lapped", "sprints": "sprint",
+    "laps": "laps", "lapped": "lapped", "sprints": "sprint", "wen": "when", "whod": "who", "bout": "about",
+    "cant": "cannot", "tho": "though",
 }
 
 # Multi-word phrases rewritten before anything else (folded, whole words).
@@ -65,6 +66,15 @@ PHRASES: list[tuple[str, str]] = [
     (r"\bpractice ?(\d)\b", r"fp\1"),
     (r"\bq ([123])\b", r"q\1"),
     (r"\bp (\d{1,2})\b", r"p\1"),
+    (r"\bback in\b", "in"),
+    (r"\bno\.? of\b", "number of"),
+    (r"\bat the end of (the )?(race|gp|grand prix)\b", "at the flag"),
+    (r"\bat the end of\b", "at"),
+    (r"\b(out|up) front\b", "in the lead"),
+    (r"\bin front\b", "in the lead"),
+    (r"\bhow bout\b", "how about"),
+    (r"\bpoll position\b", "pole"),
+    (r"\bpodium finishers?\b", "podium"),
     (r"\bf1\b", " "),
     (r"\bformula (one|1)\b", " "),
 ]
@@ -134,6 +144,8 @@ history jr sr junior senior gps actual actually overall whole entire
 track air circuit venue given during weekend session sessions info information details detail data
 gimme lemme gotta quick quickly remind wondering wonder curious think guess btw tbh idk imo ngl hmm hm um uh
 yeah yep yes up out driver drivers team's anyway exactly again also rounds events
+lads lad bot sorry dumb silly stupid asking ask friend cannot remember recall though held raced happen convert
+stuck it number top end mate pal guys people fans chat question answer bro bruh fellas someone
 """.split())
 
 # Words that ask for a race-level fact and must be matched before names are guessed.
@@ -162,7 +174,7 @@ ORDINALS = {
 # Data we do not hold: named so the reply can say so (and what we hold instead).
 NOT_HELD = re.compile(
     r"\b(telemetry|top speeds?|speed traps?|speeds?|throttle|braking|brake|rpm|gears?|g ?force|drs|"
-    r"steering|angle|ride height|tyre temp\w*|tire temp\w*|brake temp\w*|heart rate|acceleration|lateral|"
+    r"how many gs?|g (force|forces|load)|pull(ed|ing)? (\d+ )?gs?|steering|angle|ride height|tyre temp\w*|tire temp\w*|brake temp\w*|heart rate|acceleration|lateral|"
     r"kph|mph|km h|horsepower|hp|power units?|engine maps?|wind tunnel|budget|cost cap|"
     r"tyre pressures?|tire pressures?|pressures?|radio|team radio|onboard|drs (usage|zones?|activations?)|"
     r"fuel loads?|fuel|setups?|downforce|engine modes?|ers|battery|salary|salaries|net worth|contract|"

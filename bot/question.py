@@ -20,7 +20,7 @@ from bot.errors import UserError
 from bot.intents import all_intents
 from bot.plan import QueryPlan
 from bot.resolve import _check_unknown_names, _team_keys, event_index
-from bot.understand import parse_question
+from bot.understand import normalise, parse_question, respell
 from storage.conversations import ConversationState
 from storage.queries import DriverInfo, EventInfo, driver_by_id, fold
 from storage.store import Store
@@ -86,6 +86,13 @@ async def resolve_question(
     """Parse, merge with the conversation, check and complete the plan."""
     before = _prior_plan(prior)
     plan = await parse_question(store, text, now=now, prior=before)
+    if plan.unknown and (fixed := respell(text, plan.unknown)) is not None:
+        # Misspelt clue words ("winnr", "podim"): read the question again with them fixed.
+        again = await parse_question(store, fixed, now=now, prior=before)
+        if len(again.unknown) < len(plan.unknown):
+            again.text = text
+            again.notes.append(f"respelt:{fixed}")
+            plan = again
     if before is not None:
         mentioned = await _mentioned(store, prior)
         _follow_up(plan, before, mentioned, text)
@@ -155,7 +162,7 @@ _BOTH = re.compile(r"\b(them|they|their|both|those two|these two|the two)\b")
 
 def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], text: str) -> None:
     """Keep the previous question's subject; change what this one names."""
-    t = fold(text)
+    t = " ".join(normalise(text)[0])  # "how bout alonso" reads "how about alonso"
     short = len(t.split()) <= 6
     opener = bool(_FOLLOW_UP.search(t))
     pronoun = bool(_PRONOUN.search(t))
@@ -163,7 +170,10 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
     # "his"/"them" point back only when this question names nobody itself ("vettel's first win"
     # or "when did vettel win his first race" is a new question).
     pronoun = pronoun and not (plan.drivers or plan.teams)
-    is_follow = opener or pronoun or plan.focus == "unknown" or (bare and plan.focus in ("position", "results"))
+    # A count with no subject after a count about someone: "how many podiums tho".
+    same_subject = not (plan.drivers or plan.teams or plan.event) and before.focus in _AGGREGATES and plan.metric
+    is_follow = opener or pronoun or same_subject or plan.focus == "unknown" or (
+        bare and plan.focus in ("position", "results"))
     if not is_follow:
         # A complete new question keeps only the race (or the season) when it names none.
         named_time = {"last_race", "first_race", "season_finale"} & set(plan.notes)
@@ -202,6 +212,8 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
         plan.session_type = before.session_type
     if plan.focus == "pole" and plan.session_type == "R" and any(s.slot == "session" for s in plan.spans):
         plan.focus = "winner"  # "and the main race?" after a pole question
+    if plan.focus == "winner" and before.focus == "pole" and not any(sp.slot == "session" for sp in plan.spans):
+        plan.session_type = "R"  # "who was on pole?" → "did they convert? who won": the race
     if not plan.drivers and not plan.teams:
         plan.drivers = list(before.drivers)
         plan.teams = list(before.teams)
@@ -278,10 +290,32 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> 
             msg = (m.UNKNOWN_RACE_IN_SEASON.format(text=words, year=plan.years[0]) if plan.years
                    else m.UNKNOWN_RACE.format(text=words))
             raise NotUnderstood(msg, plan)
-        # Every meaningful word is accounted for, or the reply says which were not.
-        raise NotUnderstood(_not_understood(plan, unknown), plan)
+        # A left-over word where a name goes ("how did bob do", "xyzzy's best lap", "standings for
+        # flobbert", "at atlantis") is a name we don't know: say so, never answer without it.
+        # Chatter around a complete question ("lads", "asking for a friend") is let go.
+        folded = fold(text)
+        named = [w for w in unknown if _name_slot(w, folded, text)]
+        if named or plan.focus == "unknown":
+            raise NotUnderstood(_not_understood(plan, named or unknown), plan)
+        plan.notes.append("ignored:" + ",".join(unknown))
     if plan.focus == "unknown" and (plan.drivers or plan.teams or plan.event or plan.years):
         raise NotUnderstood(_not_understood(plan, []), plan)
+
+
+_SUBJECT_BEFORE = r"(did|does|do|was|is|has|had|for|about|of|vs|versus|and|with|at|in|from)"
+_SUBJECT_AFTER = (r"(finish|finished|finishing|do|did|result|results|team|won|win|wins|podiums?|poles?|points|laps?|"
+                  r"led|lead|qualif\w*|retire\w*|dnf|stints?|tyres?|stops?|pit\w*|gp|grand|race|pace|gap)")
+
+
+def _name_slot(word: str, folded: str, text: str) -> bool:
+    """Does this unknown word stand where a name would ("did bob", "bob's", "at atlantis")?"""
+    w = re.escape(word)
+    if re.search(rf"\b{w}['’]s\b", text, re.I):
+        return True
+    if re.search(rf"\b{_SUBJECT_BEFORE}\s+{w}\b", folded) or re.search(rf"\b{w}\s+{_SUBJECT_AFTER}\b", folded):
+        return True
+    typed = re.findall(rf"(?<!^)(?<![.!?]\s)\b{w}\b", text, re.I)
+    return any(t[:1].isupper() for t in typed)
 
 
 def _looks_like_place(words: list[str]) -> bool:

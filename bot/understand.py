@@ -44,8 +44,7 @@ _NOT_NAMES_LOWER = set(
     .split()
 )
 # 3-letter codes a fan types in lower case too ("ver vs ham"); others only in capitals ("NOR", "PER").
-_LOWER_CODES_OK = set("ver ham lec pia rus alo tsu oco str alb hul zho ric vet rai sar msc web but kvy gio lat "
-                      "bor ant bea col had dev law lan".split())
+_LOWER_CODES_OK = set("ver ham lec pia rus alo tsu oco str alb hul zho ric vet rai sar msc web kvy gio lat".split())
 
 
 @dataclass(slots=True)
@@ -110,6 +109,27 @@ def normalise(text: str) -> tuple[list[str], set[str]]:
     return t.split(), caps
 
 
+def respell(text: str, unknown: list[str]) -> str | None:
+    """The question with misspelt clue words fixed ("winnr", "podim", "champoinship"), or None.
+
+    Only words that read as exactly one of the words the clues and fillers are made of:
+    a name is never turned into a clue (names are matched before this runs)."""
+    fixed = text
+    for w in unknown:
+        if len(w) < 4 or w.isdigit():
+            continue
+        close = difflib.get_close_matches(w, _SPELL_VOCAB, n=3, cutoff=0.8)
+        if not close:
+            continue
+        # Forms of one word ("championship", "championships") are not rivals.
+        rivals = [c for c in close[1:] if not (c.startswith(close[0]) or close[0].startswith(c))]
+        r0 = difflib.SequenceMatcher(None, w, close[0]).ratio()
+        r1 = difflib.SequenceMatcher(None, w, rivals[0]).ratio() if rivals else 0.0
+        if r0 - r1 >= 0.05:
+            fixed = re.sub(rf"\b{re.escape(w)}\b", close[0], fixed, flags=re.I)
+    return fixed if fixed != text else None
+
+
 def _century(yy: int) -> str:
     return str(2000 + yy if yy <= 40 else 1900 + yy)
 
@@ -123,7 +143,7 @@ _CLUES: list[tuple[str, str]] = [
     ("not_held", lx.NOT_HELD.pattern),
     ("predict", lx.PREDICTION.pattern),
     ("future", r"\bnext week\b|\btomorrow\b|\bthis weekend\b|\bnext weekend\b|\bnext month\b"),
-    ("most", r"\b(the )?most\b|\brecord( holder)?s?\b|\ball time\b|\ball-time\b|\bleaders? board\b|\bleaderboard\b|"
+    ("most", r"\b(the )?most\b|\brecord( holder)?s?\b|\bleaders? board\b|\bleaderboard\b|"
              r"\btop (\d+ )?(winners|drivers|teams)\b"),
     ("one_season", r"\b(single|one|a|in a|in one) season\b|\bsingle year\b|\bin a year\b|\bone year\b"),
     ("least", r"\b(least|fewest|slowest|worst|lowest|minimum)\b"),
@@ -164,7 +184,7 @@ _CLUES: list[tuple[str, str]] = [
     ("laps_led", r"\bspent (the )?(longest|most (time|laps)) (in the lead|leading|in front|at the front)\b|"
                  r"\blongest (time )?(in the lead|leading|in front)\b|\blaps led\b|\bled (the )?(most )?laps\b|\blaps (in|at) the (lead|front)\b|\bled for\b|"
                  r"\blaps? leading\b|\blaps? in front\b"),
-    ("how_many", r"\bhow often\b|\bhow many times\b|(?<!by )\bhow (many|much)\b|\btally\b|\bcount\b|\btotal\b|"
+    ("how_many", r"\bhow long\b|\bhow often\b|\bhow many times\b|(?<!by )\bhow (many|much)\b|\btally\b|\bcount\b|\btotal\b|"
                  r"\bnumber of\b|\bamount of\b"),
     ("leader_lap", r"\bwho (was )?(led|leading|in the lead|in front|p1)\b|\bleader (on|of|after|at)\b|\bwho led\b|"
                    r"\bin the lead\b"),
@@ -209,6 +229,8 @@ _CLUE_RES = [(tag, re.compile(p)) for tag, p in _CLUES]
 # Words the clues are made of ("start", "drivers", "difference"): never misspelt names.
 _CLUE_WORDS = frozenset(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", " ".join(p for _, p in _CLUES)))) \
     | frozenset(lx.TYPOS.values())
+# Words a misspelt clue may be meant as (`respell`): the clue words and the longer fillers.
+_SPELL_VOCAB = sorted(_CLUE_WORDS | {w for w in lx.FILLER if len(w) >= 4} | set(lx.MONTHS) | set(lx.ORDINALS))
 
 # The words of a clue we keep for slots rather than consuming ("last lap": lap slot).
 _SEASON_REL = re.compile(
@@ -479,7 +501,7 @@ def _two_digit_years(tx: _Text, plan: QueryPlan, seasons: list[int]) -> None:
         return
 
 
-_MAIN_RACE = re.compile(r"\b(the )?(main|feature|actual|real|sunday) (race|gp|grand prix|event)\b|"
+_MAIN_RACE = re.compile(r"\brace(?= (winner|win|won|result|results|podium))|\b(the )?(main|feature|actual|real|sunday) (race|gp|grand prix|event)\b|"
                         r"\bthe (gp|grand prix|race) itself\b|\bin the race\b|\bthe race\b(?= ?$)")
 
 
@@ -826,7 +848,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("season_races")
     if "lead_changes" in tags:
         return go("lead_changes")
-    if "laps_led" in tags or ("lead_verb" in tags and ({"how_many", "most", "laps_completed", "laps"} & tags)
+    if "laps_led" in tags or ({"lead_verb", "leader_lap"} & tags and ({"how_many", "most", "laps_completed", "laps"} & tags)
                               and not lap):
         plan.metric = "laps_led"
         return go("laps_led")
@@ -857,6 +879,12 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         "points" in tags or "after" in tags or title_words or (plan.round is not None and not has_e)
     ):
         return go("points_gap")
+    # "X points in the championship after spa", "how many pts did pérez have after turkey": the table then.
+    if subject and "points" in tags and not lap and (title_words or ("after" in tags and (has_e or plan.round))):
+        if has_e and plan.round is None:
+            plan.round = plan.event.round if plan.event else None
+            plan.notes.append("after_event")
+        return go("standings")
     # "where did häkkinen finish in the '00 championship", "HAM's championship position".
     if subject and title_words and not person and "how_many" not in tags and (
         "finish" in tags or words & {"where", "position", "place", "standing", "rank", "what", "p"}
@@ -960,7 +988,8 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("pitstops")
     if "stints" in tags or plan.compound:
         return go("stints")
-    if "gap" in tags and len(plan.drivers) >= 2 and "pace" not in words:
+    if ("gap" in tags or ("how_many" in tags and "compare" in tags and "by" in words)) and len(plan.drivers) >= 2 \
+            and "pace" not in words:
         return go("gap")  # "by how much did X beat Y": one figure, not a whole head-to-head
     if "compare" in tags and len(plan.drivers) >= 2:
         return go("compare")
