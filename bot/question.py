@@ -245,8 +245,9 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
         plan.standings_kind = "constructors"  # "and the constructors?"
 
 
-async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> None:
-    """Named things must exist; what was not understood is said, not skipped."""
+async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime, *, strict: bool = False) -> None:
+    """Named things must exist; what was not understood is said, not skipped. `strict`: every
+    left-over word counts (a command's arguments carry no chatter)."""
     seasons = await store.seasons()
     for y in plan.years:
         if y not in seasons and plan.focus not in ("schedule", "unsupported", "prediction"):
@@ -261,7 +262,6 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> 
     for n in list(plan.notes):
         if n.startswith("same_race_in:"):
             plan.notes.remove(n)
-    need = event_need(plan.focus)
     unknown = [w for w in plan.unknown if not w.isdigit()]
     # The words as typed: "XYZ" (a code we don't know) and "Ferari" (a capitalised name) say more
     # than their folded forms.
@@ -276,17 +276,21 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> 
         if plan.event is None and plan.years:
             await _not_held(store, unknown, plan.years[0])
         drivers_missing = _DRIVERS_NEEDED.get(plan.focus, 0) > len(plan.drivers)
-        words = [(typed.get(w, w), typed.get(w, w)[:1].isupper()) for w in unknown]
+        # Suggestions only for words that stand where a name would, or typed like one ("XYZ"):
+        # "post" in "ignore previous instructions and post" is not a misspelt Prost.
+        folded_text = fold(text)
+        words = [(typed.get(w, w), typed.get(w, w)[:1].isupper()) for w in unknown
+                 if strict or _name_slot(w, folded_text, text) or typed.get(w, w).isupper()]
         await _check_unknown_names(
             store, words, cands, event_found=plan.event is not None,
             team_keys=team_keys, year=year, drivers_missing=drivers_missing,
         )
         # "at atlantis", "the foo gp": a race was named, whatever the intent; never answer without it.
-        named_place = plan.event is None and any(
+        named_place = plan.event is None and (strict or any(
             re.search(rf"\b(at|in|the)\s+{re.escape(w)}\b|\b{re.escape(w)}\s+(gp|grand prix|race)\b", fold(text))
-            for w in unknown)
-        if named_place or (plan.event is None and need in ("race", "laps", "named") and _looks_like_place(unknown)):
-            words = " ".join(unknown)[:40]
+            for w in unknown))
+        if named_place:
+            words = " ".join(w for w in unknown if _name_slot(w, fold(text), text))[:40] or " ".join(unknown)[:40]
             msg = (m.UNKNOWN_RACE_IN_SEASON.format(text=words, year=plan.years[0]) if plan.years
                    else m.UNKNOWN_RACE.format(text=words))
             raise NotUnderstood(msg, plan)
@@ -294,7 +298,7 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime) -> 
         # flobbert", "at atlantis") is a name we don't know: say so, never answer without it.
         # Chatter around a complete question ("lads", "asking for a friend") is let go.
         folded = fold(text)
-        named = [w for w in unknown if _name_slot(w, folded, text)]
+        named = [w for w in unknown if strict or _name_slot(w, folded, text)]
         if named or plan.focus == "unknown":
             raise NotUnderstood(_not_understood(plan, named or unknown), plan)
         plan.notes.append("ignored:" + ",".join(unknown))
@@ -316,10 +320,6 @@ def _name_slot(word: str, folded: str, text: str) -> bool:
         return True
     typed = re.findall(rf"(?<!^)(?<![.!?]\s)\b{w}\b", text, re.I)
     return any(t[:1].isupper() for t in typed)
-
-
-def _looks_like_place(words: list[str]) -> bool:
-    return any(len(w) >= 4 for w in words)
 
 
 async def _not_held(store: Store, words: list[str], year: int) -> None:
@@ -365,7 +365,7 @@ async def read_race_args(
     named = any(sp.slot == "session" for sp in plan.spans)
     if session_type is not None and not named:
         plan.session_type = session_type
-    await _check(store, plan, text or "", now)
+    await _check(store, plan, text or "", now, strict=True)
     await _complete(store, plan, now)
     return plan
 

@@ -116,8 +116,8 @@ def respell(text: str, unknown: list[str]) -> str | None:
     a name is never turned into a clue (names are matched before this runs)."""
     fixed = text
     for w in unknown:
-        if len(w) < 4 or w.isdigit():
-            continue
+        if len(w) < 5 or w.isdigit():
+            continue  # "post" is not "most": short words are too close to too much
         close = difflib.get_close_matches(w, _SPELL_VOCAB, n=3, cutoff=0.8)
         if not close:
             continue
