@@ -62,6 +62,8 @@ QUESTIONS = [
     "constructors championship 2021",
     "who won the 2021 dutch grand prix?",
 ]
+# Refusals must be as fast as answers (issue 12): a race and a driver that do not exist.
+REFUSALS = ["who won at atlantis 2023?", "how did qwertyson do at monza 2023?"]
 
 
 # Without a season the resolver matches against every event of the history (1,100+).
@@ -137,11 +139,14 @@ def build_store(path: Path) -> None:
     engine.dispose()
 
 
-async def overhead(url: str, iterations: int) -> tuple[list[float], list[float], list[float], int]:
+async def overhead(
+    url: str, iterations: int
+) -> tuple[list[float], list[float], list[float], list[float], list[float], int]:
     import datetime as dt
 
     from bot.answer import answer
     from bot.context import build_context
+    from bot.errors import UserError
     from bot.model import ChannelRef, Incoming, PlatformLimits, Reply, UserRef
     from bot.prompting import PromptRenderer, Style
     from bot.question import resolve_question
@@ -171,12 +176,13 @@ async def overhead(url: str, iterations: int) -> tuple[list[float], list[float],
 
     prompt_ms: list[float] = []
     reply_ms: list[float] = []
+    refusal_ms: list[float] = []
     loop_cpu_ms: list[float] = []
     thread_ms: list[float] = []
     n = 0
     sink = Sink()
     for i in range(iterations + 3):
-        for q in QUESTIONS:
+        for q in QUESTIONS + REFUSALS:
             n += 1
             inc = Incoming(
                 event_id=f"b{n}", channel=ChannelRef("console", "console:local:bench"),
@@ -185,11 +191,15 @@ async def overhead(url: str, iterations: int) -> tuple[list[float], list[float],
             # receive → prompt ready (what the LLM path does before the model is called)
             t0 = time.perf_counter()
             now = dt.datetime.now(dt.UTC)
-            res = await resolve_question(app.store, inc.text, now=now)
-            ctx = await build_context(app.store, res, now=now)
-            fallback = answer(ctx)
-            template = "compare.md.j2" if ctx.get("focus") == "compare" else "answer.md.j2"
-            renderer.messages(template=template, facts=ctx, question=q, history=[], style=style)
+            try:
+                res = await resolve_question(app.store, inc.text, now=now)
+            except UserError as exc:  # a refusal: its reply is ready here, no prompt to render
+                fallback = exc.message
+            else:
+                ctx = await build_context(app.store, res, now=now)
+                fallback = answer(ctx)
+                template = "compare.md.j2" if ctx.get("focus") == "compare" else "answer.md.j2"
+                renderer.messages(template=template, facts=ctx, question=q, history=[], style=style)
             t1 = time.perf_counter()
             # receive → deterministic reply sent (the whole dispatcher)
             inc.received_at = time.perf_counter()
@@ -205,13 +215,16 @@ async def overhead(url: str, iterations: int) -> tuple[list[float], list[float],
             )
             await app.dispatcher.handle(threaded, sink)
             t3 = time.perf_counter()
+            if i >= 3 and q in REFUSALS:
+                refusal_ms.append((t2 - inc.received_at) * 1000)
+                continue
             if i >= 3:  # warm-up rounds fill the small caches a running bot has warm
                 prompt_ms.append((t1 - t0) * 1000)
                 reply_ms.append((t2 - inc.received_at) * 1000)
                 loop_cpu_ms.append((c1 - c0) * 1000)
                 thread_ms.append((t3 - threaded.received_at) * 1000)
     await app.aclose()
-    return prompt_ms, reply_ms, loop_cpu_ms, thread_ms, len(QUESTIONS)
+    return prompt_ms, reply_ms, loop_cpu_ms, thread_ms, refusal_ms, len(QUESTIONS)
 
 
 async def burst(url: str, n: int = 200, rounds: int = 3) -> tuple[float, float, float, float]:
@@ -558,12 +571,14 @@ def main() -> int:
         build_store(store)
     url = f"sqlite:///{store}"
 
-    prompt_ms, reply_ms, loop_ms, thread_ms, nq = asyncio.run(overhead(url, args.iterations))
+    prompt_ms, reply_ms, loop_ms, thread_ms, refusal_ms, nq = asyncio.run(overhead(url, args.iterations))
     p50_prompt, p99_prompt = statistics.median(prompt_ms), pct(prompt_ms, 99)
     p50_reply, p99_reply = statistics.median(reply_ms), pct(reply_ms, 99)
     print(f"\nper-question overhead ({len(reply_ms)} samples, {nq} different questions, SQLite, full history + shared sessions)")
     print(f"  receive -> prompt ready     p50 {p50_prompt:6.2f} ms   p99 {p99_prompt:6.2f} ms   (target p50 <= 5, p99 <= 20)")
     print(f"  receive -> reply sent       p50 {p50_reply:6.2f} ms   p99 {p99_reply:6.2f} ms   (deterministic, no LLM)")
+    print(f"  refusal (unknown race / driver) p50 {statistics.median(refusal_ms):6.2f} ms   "
+          f"p99 {pct(refusal_ms, 99):6.2f} ms   (the same path, answered with what was not understood)")
     print(f"  receive -> reply, in a thread p50 {statistics.median(thread_ms):6.2f} ms   p99 {pct(thread_ms, 99):6.2f} ms   (+ conversation memory read and write)")
     print(f"  event-loop CPU per question p50 {statistics.median(loop_ms):6.2f} ms   p99 {pct(loop_ms, 99):6.2f} ms")
     ns = asyncio.run(no_season_loop_cpu(url))
