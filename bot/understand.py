@@ -491,7 +491,9 @@ def _two_digit_years(tx: _Text, plan: QueryPlan, seasons: list[int]) -> None:
         y = int(_century(int(w)))
         prev2 = tx.words[i - 2] if i > 1 else ""
         of_season = prev == "of" and (prev2.isdigit() or prev2 in ("race", "round", "season", "gp", "year", "prix"))
-        if (prev in _NOT_YEAR_BEFORE and not of_season) or nxt in _NOT_YEAR_AFTER or y not in seasons:
+        after_race = prev in ("gp", "prix", "race")  # "the bahrain gp 22 lap 27"
+        if (prev in _NOT_YEAR_BEFORE and not of_season) or (nxt in _NOT_YEAR_AFTER and not after_race) \
+                or y not in seasons:
             continue
         tx.take(i)
         plan.years.append(y)
@@ -620,6 +622,8 @@ def _event_phrases(tx: _Text, plan: QueryPlan, index: EventIndex, *, sizes: tupl
                 continue
             if all(_is_filler(w) for w in phrase.split()):
                 continue
+            if n > 1 and (_is_filler(words[i]) or _is_filler(words[i + n - 1])):
+                continue  # "of villeneuve" is the one word "villeneuve" (a driver may claim it first)
             key = lx.PLACE_ALIASES.get(phrase, phrase)
             if not key:
                 continue

@@ -36,6 +36,7 @@ DID_NOT_RACE = "{name} did not race in {years}."
 DID_NOT_RACE_AT = "{name} never raced at {circuit}{years}."
 NOT_AT_EVENT = "{name} did not take part in the {event}."
 DATA_TO = "data to the {event}"
+OTHER_TITLE = "{kind}' title: {names}"
 IN_PROGRESS = "season in progress: not yet decided"
 AS_IT_STOOD = "as it stood then"
 RULE_POLES = "pole = starting first on the Grand Prix grid, after penalties, as the record books count it"
@@ -361,6 +362,14 @@ async def build_champion(store: Store, plan: QueryPlan, now: dt.datetime) -> Ctx
             item["round"], item["event"] = t.round, ev.name if ev else None
             item["champions"].append({"name": t.name, "points": t.points, "wins": t.wins})
         out.append(item)
+    # The other title of each decided season as one extra line: "and the next year?" after a
+    # constructors' question may mean either, and both are facts of that season.
+    other = "drivers" if kind == "constructors" else "constructors"
+    also = await store.run(agg.champions, other, years)
+    for item in out:
+        rows = also.get(item["year"], [])
+        if item["champions"] and item["decided"] and rows and all(t.decided for t in rows):
+            item["other"] = {"kind": other, "names": [t.name for t in rows]}
     return {"focus": "champion", "kind": kind, "seasons": out}
 
 
@@ -373,7 +382,10 @@ def render_champion(ctx: Ctx) -> str:
             continue
         who = " and ".join(f"**{c['name']}** ({f.points(c['points'])} pts, {c['wins']} wins)" for c in s["champions"])
         if s["decided"]:
-            lines.append(f"{s['year']} {word} champion: {who}.")
+            line = f"{s['year']} {word} champion: {who}."
+            if o := s.get("other"):
+                line += f" ({OTHER_TITLE.format(kind=o['kind'], names=' and '.join(o['names']))})"
+            lines.append(line)
         else:
             lines.append(f"{s['year']} {word} championship — {IN_PROGRESS}: {who} leads after round "
                          f"{s['round']} ({s['event']}).")
