@@ -17,18 +17,28 @@ import argparse
 import json
 import random
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from bench.answers.generate import SHARED, Gen, any_of, date_re, rec, write
-from bench.answers.phrasing import FORBID_WON, REFUSE, count_re, fold, near, pos_of, secs_re, time_re
+from bench.answers.phrasing import (
+    FORBID_WON,
+    REFUSE,
+    count_re,
+    fold,
+    pos_of,
+    secs_re,
+    time_re,
+)
 from bench.answers.raw import FASTF1_RACES, load_ergast, load_fastf1
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "holdout2.jsonl"
 SEED = 777
 Rec = dict[str, Any]
+# "X won the ..." stated as a fact; not the question "who won the race?" a reply may suggest next.
+NO_WIN_CLAIM = r"(?<!who )" + FORBID_WON
 _NOT_DNF = {"Disqualified", "Did not start", "Withdrew", "Did not qualify", "Did not prequalify", "Not classified",
             "Excluded", "Finished", "Lapped", "Not restarted"}
 
@@ -502,14 +512,19 @@ def c4(h: H2) -> None:
     i = 0
     for (y0, r0), lr in sorted(h.g.laps.items()):
         race = h.e.race(y0, r0)
-        pits = Counter(p["driverId"] for p in h.e.pits.get(race["raceId"], []))
+        # A "stop" of minutes is a red-flag stoppage in pit_stops.csv (2021 Imola), not a pit stop:
+        # a driver with one is not asked about (the count would be ambiguous).
+        rows = h.e.pits.get(race["raceId"], [])
+        pits = Counter(p["driverId"] for p in rows)
+        stopped = {p["driverId"] for p in rows if (p.get("milliseconds") or 0) >= 120_000}
         codes = sorted(c for c in lr.laps if c in code_id)
         rng.shuffle(codes)
         for c in codes:
             did = code_id[c]
             stints = {x["stint"] for x in lr.laps[c].values() if x["stint"]}
             row = next((r for r in h.res(race) if r["driverId"] == did), None)
-            if row is None or row["position"] is None or pits[did] == 0 or len(stints) - 1 != pits[did]:
+            if row is None or row["position"] is None or pits[did] == 0 or len(stints) - 1 != pits[did] \
+                    or did in stopped:
                 continue
             p, y = h.race_words(race, rng)
             q = rng.choice(forms).format(d=h.drv(did, rng), dp=h.drv(did, rng, True), p=p, y=y)
@@ -744,7 +759,7 @@ def c9(h: H2) -> None:
 
     def add(q: str, forbid: list[str], source: str) -> None:
         nonlocal i
-        h.add(f"h2-c9-{i:02d}", 9, h.wrap(q, rng), [REFUSE], [FORBID_WON, *forbid], source)
+        h.add(f"h2-c9-{i:02d}", 9, h.wrap(q, rng), [REFUSE], [NO_WIN_CLAIM, *forbid], source)
         i += 1
     # races not held that season
     for place, name, year in [("imola", "Emilia Romagna Grand Prix", 2023), ("suzuka", "Japanese Grand Prix", 2021),
