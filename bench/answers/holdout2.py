@@ -17,7 +17,7 @@ import argparse
 import json
 import random
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -893,7 +893,143 @@ def c10(h: H2) -> None:
             f"FastF1 Position==1 laps of {top[0]}, {top[1]} at {h.label(race)}")
 
 
-ALL = (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10)
+# ---- more kinds: two clauses, abbreviations (fl, dns), tyres/tires, the calendar, replies -------
+def c1b(h: H2) -> None:
+    rng = h.rng("c1-two")
+    forms = ["who won {p} {y} and who was on pole", "{p} {y}: winner + pole sitter?",
+             "who had pole at {p} {y} and did they win? who won", "{y} {p} who won and who started p1"]
+    sprint21 = {rid for rid in h.e.sprints if h.e.races[rid]["year"] == 2021}
+
+    def ok(r: Rec) -> bool:
+        q = h.e.qualifying.get(r["raceId"], [])
+        return r["raceId"] not in sprint21 and sum(x["position"] == 1 for x in q) == 1 and h.g.winner(r) is not None
+    for i, race in enumerate(h.races(rng, 5, since=2003, need=ok)):
+        pole = next(x for x in h.e.qualifying[race["raceId"]] if x["position"] == 1)["driverId"]
+        p, y = h.race_words(race, rng)
+        h.add(f"h2-c1-two-{i:02d}", 1, h.wrap(rng.choice(forms).format(p=p, y=y), rng),
+              [h.n.driver_re(h.g.winner(race)), h.n.driver_re(pole)], [],
+              f"results.csv position=1 and qualifying.csv position=1 of {h.label(race)}")
+
+
+def c3b(h: H2) -> None:
+    rng = h.rng("c3-fl")
+    forms = ["who got fl at {p} {y}", "{p} {y} fastest lap who", "fl {p} {y}?", "who set the fastest lap of the race in {p} {y}",
+             "{y} {p} who had the quickest lap"]
+
+    def one_fl(r: Rec) -> bool:
+        return sum(1 for x in h.res(r) if x.get("rank") == "1") == 1
+    for i, race in enumerate(h.races(rng, 5, since=2004, need=one_fl)):
+        row = next(x for x in h.res(race) if x.get("rank") == "1")
+        p, y = h.race_words(race, rng)
+        h.add(f"h2-c3-fl-{i:02d}", 3, h.wrap(rng.choice(forms).format(p=p, y=y), rng), [h.n.driver_re(row["driverId"])], [],
+              f"results.csv rank=1 (fastest lap {row['fastestLapTime']}) of {h.label(race)}")
+    rng = h.rng("c3-dns")
+    forms = ["who didnt start at {p} {y}", "{p} {y} any dns?", "dns at {p} {y}?", "who was a non starter in {p} {y}"]
+
+    def one_dns(r: Rec) -> bool:
+        return sum(1 for x in h.res(r) if h.g.status(x) == "Did not start") == 1
+    for i, race in enumerate(h.races(rng, 4, since=1980, need=one_dns)):
+        row = next(x for x in h.res(race) if h.g.status(x) == "Did not start")
+        p, y = h.race_words(race, rng)
+        h.add(f"h2-c3-dns-{i:02d}", 3, h.wrap(rng.choice(forms).format(p=p, y=y), rng), [h.n.driver_re(row["driverId"])], [],
+              f"results.csv status 'Did not start' at {h.label(race)}")
+
+
+def c4b(h: H2) -> None:
+    rng = h.rng("c4-tyre")
+    forms = ["what tyres did {d} start on at {p} {y}", "{d} starting tire {p} {y}?", "{dp} compound on lap 1 {p} {y}",
+             "which tyre was {d} on at the start of {p} {y}"]
+    code_id = h.g.code_to_id
+    for i, (y0, r0) in enumerate(FASTF1_RACES):
+        lr = h.g.laps.get((y0, r0))
+        if lr is None:
+            continue
+        race = h.e.race(y0, r0)
+        # only drivers who completed a lap in results.csv (FastF1 has a lap-1 row for a non-starter)
+        ran = {h.e.drivers[r["driverId"]]["code"] for r in h.res(race) if (r["laps"] or 0) >= 1}
+        cands = sorted(c for c, laps in lr.laps.items() if c in code_id and c in ran and
+                       (laps.get(1, {}).get("compound") or "") in ("SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET"))
+        if not cands:
+            continue
+        c = rng.choice(cands)
+        comp = lr.laps[c][1]["compound"]
+        p, y = h.race_words(race, rng)
+        q = rng.choice(forms).format(d=h.drv(code_id[c], rng), dp=h.drv(code_id[c], rng, True), p=p, y=y)
+        word = {"INTERMEDIATE": "inter(?:mediate)?s?"}.get(comp, comp.lower() + "s?")
+        h.add(f"h2-c4-tyre-{i:02d}", 4, h.wrap(q, rng), [rf"\b{word}\b"], [],
+              f"FastF1 Compound of {c} on lap 1 at {h.label(race)}")
+
+
+def c8b(h: H2) -> None:
+    rng = h.rng("c8-sprints")
+    forms = ["how many sprint weekends in {y}", "{y} number of sprints?", "how many sprints were there in {y}"]
+    for i, y in enumerate(range(2021, h.g.latest_year)):
+        n = len({rid for rid in h.e.sprints if h.e.races[rid]["year"] == y})
+        h.add(f"h2-c8-sprints-{i:02d}", 8, h.wrap(rng.choice(forms).format(y=y), rng),
+              [count_re(n, r"(?:sprints?|weekends?|races?)")], [], f"sprint_results.csv races of {y}")
+    rng = h.rng("c8-month")
+    forms = ["what races were in {m} {y}", "{m} {y} which gps?", "races in {m} '{yy}", "{y} {m} races?"]
+    months = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+              "november", "december"]
+    years = list(range(2005, h.g.latest_year))
+    rng.shuffle(years)
+    i = 0
+    for y in years:
+        by_m: dict[int, list[Rec]] = defaultdict(list)
+        for race in h.e.by_year[y]:
+            by_m[int(race["date"][5:7])].append(race)
+        ms = sorted(m for m, rs in by_m.items() if 2 <= len(rs) <= 3)
+        if not ms or i >= 4:
+            continue
+        m = rng.choice(ms)
+        names = ["|".join(sorted({re.escape(b), re.escape(fold(b))}))
+                 for b in (r["name"].replace(" Grand Prix", "") for r in by_m[m])]
+        q = rng.choice(forms).format(m=months[m - 1], y=y, yy=f"{y % 100:02d}")
+        h.add(f"h2-c8-month-{i:02d}", 8, h.wrap(q, rng), names, [], f"races.csv dates in {y}-{m:02d}")
+        i += 1
+
+
+def c10b(h: H2) -> None:
+    rng = h.rng("c10b")
+    i = 0
+    # a race winner -> the same race another season ("^ same for 2012")
+    for race in h.races(rng, 4, since=1990, need=lambda r: h.g.winner(r) is not None):
+        later = [r for r in h.e.held(race["year"] + 2) if r["name"] == race["name"]]
+        if len(later) != 1 or h.g.winner(later[0]) is None:
+            continue
+        p, y = h.race_words(race, rng)
+        nxt = later[0]["year"]
+        follow = rng.choice([f"^ same for {nxt}", f"and {nxt}?", f"ok now {nxt}", f"what about {nxt}"])
+        h.add(f"h2-c10b-{i:02d}", 10, [f"who won {p} {y}", follow],
+              [[h.n.driver_re(h.g.winner(race))], [h.n.driver_re(h.g.winner(later[0]))]], [[], []],
+              f"results.csv position=1 of {h.label(race)} and {h.label(later[0])}")
+        i += 1
+    # sprint winner -> the main race
+    sprint_races = sorted((h.e.races[rid] for rid in h.e.sprints), key=lambda r: (r["year"], r["round"]))
+    # every sprint race is in the main or first held-out set: take any (a new phrasing all the same)
+    pool = [r for r in sprint_races if h.g.winner(r) is not None]
+    rng.shuffle(pool)
+    for race in pool[:3]:
+        win = [x for x in h.e.sprints[race["raceId"]] if x["position"] == 1]
+        if len(win) != 1:
+            continue
+        p, y = h.race_words(race, rng)
+        h.add(f"h2-c10b-{i:02d}", 10, [f"{p} {y} sprint winner?", rng.choice(["and the gp itself?", "and sunday?", "main race?"])],
+              [[h.n.driver_re(win[0]["driverId"])], [h.n.driver_re(h.g.winner(race))]], [[], []],
+              f"sprint_results.csv and results.csv position=1 of {h.label(race)}")
+        i += 1
+    # a driver's season wins -> another season
+    for ref, y1, y2 in [("hakkinen", 1999, 2000), ("alonso", 2005, 2012), ("button", 2009, 2011)]:
+        did = next(k for k, v in h.e.drivers.items() if v["driverRef"] == ref)
+        n1, n2 = (sum(1 for race in h.e.held(y) for r in h.res(race) if r["driverId"] == did and r["position"] == 1)
+                  for y in (y1, y2))
+        h.add(f"h2-c10b-{i:02d}", 10, [f"{h.drv(did, rng)} wins in {y1}?", rng.choice([f"and {y2}", f"{y2}?", f"what about in {y2}"])],
+              [[count_re(n1, r"(?:wins?|races|victories)")], [count_re(n2, r"(?:wins?|races|victories)")]], [[], []],
+              f"results.csv position=1 rows of driverId {did} in {y1} and {y2}")
+        i += 1
+
+
+ALL = (c1, c1b, c2, c3, c3b, c4, c4b, c5, c6, c7, c8, c8b, c9, c10, c10b)
 
 
 def generate(shared: Path = SHARED) -> list[Rec]:
@@ -902,6 +1038,7 @@ def generate(shared: Path = SHARED) -> list[Rec]:
     h = H2(Gen(e, laps, SEED))
     for make in ALL:
         make(h)
+    h.out.sort(key=lambda r: r["class"])  # stable: each class keeps its kinds' order
     ids = Counter(r["id"] for r in h.out)
     dup = [k for k, c in ids.items() if c > 1]
     if dup:
