@@ -24,7 +24,7 @@ from bot.context import build_context
 from bot.errors import UserError
 from bot.intents import all_intents, schedule
 from bot.model import Reply
-from bot.question import NotUnderstood, complete_plan, plan_state, resolve_question
+from bot.question import NotUnderstood, complete_plan, plan_state, resolve_question, split_questions
 from bot.resolve import Resolved
 from bot.upcoming import season_reply, upcoming_reply
 from storage.conversations import ConversationState
@@ -113,6 +113,11 @@ class ConversationHandler:
 
     async def handle(self, ctx: CommandContext, text: str) -> Reply | None:
         state = await self._recall(ctx)
+        parts = split_questions(text)
+        if len(parts) > 1 and (both := await self._several(ctx, parts, state)) is not None:
+            if state is not None:
+                await self._remember(ctx, state)
+            return both
         deps = ctx.deps
         # A moderator may switch the model off for this channel: data-only answers there.
         llm_allowed = ctx.policy is None or ctx.policy.llm is not False
@@ -167,6 +172,39 @@ class ConversationHandler:
             return timed
         suggestions = list(_FOLLOW_UPS.get(res.focus, ())) if has_facts else []
         return Reply(text=text_out or fallback, suggestions=suggestions)
+
+    async def _several(
+        self, ctx: CommandContext, parts: list[str], state: ConversationState | None
+    ) -> Reply | None:
+        """Two questions in one message ("who won monza 05 and who was on pole"): each is read
+        with the one before as its conversation, and answered in turn, from the data only.
+        None when any part cannot be read alone (the whole message is then read as one)."""
+        prior = state
+        texts: list[str] = []
+        seen: set[tuple[object, ...]] = set()
+        last: Resolved | None = None
+        for part in parts:
+            try:
+                plan = await resolve_question(ctx.store, part, now=ctx.now(), prior=prior)
+            except UserError:
+                return None
+            if plan.focus == "unknown":
+                return None
+            key = (plan.focus, plan.event.id if plan.event else None, tuple(d.id for d in plan.drivers),
+                   plan.session_type, plan.position, plan.metric)
+            if key in seen:  # "did they win? who won": one answer
+                continue
+            seen.add(key)
+            context = await build_context(ctx.store, plan, now=ctx.now())
+            texts.append(answer(context))
+            prior = ConversationState([], plan.event, list(plan.drivers), None, plan_state(plan))
+            last = plan
+        if last is None:
+            return None
+        if state is not None:
+            state.turns.append((" / ".join(parts), "\n".join(texts)))
+            state.event, state.drivers, state.plan = last.event, list(last.drivers), plan_state(last)
+        return Reply(text="\n".join(texts))
 
     async def _llm_answer(
         self, ctx: CommandContext, question: str, context: dict[str, Any], fallback: str,

@@ -67,6 +67,12 @@ PHRASES: list[tuple[str, str]] = [
     (r"\bq ([123])\b", r"q\1"),
     (r"\bp (\d{1,2})\b", r"p\1"),
     (r"\bback in\b", "in"),
+    (r"\btemple of speed\b", "monza"),
+    (r"\bthe principality\b", "monaco"),
+    (r"\b(settling|settle) (a|the) bet\b", " "),
+    (r"\bpub quiz( q| question)?\b", " "),
+    (r"\bhold on\b", " "),
+    (r"\bi forgot\b", " "),
     (r"\bno\.? of\b", "number of"),
     (r"\bat the end of (the )?(race|gp|grand prix)\b", "at the flag"),
     (r"\bat the end of\b", "at"),
@@ -103,6 +109,8 @@ PLACE_ALIASES: dict[str, str] = {
     "miami": "miami", "qatar": "qatar", "qatari": "qatar", "bahraini": "bahrain", "sakhir": "sakhir",
     "styrian": "styrian", "styria": "styrian", "tuscan": "tuscan", "mugello": "mugello",
     "70th anniversary": "70th anniversary", "anniversary": "70th anniversary",
+    "barca": "barcelona", "melb": "melbourne", "britain": "british", "great britain": "british", "uk": "british",
+    "england": "british", "monoco": "monaco", "bahrian": "bahrain", "silverstone gp": "british",
 }
 
 # Team nicknames → constructor ref.
@@ -146,6 +154,7 @@ gimme lemme gotta quick quickly remind wondering wonder curious think guess btw 
 yeah yep yes up out driver drivers team's anyway exactly again also rounds events
 lads lad bot sorry dumb silly stupid asking ask friend cannot remember recall though held raced happen convert
 stuck it number top end mate pal guys people fans chat question answer bro bruh fellas someone
+wait random genuinely honestly seriously forgot forget q pub quiz bet settling anybody everyone
 """.split())
 
 # Words that ask for a race-level fact and must be matched before names are guessed.
@@ -182,6 +191,6 @@ NOT_HELD = re.compile(
 )
 
 PREDICTION = re.compile(
-    r"\b(predict(ion|ions)?|will win|gonna win|going to win|odds|chances?|bet|favou?rites?|forecast|"
+    r"\b(predict(ion|ions)?|will win|gonna win|going to win|odds|chances?|bet on|betting|favou?rites?|forecast|"
     r"who wins (sunday|saturday|next)|win next)\b"
 )

@@ -19,7 +19,7 @@ from bot import messages as m
 from bot.errors import UserError
 from bot.intents import all_intents
 from bot.plan import QueryPlan
-from bot.resolve import _check_unknown_names, _team_keys, event_index
+from bot.resolve import _check_unknown_names, _team_keys, driver_index, event_index
 from bot.understand import normalise, parse_question, respell
 from storage.conversations import ConversationState
 from storage.queries import DriverInfo, EventInfo, driver_by_id, fold
@@ -86,7 +86,7 @@ async def resolve_question(
     """Parse, merge with the conversation, check and complete the plan."""
     before = _prior_plan(prior)
     plan = await parse_question(store, text, now=now, prior=before)
-    if plan.unknown and (fixed := respell(text, plan.unknown)) is not None:
+    if plan.unknown and (fixed := respell(text, await _not_names(store, plan.unknown))) is not None:
         # Misspelt clue words ("winnr", "podim"): read the question again with them fixed.
         again = await parse_question(store, fixed, now=now, prior=before)
         if len(again.unknown) < len(plan.unknown):
@@ -118,6 +118,20 @@ async def _same_race_other_year(store: Store, plan: QueryPlan, before: QueryPlan
         raise UserError(m.RACE_NOT_HELD.format(name=before.event.name, year=year, held=""))
     plan.event = same[0]
     plan.year = year
+
+
+async def _not_names(store: Store, words: list[str]) -> list[str]:
+    """The words that name no race (of any season) and no driver: only those may be respelt
+    as clue words ("magny" is a place, not a misspelt "many")."""
+    index, _ = await event_index(store, None)
+    everyone = await driver_index(store, None)
+    out = []
+    for w in words:
+        hit = index.match(w)
+        if (hit and hit[0][0] >= 0.85) or w in everyone.names:
+            continue
+        out.append(w)
+    return out
 
 
 async def _mentioned(store: Store, prior: ConversationState | None) -> list[DriverInfo]:
@@ -172,7 +186,10 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
     pronoun = pronoun and not (plan.drivers or plan.teams)
     # A count with no subject after a count about someone: "how many podiums tho".
     same_subject = not (plan.drivers or plan.teams or plan.event) and before.focus in _AGGREGATES and plan.metric
-    is_follow = opener or pronoun or same_subject or plan.focus == "unknown" or (
+    # Just a name after a question about a race: "rubens?", "hakkinen?" — the same question about them.
+    only_names = short and plan.focus == "form" and (plan.drivers or plan.teams) and not (plan.event or plan.years) \
+        and "tag:form" not in plan.notes and event_need(before.focus) in ("race", "laps")
+    is_follow = opener or pronoun or same_subject or only_names or plan.focus == "unknown" or (
         bare and plan.focus in ("position", "results"))
     if not is_follow:
         # A complete new question keeps only the race (or the season) when it names none.
@@ -250,7 +267,7 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime, *, 
     left-over word counts (a command's arguments carry no chatter)."""
     seasons = await store.seasons()
     for y in plan.years:
-        if y not in seasons and plan.focus not in ("schedule", "unsupported", "prediction"):
+        if y not in seasons and plan.focus not in ("unsupported", "prediction"):
             raise UserError(m.UNKNOWN_SEASON.format(year=y))
     if plan.focus == "unsupported":
         return
@@ -299,6 +316,9 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime, *, 
         # Chatter around a complete question ("lads", "asking for a friend") is let go.
         folded = fold(text)
         named = [w for w in unknown if strict or _name_slot(w, folded, text)]
+        if plan.event is None and event_need(plan.focus) in ("race", "laps", "named") \
+                and not ({"last_race", "first_race", "season_finale"} & set(plan.notes)) and plan.round is None:
+            named = named or unknown  # no race named, words unread: they may be the race ("who won narnia")
         if named or plan.focus == "unknown":
             raise NotUnderstood(_not_understood(plan, named or unknown), plan)
         plan.notes.append("ignored:" + ",".join(unknown))
@@ -349,6 +369,17 @@ def _not_understood(plan: QueryPlan, unknown: list[str]) -> str:
     understood = m.UNDERSTOOD.format(what="; ".join(got)) + " " if got else ""
     missing = m.NOT_UNDERSTOOD_WORDS.format(words=", ".join(f"'{w}'" for w in unknown[:4])) + " " if unknown else ""
     return (understood + missing + m.ASK_HINT).strip()
+
+
+_SPLIT = re.compile(
+    r"\?+\s+(?=\w)|\s+and\s+(?=(?:who|what|when|where|how|which|did|was|were|is|has|had|does)\b)", re.I)
+
+
+def split_questions(text: str) -> list[str]:
+    """The questions of one message: "who won monza 05 and who was on pole", "who had pole?
+    did they win?". One part when nothing separates two questions."""
+    parts = [p.strip(" ?!.,") for p in _SPLIT.split(text)]
+    return [p for p in parts if p] if len(parts) > 1 else [text]
 
 
 async def read_race_args(

@@ -186,7 +186,7 @@ _CLUES: list[tuple[str, str]] = [
                  r"\blaps? leading\b|\blaps? in front\b"),
     ("how_many", r"\bhow long\b|\bhow often\b|\bhow many times\b|(?<!by )\bhow (many|much)\b|\btally\b|\bcount\b|\btotal\b|"
                  r"\bnumber of\b|\bamount of\b"),
-    ("leader_lap", r"\bwho (was )?(led|leading|in the lead|in front|p1)\b|\bleader (on|of|after|at)\b|\bwho led\b|"
+    ("leader_lap", r"\bwho (was )?(led|leading|in the lead|in front)\b|\bleader (on|of|after|at)\b|\bwho led\b|"
                    r"\bin the lead\b"),
     ("lead_verb", r"\blead\b|\bled\b|\bleading\b"),
     ("fastest_pit", r"\b(fastest|quickest|best|slowest|shortest|longest) (pit ?)?stops?\b|\bfastest pit\b"),
@@ -534,6 +534,7 @@ _COMPOUND_RE = re.compile(r"\b(" + "|".join(sorted(lx.COMPOUNDS, key=len, revers
 _MONTH_RE = re.compile(
     r"\b(" + "|".join(sorted((k for k in lx.MONTHS if len(k) > 3), key=len, reverse=True)) + r")\b"
     r"|\b(?:in|during|of) (" + "|".join(k for k in lx.MONTHS if len(k) <= 3) + r")\b"
+    r"|\b(" + "|".join(k for k in lx.MONTHS if len(k) <= 3) + r")(?= (?:races?|gps?|grands?|rounds?)\b)"
 )
 
 
@@ -554,7 +555,7 @@ def _compound_and_month(tx: _Text, plan: QueryPlan) -> None:
         plan.mapped(phrase, "compound", plan.compound)
     # Short or ambiguous month words ("may", "mar") only after "in" / "during" / "of".
     for a, n, mt in tx.find(_MONTH_RE):
-        name = mt.group(1) or mt.group(2)
+        name = mt.group(1) or mt.group(2) or mt.group(3)
         tx.take(a + n - 1, 1)
         plan.month = lx.MONTHS[name]
         plan.mapped(name, "month", plan.month)
@@ -761,7 +762,7 @@ def _closest(word: str, season: dict[str, DriverInfo], everyone: dict[str, Drive
         return None
     cands.sort(key=lambda c: -c[0])
     best = cands[0]
-    need = 0.84 if len(word) >= 7 else 0.88
+    need = 0.84 if len(word) >= 7 else 0.82 if len(word) == 6 else 0.88
     if best[0] < need:
         return None
     rivals = [c for c in cands[1:] if c[3] != best[3] and c[0] >= best[0] - 0.04
@@ -823,7 +824,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("prediction")
     if "can_win" in tags:
         return go("can_win")
-    if "sprint_weekends" in tags:
+    if "sprint_weekends" in tags or (plan.session_type == "S" and "how_many" in tags and not has_e and not subject):
         return go("sprint_weekends")
     if "round_of" in tags and has_e:
         return go("round_of")
@@ -870,11 +871,15 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         plan.metric = metric or "wins"
         return go("leaders")
     # Championship: the title, standings, gaps in points.
-    if lap and plan.lap_range is not None and ({"leader_lap", "lead_verb"} & tags or words & {"leader", "leading"}):
+    if lap and plan.lap_range is not None and (
+        {"leader_lap", "lead_verb"} & tags or words & {"leader", "leading"} or (plan.position == 1 and not has_d)
+    ):
         return go("leader_on_lap")  # "2021 monza lap 40 leader?"
     person = bool(words & {"champion", "champions", "crowned", "crown"})
     title_words = bool({"champion", "standings"} & tags) or bool(words & {"wdc", "wcc", "constructors"})
     two = len(plan.drivers) + len(plan.teams) >= 2
+    if title_words and "after" in tags and not subject and not lap and not person and "won" not in tags:
+        return go("standings")  # "after istanbul '06 which team was top in the constructors"
     # "who led the championship after ...", "who was top of the wcc": the table.
     if title_words and not lap and ({"lead_verb", "leader_lap", "fastest"} & tags) and not person:
         return go("standings")
@@ -926,6 +931,10 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
             return go("quali_h2h")
         return go("teammates")
     # Counts and careers ("how many wins does lando have", "hamilton poles 2020").
+    if metric and "how_many" in tags and not has_e and not subject and not lap and not plan.years \
+            and metric not in ("points",):
+        plan.scope = "career"
+        return go("stat")  # "how many podiums?" with nobody named: the handler asks whose
     if metric and not has_e and subject and not lap:
         if "how_many" in tags or "most" not in tags:
             plan.scope = plan.scope or ("season" if plan.years else "career")
@@ -997,6 +1006,9 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("gap")  # "by how much did X beat Y": one figure, not a whole head-to-head
     if "compare" in tags and len(plan.drivers) >= 2:
         return go("compare")
+    if "gap" in tags and "won" in tags and not has_d and not plan.position:
+        plan.position = 2  # "how far ahead did the winner finish": the margin to P2
+        return go("gap")
     if "gap" in tags and (has_d or plan.position is not None):
         if plan.session_type in ("Q", "SQ") and len(plan.drivers) == 1 and "pole" in tags:
             return go("gap_to_pole")
@@ -1012,8 +1024,8 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
     if "won" in tags:
         if len(plan.drivers) >= 2:
             return go("compare")
-        if not has_e and plan.years and not subject and plan.round is None:
-            # "who won 2021": a season, no race: the title.
+        if not has_e and plan.years and not subject and plan.round is None and not plan.unknown:
+            # "who won 2021": a season, no race: the title (not when other words named something).
             return go("champion")
         if plan.session_type == "Q":
             return go("pole")
