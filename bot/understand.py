@@ -94,6 +94,7 @@ def normalise(text: str) -> tuple[list[str], set[str]]:
     raw = text.replace("’", "'").replace("‘", "'")
     # '23 / ’21 → a season; "max's" → "max".
     raw = re.sub(r"(?<![\w])'(\d\d)\b", lambda mt: " " + _century(int(mt.group(1))), raw)
+    raw = re.sub(r"n't\b", "nt", raw, flags=re.I)  # "didn't" → "didnt" (fold would split it)
     raw = re.sub(r"(\w)'s\b", r"\1", raw)
     raw = re.sub(r"(\w)s'(?=\s|$)", r"\1s", raw)
     raw = re.sub(r"(\d{4})\s*[-–/]\s*(\d{2,4})\b", r"\1 to \2", raw)  # 2019-21, 2019–2021
@@ -830,10 +831,14 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("round_of")
     if "schedule_next" in tags:
         return go("schedule")
-    if "first_of" in tags and subject:
-        return go("first_win")
-    if "last_of" in tags and subject and not (has_e and "won" in tags and "last_of" not in tags):
-        return go("last_win")
+    if ({"first_of", "last_of"} & tags) and subject:
+        # "first pole", "last podium": the occasion counted (wins unless said).
+        plan.metric = ("poles" if words & {"pole", "poles"} else "podiums" if words & {"podium", "podiums"}
+                       else "wins")
+        if "first_of" in tags:
+            return go("first_win")
+        if not (has_e and "won" in tags):
+            return go("last_win")
     if "story" in tags and has_d and has_e:
         return go("results")  # "what happened to kovalainen at suzuka": his result and why
     if "story" in tags and (has_e or not subject):
