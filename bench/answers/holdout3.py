@@ -580,7 +580,8 @@ def c8(g: H3) -> list[Rec]:
         assert race is not None
         q = rng.choice([f"was there a {name} gp in {y}", f"was there a {RACE_TYPO.get(name, name)} gp in {y}?",
                         f"did the {name} gp happen in {y}"])
-        out.append(rec(f"h3-c8-held-{i}", 8, q, [r"\byes\b|round|held|was (?:the )?round|" + date_re(race["date"])],
+        core = re.escape(race["name"].replace(" Grand Prix", ""))
+        out.append(rec(f"h3-c8-held-{i}", 8, q, [r"\byes\b|round|held|" + date_re(race["date"]) + rf"|{y}[^\n]{{0,10}}{core}"],
                        [r"\bno\b|not held|wasn't held"], f"races.csv {g.race_label(race)}"))
     return out
 
@@ -792,9 +793,24 @@ def generate(seed: int = SEED, shared: Path = SHARED) -> list[Rec]:
     out: list[Rec] = []
     for f in (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10):
         out += f(g)
+    for r in out:
+        _italy_clarify(g, r)
     ids = [r["id"] for r in out]
     assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
     return out
+
+
+def _italy_clarify(g: H3, r: Rec) -> None:
+    """"italy '95" is two races (San Marino at Imola, Italian at Monza): asking which is right too."""
+    q = r.get("question") or " ".join(r.get("turns", []))
+    m = re.search(r"\b(?:19|20)(\d\d)\b|'(\d\d)\b|\b(\d\d)\b", q)
+    if not re.search(r"\bitaly\b|\bthe italian race\b", q) or not m or "turns" in r:
+        return
+    yy = int(next(x for x in m.groups() if x))
+    year = int(m.group(0)) if len(m.group(0)) == 4 else (2000 + yy if yy < 50 else 1900 + yy)
+    if sum(1 for x in g.e.held(year) if g.e.circuits[x["circuitId"]]["country"] == "Italy") > 1:
+        both = "".join(f"(?=[\\s\\S]*(?:{e}))" for e in r["expect"])
+        r["expect"] = [rf"^{both}|which one|more than one race"]
 
 
 def main() -> None:
