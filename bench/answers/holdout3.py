@@ -35,6 +35,7 @@ from bench.answers.phrasing import (
     secs_re,
     time_re,
 )
+from bench.answers.phrasing import fan as fan
 from bench.answers.raw import load_ergast, load_fastf1
 
 HERE = Path(__file__).resolve().parent
@@ -793,8 +794,13 @@ def generate(seed: int = SEED, shared: Path = SHARED) -> list[Rec]:
     out: list[Rec] = []
     for f in (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10):
         out += f(g)
+    wraps = [re.compile("^" + re.escape(fan(w)).replace(re.escape("{q}"), ".+") + "$") for w in WRAP]
     for r in out:
         _italy_clarify(g, r)
+        q = r.get("question")
+        if q is not None:
+            chatter = any(w.match(q) for w in wraps)
+            r["tags"] = ["chatter"] if chatter else (["terse"] if len(q.split()) <= 5 else ["plain"])
     ids = [r["id"] for r in out]
     assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
     return out
