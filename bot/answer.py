@@ -145,8 +145,9 @@ def _results(ctx: Ctx) -> str:
     rows = ctx.get("results") or []
     if not rows:
         return _no_results(ctx)
-    # Drivers of the early decades have no code: their name identifies them.
-    wanted = {d.get("code") or d.get("name") for d in ctx.get("drivers", [])}
+    # By name: codes repeat across eras (VER is Vergne in 2014, Verstappen later) and the early
+    # decades have none.
+    wanted = {d.get("name") or d.get("code") for d in ctx.get("drivers", [])}
     if ctx.get("teams") and not wanted:
         parts = []
         for team in ctx["teams"]:
@@ -154,8 +155,8 @@ def _results(ctx: Ctx) -> str:
             parts.append(f"**{team['name']}**: " + (" ".join(lines) or "no classified result."))
         return f"{_title(ctx)}: " + "\n".join(parts)
     if wanted:
-        lines = [_driver_line(r) for r in rows if (r.get("code") or r.get("driver")) in wanted]
-        missing = wanted - {r.get("code") or r.get("driver") for r in rows}
+        lines = [_driver_line(r) for r in rows if (r.get("driver") or r.get("code")) in wanted]
+        missing = wanted - {r.get("driver") or r.get("code") for r in rows}
         lines += [m.DRIVER_NOT_IN_SESSION.format(driver=c, what="result", session=_title(ctx)) for c in missing]
         return f"{_title(ctx)}: " + " ".join(lines)
     top = ", ".join(f"P{r['pos']} {r.get('code') or r.get('driver')}" for r in rows[:10])

@@ -67,6 +67,10 @@ PHRASES: list[tuple[str, str]] = [
     (r"\bq ([123])\b", r"q\1"),
     (r"\bp (\d{1,2})\b", r"p\1"),
     (r"\bback in\b", "in"),
+    (r"\brunner[- ]?ups?\b", "second"),
+    (r"\bthe other driver\b", "teammate"),
+    (r"\bmake it to the (end|finish|flag)\b", "finish"),
+    (r"\b(im|i am) blanking\b", " "),
     (r"\btemple of speed\b", "monza"),
     (r"\bthe principality\b", "monaco"),
     (r"\b(settling|settle) (a|the) bet\b", " "),
@@ -155,6 +159,7 @@ yeah yep yes up out driver drivers team's anyway exactly again also rounds event
 lads lad bot sorry dumb silly stupid asking ask friend cannot remember recall though held raced happen convert
 stuck it number top end mate pal guys people fans chat question answer bro bruh fellas someone
 wait random genuinely honestly seriously forgot forget q pub quiz bet settling anybody everyone
+else other rewatching watching watched rewatch know knows blanking
 """.split())
 
 # Words that ask for a race-level fact and must be matched before names are guessed.

@@ -97,11 +97,26 @@ async def resolve_question(
         mentioned = await _mentioned(store, prior)
         _follow_up(plan, before, mentioned, text)
         await _same_race_other_year(store, plan, before)
+        await _time_named_in_season(store, plan, before)
     if plan.focus in _QUALI_INTENTS and plan.session_type == "R":
         plan.session_type = "Q"
     await _check(store, plan, text, now)
     await _complete(store, plan, now)
     return plan
+
+
+async def _time_named_in_season(store: Store, plan: QueryPlan, before: QueryPlan) -> None:
+    """"first race of 1983?" → "and the last?": the race named by its place in time, in the
+    conversation's season (the parser, reading the turn alone, took the latest season)."""
+    named = {"last_race", "season_finale", "first_race"} & set(plan.notes)
+    if not named or "follow_up" not in plan.notes or not before.year or any(sp.slot == "season" for sp in plan.spans):
+        return
+    if "first_race" in named:
+        ev = await store.event_by_round(before.year, 1)
+    else:
+        ev = await store.last_event_with_results(year=before.year)
+    if ev is not None:
+        plan.event, plan.year, plan.years = ev, ev.year, [ev.year]
 
 
 async def _same_race_other_year(store: Store, plan: QueryPlan, before: QueryPlan) -> None:
@@ -171,6 +186,7 @@ _AGGREGATES = {"stat", "leaders", "first_win", "last_win", "titles"}
 # Intents that need a season: a new question without one takes the conversation's.
 _SEASON_LEVEL = {"champion", "standings", "points_gap", "can_win", "season_races", "sprint_weekends",
                  "races_in_month", "teammates", "quali_h2h"}
+_NEEDS_SUBJECT = {"stat", "titles", "first_win", "last_win", "team_of", "teammates", "quali_h2h", "form"}
 _BOTH = re.compile(r"\b(them|they|their|both|those two|these two|the two)\b")
 
 
@@ -189,7 +205,11 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
     # Just a name after a question about a race: "rubens?", "hakkinen?" — the same question about them.
     only_names = short and plan.focus == "form" and (plan.drivers or plan.teams) and not (plan.event or plan.years) \
         and "tag:form" not in plan.notes and event_need(before.focus) in ("race", "laps")
-    is_follow = opener or pronoun or same_subject or only_names or plan.focus == "unknown" or (
+    # An intent about someone, with nobody named: the conversation's subject ("who was the other
+    # driver there" after a question about Herbert).
+    needs_subject = plan.focus in _NEEDS_SUBJECT and not (plan.drivers or plan.teams) and bool(
+        before.drivers or before.teams)
+    is_follow = opener or pronoun or same_subject or only_names or needs_subject or plan.focus == "unknown" or (
         bare and plan.focus in ("position", "results"))
     if not is_follow:
         # A complete new question keeps only the race (or the season) when it names none.
@@ -214,7 +234,9 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
         plan.focus = "stat" if before.focus == "titles" and plan.metric not in (None, "titles") else before.focus
         plan.metric = plan.metric or before.metric
         plan.scope = plan.scope or before.scope
-    elif plan.focus in ("unknown", "form", "results") and before.focus not in ("unknown",):
+    elif plan.focus in ("unknown", "form", "results") and before.focus not in ("unknown",) and not (
+        plan.focus == "results" and "tag:finish" in plan.notes  # "where did he finish": a result, asked
+    ):
         keep = before.focus
         if plan.focus == "results" and plan.position is None and before.focus in ("winner", "pole", "podium"):
             keep = "results" if changed_subject else before.focus

@@ -19,7 +19,7 @@ import gc
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from bot import messages as m
@@ -176,6 +176,7 @@ class EventIndex:
 class _DriverIndex:
     names: dict[str, DriverInfo]  # folded surname / full name / nickname -> driver
     codes: dict[str, DriverInfo]  # lower-case code -> driver
+    firsts: dict[str, list[DriverInfo]] = field(default_factory=dict)  # folded first name -> drivers
 
 
 async def event_index(
@@ -229,7 +230,7 @@ def _build_driver_index(pool: list[DriverInfo]) -> _DriverIndex:
     for nick, ref in NICKNAMES.items():
         if ref in by_ref:
             names[nick] = by_ref[ref]
-    return _DriverIndex(names, {d.code.lower(): d for d in pool if d.code})
+    return _DriverIndex(names, {d.code.lower(): d for d in pool if d.code}, firsts)
 
 
 async def all_teams(store: Store) -> dict[str, str]:

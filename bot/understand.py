@@ -20,6 +20,7 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot import lexicon as lx
 from bot import messages as m
@@ -148,7 +149,7 @@ _CLUES: list[tuple[str, str]] = [
              r"\btop (\d+ )?(winners|drivers|teams)\b"),
     ("one_season", r"\b(single|one|a|in a|in one) season\b|\bsingle year\b|\bin a year\b|\bone year\b"),
     ("least", r"\b(least|fewest|slowest|worst|lowest|minimum)\b"),
-    ("first_of", r"\bwin (his|her|their|a|the|its) first (race|gp|grand prix)\b|\bfirst (gp|grand prix|race) (win|victory)\b|"
+    ("first_of", r"\bfirst ever (wins?|victor(y|ies)|poles?|podiums?)\b|\bwin (his|her|their|a|the|its) first (race|gp|grand prix)\b|\bfirst (gp|grand prix|race) (win|victory)\b|"
                  r"\bfirst (ever )?(won|victory)\b|\b(first|maiden|debut) (career )?(f1 )?(race )?(wins?|victor(y|ies)|poles?|podiums?)\b"),
     ("last_of", r"\b(last|latest|most recent|final) (career )?(wins?|victor(y|ies)|poles?|podiums?)\b|"
                 r"\blast (time|won)\b"),
@@ -231,7 +232,10 @@ _CLUE_RES = [(tag, re.compile(p)) for tag, p in _CLUES]
 _CLUE_WORDS = frozenset(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", " ".join(p for _, p in _CLUES)))) \
     | frozenset(lx.TYPOS.values())
 # Words a misspelt clue may be meant as (`respell`): the clue words and the longer fillers.
-_SPELL_VOCAB = sorted(_CLUE_WORDS | {w for w in lx.FILLER if len(w) >= 4} | set(lx.MONTHS) | set(lx.ORDINALS))
+_SPELL_VOCAB = sorted(
+    (_CLUE_WORDS - set(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", lx.NOT_HELD.pattern + lx.PREDICTION.pattern))))
+    | {w for w in lx.FILLER if len(w) >= 4} | set(lx.MONTHS) | set(lx.ORDINALS)
+)  # never respelt into a refusal ("blanking" is not "braking")
 
 # The words of a clue we keep for slots rather than consuming ("last lap": lap slot).
 _SEASON_REL = re.compile(
@@ -293,7 +297,8 @@ _LAST_RACE = re.compile(
     r"\b(most )?recently\b|\blast time out\b|\blast weekend\b|"
     r"\b(the )?(last|latest|previous|most recent|recent|final|past|yesterday|sunday|todays|today) "
     r"(race|gp|grand prix|round|weekend|event|one|sprint|quali|qualifying)\b|\blast time out\b|"
-    r"\b(the )?(season (opener|finale)|opening race|first race|last race|final race|finale|opener)\b"
+    r"\b(the )?(season (opener|finale)|opening race|first (race|gp|grand prix|round)|last race|final race|"
+    r"finale|opener)\b|\bthe last( one)?$"
 )
 
 
@@ -589,7 +594,7 @@ async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, cur
     name only ("verstapen", "maclaren") are read as that name."""
     year = plan.year
     where: dict[int, int] = {}  # driver id -> first word index, to keep the text's order
-    await _drivers(store, tx, plan, year, sizes=(3, 2), where=where)
+    await _drivers(store, tx, plan, year, sizes=(4, 3, 2), where=where)  # "pedro de la rosa"
     tkeys = await team_keys(store, year or current, current)
     _teams(tx, plan, tkeys)
     index, _cands = await event_index(store, year, today=None if year else now.date())
@@ -673,6 +678,8 @@ async def _drivers(store: Store, tx: _Text, plan: QueryPlan, year: int | None, *
                 continue
             hit = dindex.names.get(phrase) or (
                 everyone.names.get(phrase) if n >= 2 or len(phrase) >= 4 or phrase in NICKNAMES else None)
+            if hit is None and n == 2:
+                hit = _first_and_start(dindex, everyone, words[i], words[i + 1])
             if hit is not None:
                 step = n
                 break
@@ -691,6 +698,19 @@ async def _drivers(store: Store, tx: _Text, plan: QueryPlan, year: int | None, *
             i += step
             continue
         i += 1
+
+
+def _first_and_start(dindex: Any, everyone: Any, first: str, start: str) -> DriverInfo | None:
+    """"michael schu", "nico r": a first name and the start of one surname that goes with it."""
+    if start in lx.FILLER or start.isdigit():
+        return None
+    for index in (dindex, everyone):
+        hits = [d for d in index.firsts.get(first, []) if d.last_name and fold(d.last_name).startswith(start)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            return None  # two of them: not clear enough
+    return None
 
 
 def _add_driver(tx: _Text, plan: QueryPlan, hit: DriverInfo, i: int, step: int, where: dict[int, int]) -> None:
@@ -881,6 +901,8 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
     ):
         return go("leader_on_lap")  # "2021 monza lap 40 leader?"
     person = bool(words & {"champion", "champions", "crowned", "crown"})
+    if plan.position and ({"champion", "standings"} & tags) and not lap and not has_e:
+        return go("standings")  # "who came second in the championship"
     title_words = bool({"champion", "standings"} & tags) or bool(words & {"wdc", "wcc", "constructors"})
     two = len(plan.drivers) + len(plan.teams) >= 2
     if title_words and "after" in tags and not subject and not lap and not person and "won" not in tags:
@@ -944,7 +966,8 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         if "how_many" in tags or "most" not in tags:
             plan.scope = plan.scope or ("season" if plan.years else "career")
             return go("stat")
-    if metric and has_e and plan.year is None and subject and ("how_many" in tags) and metric != "laps_led":
+    plural = bool(words & {"wins", "poles", "podiums", "victories", "titles", "championships"})
+    if metric and has_e and plan.year is None and subject and ("how_many" in tags or plural) and metric != "laps_led":
         plan.scope = "circuit"
         return go("stat")
     # Qualifying.
@@ -1011,7 +1034,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("gap")  # "by how much did X beat Y": one figure, not a whole head-to-head
     if "compare" in tags and len(plan.drivers) >= 2:
         return go("compare")
-    if "gap" in tags and "won" in tags and not has_d and not plan.position:
+    if "gap" in tags and not has_d and not has_t and not plan.position and "points" not in tags:
         plan.position = 2  # "how far ahead did the winner finish": the margin to P2
         return go("gap")
     if "gap" in tags and (has_d or plan.position is not None):
@@ -1057,10 +1080,10 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("results")
     if has_t:
         return go("form")
+    if has_e and ({"first_race", "season_finale", "last_race"} & set(plan.notes)) and not tags - {"after", "form"}:
+        return go("race_date")  # "last race of 08?": which race, when
     if "form" in tags and not subject:
         return go("unknown")
-    if has_e and ({"first_race", "season_finale", "last_race"} & set(plan.notes)) and not tags - {"after"}:
-        return go("race_date")  # "last race of 08?": which race, when
     if has_e and not plan.unknown:
         return go("results")
     return go("unknown")
@@ -1086,6 +1109,8 @@ def _metric(tags: set[str], plan: QueryPlan) -> str | None:
     if "titles" in w or "championships" in w or "title" in w or "wdc" in w or "wcc" in w or "championship" in w:
         if "champion" in tags and ("how_many" in tags or "most" in tags):
             return "titles"
+    if "champion" in tags and w & {"championships", "titles"}:
+        return "titles"
     if "fastest_lap" in tags and ("how_many" in tags or "most" in tags):
         return "fastest_laps"
     if "laps_led" in tags:
