@@ -289,8 +289,13 @@ def _standings(ctx: Ctx) -> str:
         return m.NO_STANDINGS.format(kind="championship", when="that point")
     title = "Drivers'" if st["kind"] == "drivers" else "Constructors'"
     after = f" after round {st['after_round']}" + (f" ({st['after_event']})" if st.get("after_event") else "")
-    wanted = {d["code"] for d in ctx.get("drivers", [])}
-    rows = [r for r in st["rows"] if r.get("code") in wanted] if wanted else st["rows"][:5]
+    wanted = {d.get("name") for d in ctx.get("drivers", [])}
+    if wanted:
+        rows = [r for r in st["rows"] if r.get("name") in wanted]
+    elif ctx.get("position"):
+        rows = [r for r in st["rows"] if r.get("pos") == ctx["position"]] or st["rows"][:5]
+    else:
+        rows = st["rows"][:5]
     body = "\n".join(f"{r['pos']}. **{r['name']}** {r['points']} pts ({r['wins']} wins)" for r in rows)
     return f"{st['year']} {title} championship{after}:\n{body}"
 

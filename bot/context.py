@@ -167,6 +167,10 @@ async def build_context(store: Store, res: Resolved, *, now: dt.datetime) -> Ctx
             rows = list(st.rows[:10])
             for d in res.drivers:
                 rows += [r for r in st.rows[10:] if r.driver and r.driver.id == d.id]
+            if res.position and res.position > 10:
+                rows += [r for r in st.rows[10:] if r.position == res.position]
+            if res.position:
+                ctx["position"] = res.position  # "who came second in the championship"
             ctx["standings"] = {
                 "kind": st.kind, "year": st.year, "after_round": st.round,
                 "after_event": st.event.name if st.event else None,

@@ -24,7 +24,14 @@ from bot.context import build_context
 from bot.errors import UserError
 from bot.intents import all_intents, schedule
 from bot.model import Reply
-from bot.question import NotUnderstood, complete_plan, plan_state, resolve_question, split_questions
+from bot.question import (
+    NotUnderstood,
+    answered_driver,
+    complete_plan,
+    plan_state,
+    resolve_question,
+    split_questions,
+)
 from bot.resolve import Resolved
 from bot.upcoming import season_reply, upcoming_reply
 from storage.conversations import ConversationState
@@ -161,10 +168,14 @@ class ConversationHandler:
             text_out, sent = await self._llm_answer(ctx, text, context, fallback, state)
         if state is not None:
             state.turns.append((text, text_out or fallback))
-            state.event, state.drivers = res.event, list(res.drivers)
+            # A season-level answer keeps the race the conversation was about ("who was the other
+            # driver there" → "where did he finish").
+            state.event, state.drivers = res.event or state.event, list(res.drivers)
             earlier = [i for i in (state.plan or {}).get("mentioned") or [] if i not in {d.id for d in res.drivers}]
             state.plan = plan_state(res)
             state.plan["mentioned"] = (state.plan["mentioned"] + earlier)[:4]
+            # The one driver the answer named ("who came second?" → Lauda): "he" in the next turn.
+            state.plan["answered"] = await answered_driver(ctx.store, fallback, res)
             await self._remember(ctx, state)
         if sent:
             return None  # streamed to the user already

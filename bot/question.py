@@ -95,7 +95,9 @@ async def resolve_question(
             plan = again
     if before is not None:
         mentioned = await _mentioned(store, prior)
-        _follow_up(plan, before, mentioned, text)
+        aid = (prior.plan or {}).get("answered") if prior is not None else None
+        answered = await store.run(driver_by_id, aid) if aid else None
+        _follow_up(plan, before, mentioned, text, answered)
         await _same_race_other_year(store, plan, before)
         await _time_named_in_season(store, plan, before)
     if plan.focus in _QUALI_INTENTS and plan.session_type == "R":
@@ -133,6 +135,22 @@ async def _same_race_other_year(store: Store, plan: QueryPlan, before: QueryPlan
         raise UserError(m.RACE_NOT_HELD.format(name=before.event.name, year=year, held=""))
     plan.event = same[0]
     plan.year = year
+
+
+_BOLD = re.compile(r"\*\*([^*]+?)\*\*")
+
+
+async def answered_driver(store: Store, reply: str, plan: QueryPlan) -> int | None:
+    """The id of the one driver a reply names in bold, when it names exactly one other than
+    the question's own (so "he" in the next turn can mean them)."""
+    index = await driver_index(store, plan.year)
+    found: set[int] = set()
+    for name in _BOLD.findall(reply):
+        d = index.names.get(fold(re.sub(r"\s*\([A-Z]{3}\)$", "", name)))
+        if d is not None:
+            found.add(d.id)
+    found -= {d.id for d in plan.drivers}
+    return found.pop() if len(found) == 1 else None
 
 
 async def _not_names(store: Store, words: list[str]) -> list[str]:
@@ -190,7 +208,8 @@ _NEEDS_SUBJECT = {"stat", "titles", "first_win", "last_win", "team_of", "teammat
 _BOTH = re.compile(r"\b(them|they|their|both|those two|these two|the two)\b")
 
 
-def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], text: str) -> None:
+def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], text: str,
+               answered: DriverInfo | None = None) -> None:
     """Keep the previous question's subject; change what this one names."""
     t = " ".join(normalise(text)[0])  # "how bout alonso" reads "how about alonso"
     short = len(t.split()) <= 6
@@ -225,7 +244,14 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
         return
     plan.notes.append("follow_up")
     if pronoun and not plan.drivers:
-        plan.drivers = list(mentioned[:2] if _BOTH.search(t) and len(mentioned) >= 2 else before.drivers)
+        if _BOTH.search(t) and len(mentioned) >= 2:
+            plan.drivers = list(mentioned[:2])
+        elif answered is not None:
+            plan.drivers = [answered]  # "he" = the driver the last answer named
+        else:
+            plan.drivers = list(before.drivers)
+        if plan.focus == "season_races" and plan.drivers and plan.metric:
+            plan.focus, plan.scope = "stat", "season"  # "how many races did he win that year"
     changed_subject = bool(plan.drivers or plan.teams)
     # The intent: this question's, unless it only changed a slot.
     if before.focus in _AGGREGATES and plan.event is None and (

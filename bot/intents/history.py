@@ -612,7 +612,7 @@ def render_teammates(ctx: Ctx) -> str:
             lines.append(f"{s['name']} had no race entry in {when}.")
             continue
         races = not s.get("event")
-        names = ", ".join(f"{m['name']}" + (f" ({m['races']} races)" if races else "")
+        names = ", ".join(f"**{m['name']}**" + (f" ({m['races']} races)" if races else "")
                           + (f" at {m['team']}" if s["kind"] == "driver" else "") for m in s["mates"])
         label = "teammates" if s["kind"] == "driver" else "drivers"
         lines.append(f"**{s['name']}**'s {label} in {when}: {names}.")

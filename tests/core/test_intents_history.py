@@ -258,7 +258,7 @@ async def test_a_named_race_wins_over_its_season(store: Store, ergast: Ergast) -
              if r["raceId"] == race_id and r["constructorId"] == team and r["driverId"] != ver}
     text = await ask(store, "teammates", drivers=[driver(store, "max_verstappen")], event=monza, years=[2023])
     assert text.startswith("**Max Verstappen**'s teammates in the 2023 Italian Grand Prix: ")
-    assert set(re.findall(r"(?:: |, )([^,(]+?) at ", text)) == mates
+    assert set(re.findall(r"(?:: |, )\*\*(.+?)\*\*", text)) == mates
 
 
 async def test_career_teams_folded_by_consecutive_seasons(store: Store, ergast: Ergast) -> None:  # noqa: F811
