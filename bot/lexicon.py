@@ -160,6 +160,7 @@ lads lad bot sorry dumb silly stupid asking ask friend cannot remember recall th
 stuck it number top end mate pal guys people fans chat question answer bro bruh fellas someone
 wait random genuinely honestly seriously forgot forget q pub quiz bet settling anybody everyone
 else other rewatching watching watched rewatch know knows blanking
+good great nice boring exciting crazy wild mad settle this nah nope yea yeah ya
 """.split())
 
 # Words that ask for a race-level fact and must be matched before names are guessed.

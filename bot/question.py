@@ -282,8 +282,12 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
     if not plan.drivers and not plan.teams:
         plan.drivers = list(before.drivers)
         plan.teams = list(before.teams)
-    if plan.focus == "compare" and len(plan.drivers) < 2:
-        plan.drivers = list(mentioned[:2]) if len(mentioned) >= 2 else plan.drivers
+    if plan.focus in ("compare", "gap", "points_gap") and len(plan.drivers) < 2 and len(mentioned) >= 2 and (
+        _BOTH.search(t) or "compare" in t or "ahead" in t or "beat" in t or "apart" in t
+    ):
+        plan.drivers = list(mentioned[:2])  # "so who finished ahead", "who beat who", "how far apart"
+    if plan.focus == "gap" and before.focus in ("standings", "points_gap") and len(plan.drivers) >= 2:
+        plan.focus = "points_gap"
     for k in ("metric", "scope", "part", "compound", "month", "standings_kind"):
         if getattr(plan, k) in (None, "drivers") and getattr(before, k) is not None:
             setattr(plan, k, getattr(before, k))
@@ -302,7 +306,8 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
     if not plan.years and before.years and plan.event is None:
         plan.years = list(before.years)
         plan.year = before.year
-    if plan.focus == "standings" and plan.round is None and before.round is not None and not plan.years:
+    if plan.focus in ("standings", "points_gap") and plan.round is None and before.round is not None \
+            and plan.years == before.years:
         plan.round = before.round
     if plan.focus in ("standings", "champion", "points_gap", "can_win") and not plan.drivers and (
         plan.teams or t.split() and set(t.split()) & {"wcc", "constructors", "constructor", "teams", "team"}

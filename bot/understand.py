@@ -200,14 +200,14 @@ _CLUES: list[tuple[str, str]] = [
     ("lap_time", r"\blap ?times?\b|\blaptimes?\b|\btime on\b|\bhow fast\b|\btimes\b|\btime\b"),
     ("compare", r"\bcompare\b|\bcomparison\b|\bvs\.?\b|\bversus\b|\bhead to head\b|\bh2h\b|\bfaster than\b|"
                 r"\bquicker than\b|\bslower than\b|\bpace\b|\bagainst\b|\bbeat\b|\bbetter\b|\bmore\b|\boutqualif\w*|\bout qualif\w*|\bbeaten\b"),
-    ("gap", r"\bat the (flag|line|finish|chequered flag|checkered flag)\b|\bdifference\b|\bdiff\b|\bgaps?\b|\bmargin\b|\bbehind\b|\bahead\b|\bby how much\b|\bhow far\b|\bdelta\b|\binterval\b|\boff\b"),
+    ("gap", r"\bat the (flag|line|finish|chequered flag|checkered flag)\b|\bdifference\b|\bdiff\b|\bapart\b|\bgaps?\b|\bmargin\b|\bbehind\b|\bahead\b|\bby how much\b|\bhow far\b|\bdelta\b|\binterval\b|\boff\b"),
     ("grid_change", r"\bmak(e|es|ing) up\b|\b(spots?|places?|positions?) (gained|lost|made|dropped)\b|\bspots?\b|\blos(e|es|ing)\b|"
                     r"\bplaces? (gained|lost|made)\b|\bpositions? (gained|lost|made)\b|\bgained\b|\blost\b|"
                     r"\bmade up\b|\bclimb(ed)?\b|\bfrom the (back|grid)\b|\bmovers?\b|\bcharge\b|\bgain(ed|s)?\b"),
     ("grid", r"\bgrid\b|\bstart(ed|ing)? (from|position|pos|on)\b|\bstarting\b|\blined up\b"),
     ("laps_completed", r"\blaps (completed|done|covered|did)\b|\bcomplete(d)?\b|\bcovered\b|\bdistance\b|"
                        r"\bhow many laps\b|\bnumber of laps\b|\blaps long\b"),
-    ("podium", r"\bpodiums?\b|\btop (3|three)\b|\bon the box\b|\bpodium finish\w*"),
+    ("podium", r"\brostrum\b|\bpodiums?\b|\btop (3|three)\b|\bon the box\b|\bpodium finish\w*"),
     ("points_finish", r"\bin the points\b|\bscored points\b|\bpoints (finish\w*|scorers?|positions?)\b|\btop (10|ten)\b|"
                       r"\bscore points\b"),
     ("pole", r"\bpole\b|\bpoles\b|\bfront row\b|\bfront rows\b"),
@@ -452,6 +452,10 @@ def _numbers(tx: _Text, plan: QueryPlan) -> None:
         plan.mapped(mt.group(0), "position", "last")
     for a, n, mt in tx.find(_POS_P):
         k = int(mt.group(1))
+        if a > 0 and tx.words[a - 1] in ("started", "starting", "start", "from", "grid", "qualified", "lined"):
+            tx.take(a, n)  # "started p18": the grid slot, not the place asked about
+            plan.mapped(mt.group(0), "grid", k)
+            continue
         if 1 <= k <= 30:
             tx.take(a, n)
             plan.position = k
@@ -477,7 +481,7 @@ def _numbers(tx: _Text, plan: QueryPlan) -> None:
 
 
 _NOT_YEAR_BEFORE = {"top", "last", "first", "p", "number", "car", "lap", "laps", "round", "position", "pos",
-                    "over", "of", "under", "than", "after", "before", "from", "to", "within", "about",
+                    "over", "under", "than", "from", "to", "within", "about",
                     "only", "just", "had", "has", "got", "with", "scored", "by", "in the", "no", "all"}
 _NOT_YEAR_AFTER = {"laps", "lap", "points", "pts", "races", "race", "wins", "places", "positions", "seconds", "secs",
                    "s", "sec", "stops", "poles", "podiums", "times", "drivers", "cars", "th", "st", "nd", "rd",
@@ -495,9 +499,10 @@ def _two_digit_years(tx: _Text, plan: QueryPlan, seasons: list[int]) -> None:
         prev = tx.words[i - 1] if i > 0 else ""
         nxt = tx.words[i + 1] if i + 1 < len(tx.words) else ""
         y = int(_century(int(w)))
-        prev2 = tx.words[i - 2] if i > 1 else ""
-        of_season = prev == "of" and (prev2.isdigit() or prev2 in ("race", "round", "season", "gp", "year", "prix"))
-        after_race = prev in ("gp", "prix", "race")  # "the bahrain gp 22 lap 27"
+        of_season = prev == "of"
+        # "the bahrain gp 22 lap 27", "imola in 21 lap 36": a season, then the lap.
+        after_race = prev in ("gp", "prix", "race", "in") and (nxt != "lap" or (
+            i + 2 < len(tx.words) and tx.words[i + 2].isdigit()))
         if (prev in _NOT_YEAR_BEFORE and not of_season) or (nxt in _NOT_YEAR_AFTER and not after_race) \
                 or y not in seasons:
             continue
@@ -905,6 +910,9 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("standings")  # "who came second in the championship"
     title_words = bool({"champion", "standings"} & tags) or bool(words & {"wdc", "wcc", "constructors"})
     two = len(plan.drivers) + len(plan.teams) >= 2
+    if "after" in tags and "points" in tags and ({"lead_verb", "leader_lap"} & tags or words & {"leader", "top"}) \
+            and not lap and not subject:
+        return go("standings")  # "after abu dhabi '11 who led the points"
     if title_words and "after" in tags and not subject and not lap and not person and "won" not in tags:
         return go("standings")  # "after istanbul '06 which team was top in the constructors"
     # "who led the championship after ...", "who was top of the wcc": the table.
@@ -983,7 +991,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
     ):
         plan.session_type = "Q"
         return go("quali_h2h")
-    if plan.part or ("lap_time" in tags and plan.session_type in ("Q", "SQ") and has_d):
+    if plan.part or (({"lap_time", "laps", "best_lap"} & tags) and plan.session_type in ("Q", "SQ") and has_d):
         return go("quali")
     # Lap-level story.
     if "leader_lap" in tags and lap:

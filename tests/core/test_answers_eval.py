@@ -89,7 +89,8 @@ def test_grading_demands_the_fact(shared_data: Path) -> None:
 
 
 @pytest.mark.parametrize(("module", "name"), [("generate", "questions.jsonl"), ("holdout", "holdout.jsonl"),
-                                               ("holdout2", "holdout2.jsonl"), ("holdout3", "holdout3.jsonl")])
+                                               ("holdout2", "holdout2.jsonl"), ("holdout3", "holdout3.jsonl"),
+                                               ("holdout4", "holdout4.jsonl")])
 def test_committed_set_is_what_the_generator_makes(shared_data: Path, tmp_path: Path, module: str, name: str) -> None:
     """Regenerating from the raw shared data gives the committed file byte for byte (seeded)."""
     out = tmp_path / name
@@ -122,7 +123,7 @@ def test_answer_accuracy_floor(eval_store_url: str) -> None:
     assert right / len(outcomes) >= ACCURACY_FLOOR, runner.summary(outcomes)
 
 
-@pytest.mark.parametrize("name", ["holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl"])
+@pytest.mark.parametrize("name", ["holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl", "holdout4.jsonl"])
 def test_holdout_accuracy_floor(eval_store_url: str, name: str) -> None:
     """The held-out sets (phrasings written without reading the parser) at or above their floor."""
     chosen = runner.load(runner.QUESTIONS.with_name(name))
