@@ -191,28 +191,38 @@ def generate(seed: int = SEED, shared: Path = SHARED) -> list[Rec]:
     for make in classes.ALL:
         records.extend(make(g))
     records.sort(key=lambda r: r["class"])  # stable: each class keeps its kinds' order
+    return check_records(records)
+
+
+def check_records(records: list[Rec]) -> list[Rec]:
+    """Every set's last step: ids are unique and every regex compiles (else stop, naming them)."""
     ids = Counter(r["id"] for r in records)
     dup = [i for i, c in ids.items() if c > 1]
     if dup:
         raise SystemExit(f"duplicate ids: {dup[:5]}")
-    for r in records:  # every regex must compile
+    for r in records:
         for x in r["expect"] + r["forbid"]:
             for pat in (x if isinstance(x, list) else [x]):
                 re.compile(pat)
     return records
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=OUT)
+def cli(doc: str | None, out: Path, make: Callable[[int], list[Rec]], seed: int) -> None:
+    """The command line every set's generator shares: `--seed`, `--out`, then a summary line."""
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n")[0])
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument("--out", type=Path, default=out)
     args = ap.parse_args()
-    records = generate(args.seed)
+    records = make(args.seed)
     write(records, args.out)
     per = Counter(r["class"] for r in records)
     hard = per[9] + per[10]
     print(f"{len(records)} questions -> {args.out}; per class {dict(sorted(per.items()))}; "
           f"unanswerable + follow-ups {hard} ({hard / len(records):.0%})")
+
+
+def main() -> None:
+    cli(__doc__, OUT, generate, SEED)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Generate bench/answers/holdout2.jsonl: a second held-out set, phrased as a busy Discord channel types.
 
-    python -m bench.answers.holdout2 [--out bench/answers/holdout2.jsonl]
+    python -m bench.answers.holdout2 [--seed 777] [--out bench/answers/holdout2.jsonl]
 
 Written without reading the bot's parser, the main set's templates or the first held-out set:
 half sentences ("verstappen monaco 2019?"), replies, two-clause questions, other word orders
@@ -13,7 +13,6 @@ races with lap data. Seed 777; deterministic: the same data gives the same file 
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
@@ -21,7 +20,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench.answers.generate import SHARED, Gen, any_of, date_re, rec, write
+from bench.answers.generate import SHARED, Gen, any_of, check_records, cli, date_re, rec
 from bench.answers.phrasing import (
     FORBID_WON,
     REFUSE,
@@ -1032,34 +1031,18 @@ def c10b(h: H2) -> None:
 ALL = (c1, c1b, c2, c3, c3b, c4, c4b, c5, c6, c7, c8, c8b, c9, c10, c10b)
 
 
-def generate(shared: Path = SHARED) -> list[Rec]:
+def generate(seed: int = SEED, shared: Path = SHARED) -> list[Rec]:
     e = load_ergast(shared / "ergast-csv")
     laps = load_fastf1(shared / "fastf1-cache" / "sessions-2019-2023")
-    h = H2(Gen(e, laps, SEED))
+    h = H2(Gen(e, laps, seed))
     for make in ALL:
         make(h)
     h.out.sort(key=lambda r: r["class"])  # stable: each class keeps its kinds' order
-    ids = Counter(r["id"] for r in h.out)
-    dup = [k for k, c in ids.items() if c > 1]
-    if dup:
-        raise SystemExit(f"duplicate ids: {dup[:5]}")
-    for r in h.out:
-        for x in r["expect"] + r["forbid"]:
-            for pat in (x if isinstance(x, list) else [x]):
-                re.compile(pat)
-    return h.out
+    return check_records(h.out)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args()
-    records = generate()
-    write(records, args.out)
-    per = Counter(r["class"] for r in records)
-    hard = per[9] + per[10]
-    print(f"{len(records)} questions -> {args.out}; per class {dict(sorted(per.items()))}; "
-          f"unanswerable + follow-ups {hard} ({hard / len(records):.0%})")
+    cli(__doc__, OUT, generate, SEED)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ read from the `source` fields only), except the ten lap races.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.answers.generate import SHARED, Gen, date_re, rec, write
+from bench.answers.generate import SHARED, Gen, cli, date_re, rec
 from bench.answers.phrasing import (
     FORBID_WON,
     REFUSE,
@@ -820,13 +819,7 @@ def _italy_clarify(g: H3, r: Rec) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args()
-    recs = generate(args.seed)
-    write(recs, args.out)
-    print(f"{len(recs)} questions -> {args.out}", Counter(r["class"] for r in recs))
+    cli(__doc__, OUT, generate, SEED)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,13 @@ its question templates. Seeded: the same data gives the same file byte for byte.
 
 from __future__ import annotations
 
-import argparse
 import random
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.answers.generate import SHARED, Gen, date_re, rec, write
+from bench.answers.generate import SHARED, Gen, check_records, cli, date_re, rec
 from bench.answers.phrasing import FORBID_WON, REFUSE, count_re, pos_of, secs_re, time_re
 from bench.answers.raw import load_ergast, load_fastf1
 
@@ -768,28 +767,11 @@ def generate(seed: int = SEED, shared: Path = SHARED) -> list[Rec]:
     for make in (class1, class2, class3, class4, class5, class6, class7, class8, class9, class10):
         records.extend(make(h))
     _italy_or_san_marino(e, records)
-    ids = Counter(r["id"] for r in records)
-    dup = [i for i, c in ids.items() if c > 1]
-    if dup:
-        raise SystemExit(f"duplicate ids: {dup[:5]}")
-    for r in records:
-        for x in r["expect"] + r["forbid"]:
-            for pat in (x if isinstance(x, list) else [x]):
-                re.compile(pat)
-    return records
+    return check_records(records)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--out", type=Path, default=OUT)
-    args = ap.parse_args()
-    records = generate(args.seed)
-    write(records, args.out)
-    per = Counter(r["class"] for r in records)
-    hard = per[9] + per[10]
-    print(f"{len(records)} questions -> {args.out}; per class {dict(sorted(per.items()))}; "
-          f"unanswerable + follow-ups {hard} ({hard / len(records):.0%})")
+    cli(__doc__, OUT, generate, SEED)
 
 
 if __name__ == "__main__":
