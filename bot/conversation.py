@@ -27,7 +27,6 @@ from bot.model import Reply
 from bot.question import (
     NotUnderstood,
     answered_driver,
-    complete_plan,
     plan_state,
     resolve_question,
     split_questions,
@@ -145,7 +144,7 @@ class ConversationHandler:
                                          parsed=exc.plan)
             if better is None:
                 raise
-            resolved = await complete_plan(ctx.store, better, ctx.now())
+            resolved = better  # validated and completed (defaults, session) by plan_with_llm
         res, context, fallback = await self._build(ctx, resolved)
         # A question that names nothing and asks for nothing we know (small talk,
         # "ignore previous instructions ...") gets the plain refusal, not a model call.
@@ -206,8 +205,8 @@ class ConversationHandler:
             if key in seen:  # "did they win? who won": one answer
                 continue
             seen.add(key)
-            context = await build_context(ctx.store, plan, now=ctx.now())
-            texts.append(answer(context))
+            _, _, text = await self._build(ctx, plan)
+            texts.append(text)
             prior = ConversationState([], plan.event, list(plan.drivers), None, plan_state(plan))
             last = plan
         if last is None:

@@ -28,6 +28,7 @@ from bot.intents import all_intents
 from bot.llm import LLMClient, LLMError
 from bot.plan import METRICS, SCOPES, QueryPlan
 from bot.prompting import PromptRenderer
+from bot.question import complete_plan
 from bot.resolve import resolve_driver, resolve_event
 from storage.models import SESSION_TYPES
 from storage.queries import DriverInfo, EventInfo, fold
@@ -39,8 +40,6 @@ log = logging.getLogger(__name__)
 ANSWER_FOCUSES = ("winner", "podium", "pole", "results", "gap", "fastest_lap", "pitstops", "stints",
                   "laps", "compare", "weather", "flags", "penalties", "standings", "schedule", "form")
 # Focuses of bot.answer that need no race (the parser answers them without defaulting one).
-_NO_RACE = ("standings", "schedule", "form")
-_LAP_FOCUSES = ("compare", "stints", "laps", "weather", "flags", "penalties")
 PARTS = ("Q1", "Q2", "Q3")
 COMPOUNDS = ("SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET")
 MAX_LAP = 200  # no Grand Prix has run longer; the session's own lap count narrows it
@@ -237,11 +236,11 @@ async def _validate(
     position = data.get("position")
     plan.position = -1 if position == -1 else _int(position, 1, MAX_POSITION, "position")
 
-    if plan.event is None and _needs_race(plan.focus):
-        plan.event = await _default_event(store, plan)
-        plan.notes.append("default_event")
-    if plan.event is not None:
-        plan.session = await store.session_for(plan.event.id, plan.session_type)
+    try:
+        # Defaults and the session exactly as for a parsed question (one rule for both paths).
+        await complete_plan(store, plan, now)
+    except UserError as exc:
+        raise _Reject(f"no race to default to: {exc.message}") from exc
 
     team_year = plan.year or max(held)
     for item in _names(data.get("drivers")):
@@ -275,25 +274,6 @@ def _names(value: object) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise _Reject("names not a list of objects")
     return value
-
-
-def _needs_race(focus: str) -> bool:
-    intent = all_intents().get(focus)
-    if intent is not None:
-        return intent.event in ("race", "laps")
-    return focus in ANSWER_FOCUSES and focus not in _NO_RACE
-
-
-async def _default_event(store: Store, plan: QueryPlan) -> EventInfo:
-    """Nothing named: the latest race (with lap data when the intent needs laps)."""
-    intent = all_intents().get(plan.focus)
-    laps = intent.event == "laps" if intent is not None else plan.focus in _LAP_FOCUSES
-    ev = await store.last_event_with_laps(year=plan.year) if laps else None
-    ev = ev or await store.last_event_with_results(year=plan.year, session_type=plan.session_type)
-    ev = ev or await store.last_event_with_results(year=plan.year)
-    if ev is None:
-        raise _Reject("no race to default to")
-    return ev
 
 
 async def _event(store: Store, name: object, year: int | None, now: dt.datetime) -> EventInfo:

@@ -115,7 +115,6 @@ FLAGS_SOURCE_TIMING = "from timing data"
 
 # --- question understanding (bot/understand.py, bot/question.py)
 WHICH_RACE = "{year} had more than one race at {place}: {options}. Which one do you mean?"
-WHICH_RACE_NAMED = "Which race do you mean? Name it, e.g. *monza 2023* or *the next race*."
 RACE_NOT_HELD = "There was no {name} in {year}: it was not held that season.{held}"
 UNDERSTOOD = "I understood: {what}."
 NOT_UNDERSTOOD_WORDS = "I can't answer that: I didn't understand {words}."

@@ -10,7 +10,6 @@ returns a plan the handlers can answer, or raises `UserError` with the reason.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from typing import Any
@@ -19,27 +18,19 @@ from bot import messages as m
 from bot.errors import UserError
 from bot.intents import all_intents
 from bot.plan import QueryPlan
-from bot.resolve import _check_unknown_names, _team_keys, driver_index, event_index
-from bot.understand import normalise, parse_question, respell
+from bot.resolve import _check_unknown_names, driver_index, event_index, team_keys
+from bot.understand import names_a_place, normalise, parse_question, respell
 from storage.conversations import ConversationState
 from storage.queries import DriverInfo, EventInfo, driver_by_id, fold
 from storage.store import Store
 
-# What each intent needs settled before its handler runs: "race" (a race, the latest with
-# results by default), "laps" (a race with lap data), "named" (a race the user must name),
-# "none" (season or career level). Registered intents say it themselves (`Intent.event`).
+# What each of the first race-level answers (bot/answer.py) needs settled before it runs:
+# "race" (a race, the latest with results by default), "laps" (a race with lap data),
+# "none" (season or career level). The intents of bot/intents say it themselves (`Intent.event`).
 _EVENT_NEEDS: dict[str, str] = {
     "winner": "race", "podium": "race", "pole": "race", "results": "race", "gap": "race",
     "fastest_lap": "race", "pitstops": "race", "stints": "laps", "laps": "laps", "compare": "laps",
     "pace": "laps", "weather": "laps", "flags": "race", "penalties": "laps",
-    "standings": "none", "schedule": "none", "form": "none", "unknown": "none", "unsupported": "none",
-    "prediction": "none",
-    # Intents of bot/intents (their own `event` wins once registered).
-    "position": "race", "points_finishers": "race", "grid_change": "race", "retirements": "race",
-    "laps_completed": "race", "laps_led": "laps", "lead_changes": "laps", "leader_on_lap": "laps",
-    "driver_lap": "laps", "best_lap": "laps", "stops_count": "race", "fastest_pitstop": "race",
-    "quali": "race", "eliminated": "race", "gap_to_pole": "race", "story": "race",
-    "round_of": "named", "race_date": "named", "weekend": "named",
 }
 # Intents that cannot be answered without naming drivers (how many).
 _DRIVERS_NEEDED = {"laps": 1, "compare": 2, "driver_lap": 1, "team_of": 1, "gap_to_pole": 1}
@@ -158,13 +149,7 @@ async def _not_names(store: Store, words: list[str]) -> list[str]:
     as clue words ("magny" is a place, not a misspelt "many")."""
     index, _ = await event_index(store, None)
     everyone = await driver_index(store, None)
-    out = []
-    for w in words:
-        hit = index.match(w)
-        if (hit and hit[0][0] >= 0.85) or w in everyone.names:
-            continue
-        out.append(w)
-    return out
+    return [w for w in words if not names_a_place(index, w) and w not in everyone.names]
 
 
 async def _mentioned(store: Store, prior: ConversationState | None) -> list[DriverInfo]:
@@ -296,7 +281,7 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
     if plan.lap_range is None and plan.focus in ("driver_lap", "leader_on_lap"):
         plan.lap_range = before.lap_range
     # The season: "and the year before?" moves the previous one; else keep it.
-    race_level = event_need(plan.focus) in ("race", "laps", "named")
+    race_level = event_need(plan.focus) in ("race", "laps")
     if plan.event is None and before.event is not None and race_level:
         if plan.years and plan.years[0] != before.event.year:
             plan.notes.append(f"same_race_in:{plan.years[0]}")
@@ -341,8 +326,7 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime, *, 
     if unknown:
         index, cands = await event_index(store, plan.year, today=None if plan.year else now.date())
         year = plan.year or (plan.event.year if plan.event else None)
-        team_year = year or max(seasons)
-        team_keys = _team_keys(await store.constructors_in_season(team_year))
+        keys = await team_keys(store, year or max(seasons), max(seasons))
         if plan.event is None and plan.years:
             await _not_held(store, unknown, plan.years[0])
         drivers_missing = _DRIVERS_NEEDED.get(plan.focus, 0) > len(plan.drivers)
@@ -353,7 +337,7 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime, *, 
                  if strict or _name_slot(w, folded_text, text) or typed.get(w, w).isupper()]
         await _check_unknown_names(
             store, words, cands, event_found=plan.event is not None,
-            team_keys=team_keys, year=year, drivers_missing=drivers_missing,
+            team_keys=keys, year=year, drivers_missing=drivers_missing,
         )
         # "at atlantis", "the foo gp": a race was named, whatever the intent; never answer without it.
         named_place = plan.event is None and (strict or any(
@@ -369,7 +353,7 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime, *, 
         # Chatter around a complete question ("lads", "asking for a friend") is let go.
         folded = fold(text)
         named = [w for w in unknown if strict or _name_slot(w, folded, text)]
-        if plan.event is None and event_need(plan.focus) in ("race", "laps", "named") \
+        if plan.event is None and event_need(plan.focus) in ("race", "laps") \
                 and not ({"last_race", "first_race", "season_finale"} & set(plan.notes)) and plan.round is None:
             named = named or unknown  # no race named, words unread: they may be the race ("who won narnia")
         if named or plan.focus == "unknown":
@@ -467,8 +451,6 @@ async def _complete(store: Store, plan: QueryPlan, now: dt.datetime) -> None:
         plan.round = plan.event.round
     if need in ("race", "laps") and plan.event is None:
         await _default_event(store, plan, need)
-    if need == "named" and plan.event is None:
-        raise UserError(m.WHICH_RACE_NAMED)
     if plan.event is not None and need == "none" and not plan.years:
         plan.scope = plan.scope or "circuit"  # "most wins at monaco": the place, every season
     elif plan.event is not None:
@@ -499,7 +481,3 @@ async def _default_event(store: Store, plan: QueryPlan, need: str) -> None:
         raise UserError(m.NO_DATA if year is None else m.UNKNOWN_SEASON.format(year=year))
     plan.event = ev
     plan.notes.append("default_event")
-
-
-def replace(plan: QueryPlan, **changes: Any) -> QueryPlan:
-    return dataclasses.replace(plan, **changes)

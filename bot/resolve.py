@@ -58,33 +58,6 @@ SESSION_WORDS: dict[str, str] = {
     "practice 3": "FP3",
 }
 KIND_TO_SESSION = {"race": "R", "sprint": "S", "quali": "Q", "qualifying": "Q", "sprint_quali": "SQ"}
-LAP_FOCUSES = {"compare", "stints", "laps", "pace"}
-# Facts only FastF1-ingested sessions hold: without a named race, the latest race with lap data.
-SESSION_DATA_FOCUSES = {"weather", "flags", "penalties"}
-# Focuses that cannot be answered without naming drivers (how many): a leftover word there
-# is taken as a driver we don't know ("laps for XYZ") instead of being ignored.
-DRIVERS_NEEDED = {"laps": 1, "compare": 2}
-
-# Ordinary words that must never be read as a driver code or a misspelled name.
-_COMMON = set(
-    "a an and are at be by did do does for from get got had has have how in is it its last lap laps me "
-    "my of on or per race races so than that the their then this to up vs was were what when where "
-    "which who why will with won win after before between first during lead led best fast fastest "
-    "compare pace gap gaps stint stints tyre tyres tire tires pit pits stop stops pole podium result "
-    "results round season grand prix team teams driver drivers points standings championship "
-    "quali qualifying sprint practice please tell show give about much many time times ignore "
-    "previous instructions post everyone here channel all again say said".split()
-)
-_CODE_WORDS = {"per", "law", "nor", "gas", "bot", "dev", "mag", "str", "lat", "max", "sai", "ric", "alo", "dam"}
-# Words of the questions we answer: never a misspelled driver, team or race.
-_VOCAB = set(
-    "weather rain rains raining rained rainfall rainy wet dry temperature temperatures temp temps track air "
-    "humidity humid wind windy sunny conditions safety virtual yellow yellows flag flags status neutralised "
-    "neutralized caution cautions penalty penalties penalised penalized steward stewards investigation "
-    "investigations investigated limits deleted incident incidents collision collisions reprimand "
-    "reprimands warning warnings disqualified control any there give given list show tell during "
-    "times lap laps whole race sprint quali pole podium grand prix weekend gp circuit".split()
-)
 # Capitals that are not driver codes ("was there a VSC", "any DRS trains").
 _NOT_CODES = {"drs", "fia", "vsc", "sc", "gp", "dnf", "dns", "dsq", "utc", "f1", "wdc", "wcc", "rbr", "fp1",
               "fp2", "fp3", "h2h", "usa", "uk", "ok", "vs", "tv", "ai"}
@@ -424,44 +397,7 @@ def _or(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
-# --------------------------------------------------------------------------- questions
-
-
-def parse_lap_range(t: str) -> tuple[int | None, int | None] | None:
-    if mt := re.search(r"\blaps? (\d{1,3}) ?(?:-|to|and) ?(?:lap )?(\d{1,3})\b", t):
-        a, b = int(mt.group(1)), int(mt.group(2))
-        return (min(a, b), max(a, b))
-    if mt := re.search(r"\b(?:after|from|since) lap (\d{1,3})\b", t):
-        return (int(mt.group(1)) + (0 if "from" in mt.group(0) else 1), None)
-    if mt := re.search(r"\b(?:before|until|up to) lap (\d{1,3})\b", t):
-        return (None, int(mt.group(1)) - (0 if "until" in mt.group(0) or "up to" in mt.group(0) else 1))
-    if mt := re.search(r"\bfirst (\d{1,3}) laps\b", t):
-        return (1, int(mt.group(1)))
-    if mt := re.search(r"\blap (\d{1,3})\b", t):
-        return (int(mt.group(1)), int(mt.group(1)))
-    return None
-
-
-# Words in team names that name no team on their own, and the short names fans use.
-_TEAM_NOISE = {"f1", "team", "racing", "scuderia", "formula", "one", "bwt", "the"}
-TEAM_ALIASES = {
-    "rbr": "red_bull", "redbull": "red_bull", "merc": "mercedes", "aston": "aston_martin",
-    "alpha tauri": "alphatauri", "sauber": "sauber", "toro rosso": "toro_rosso", "racing point": "racing_point",
-}
-
-
-def _team_keys(teams: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
-    keys: dict[str, tuple[str, str]] = {}
-    by_ref = {ref: (ref, name) for ref, name in teams}
-    for ref, name in teams:
-        stem = " ".join(w for w in fold(name).split() if w not in _TEAM_NOISE)
-        for k in (stem, fold(ref.replace("_", " "))):
-            if len(k) >= 3 and k not in _COMMON:
-                keys[k] = (ref, name)
-    for alias, ref in TEAM_ALIASES.items():
-        if ref in by_ref:
-            keys[alias] = by_ref[ref]
-    return keys
+# --------------------------------------------------------------------------- unknown names
 
 
 async def _check_unknown_names(

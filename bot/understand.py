@@ -281,8 +281,6 @@ async def parse_question(store: Store, text: str, *, now: dt.datetime,
         or set(fold(plan.text).split()) & {"wcc", "constructors", "constructor", "teams"}
     ):
         plan.standings_kind = "constructors"
-    if "season_default" in plan.notes:
-        pass
     plan.notes.extend(sorted(f"tag:{t}" for t in tags))
     return plan
 
@@ -398,8 +396,6 @@ _POS_WORD = re.compile(
 )
 _LAST_POS = re.compile(r"\b(finished|came|was|were|who|classified|ended( up)?|in) (dead )?last\b|\blast place\b|"
                        r"\bdead last\b|\blast classified\b|\bbottom\b")
-_CAR_NUMBER = re.compile(r"\b(?:number|car|no) (\d{1,2})\b")
-_BARE_NUM = re.compile(r"\b(\d{1,3})\b")
 
 
 def _numbers(tx: _Text, plan: QueryPlan) -> None:
@@ -742,7 +738,7 @@ async def _fuzzy(store: Store, tx: _Text, plan: QueryPlan, year: int | None, ind
     every_index, _ = await event_index(store, None)
     for i in free:
         w = tx.words[i]
-        if every_index.match(lx.PLACE_ALIASES.get(w, w))[:1] and every_index.match(w)[0][0] >= 0.85:
+        if names_a_place(every_index, w):
             continue  # a real place, not held that season ("australia 2020"): not a typo
         found = await asyncio.to_thread(_closest, w, dindex.names, everyone.names, team_names, event_keys,
                                         year is not None)
@@ -767,6 +763,12 @@ async def _fuzzy(store: Store, tx: _Text, plan: QueryPlan, year: int | None, ind
                 plan.event = hits[0][1]
                 plan.mapped(w, "race", plan.event.name)
                 plan.notes.append(f"corrected:{w}->{plan.event.name}")
+
+
+def names_a_place(index: EventIndex, word: str) -> bool:
+    """Does the word name a race of some season (by itself or through a place nickname)?"""
+    hit = index.match(lx.PLACE_ALIASES.get(word, word))
+    return bool(hit) and hit[0][0] >= 0.85
 
 
 def _closest(word: str, season: dict[str, DriverInfo], everyone: dict[str, DriverInfo],
@@ -896,7 +898,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
             plan.scope = "career"
         return go("leaders")
     if "most" in tags and has_e and plan.year is None and metric in ("wins", "poles", "podiums", "points", None) \
-            and "race" not in _raw_words(plan):
+            and "race" not in words:
         plan.scope = "circuit"
         plan.metric = metric or "wins"
         return go("leaders")
@@ -962,7 +964,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
             and "teammate" not in tags:
         return go("team_of")
     if "teammate" in tags or ("lineup" in tags and (has_t or has_d)):
-        if "compare" in tags or "beat" in _raw_words(plan):
+        if "compare" in tags or "beat" in words:
             return go("quali_h2h")
         return go("teammates")
     # Counts and careers ("how many wins does lando have", "hamilton poles 2020").
@@ -982,7 +984,7 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
     if "eliminated" in tags and (plan.part or plan.session_type in ("Q", "SQ")):
         plan.part = plan.part or "Q1"
         return go("eliminated")
-    if plan.part and ("fastest" in tags or "won" in tags or ("who" in _raw_words(plan) and not has_d)):
+    if plan.part and ("fastest" in tags or "won" in tags or ("who" in words and not has_d)):
         return go("quali")
     if "gap" in tags and "pole" in tags and has_d:
         return go("gap_to_pole")

@@ -801,9 +801,10 @@ def pit_stop_summary(db: Db, session_id: int) -> PitStopSummary:
     return PitStopSummary(fastest, avg, len(timed), sum(1 for p in rows if p.under_red_flag))
 
 
-def fastest_lap(db: Db, session_id: int) -> FastestLap | None:
-    """Fastest valid lap: from the lap table when we have it, else the results column."""
-    stmt = (
+def valid_laps(session_id: int):  # type: ignore[no-untyped-def]
+    """Timed laps of a session that were not deleted, with their driver, time, number and tyre
+    (the one definition of a lap that counts for "fastest" and "best")."""
+    return (
         select(*_DRIVER_COLS, Lap.lap_time_ms, Lap.lap_number, Lap.compound)
         .join(Driver, Driver.id == Lap.driver_id)
         .where(
@@ -811,6 +812,13 @@ def fastest_lap(db: Db, session_id: int) -> FastestLap | None:
             Lap.lap_time_ms.is_not(None),
             or_(Lap.deleted.is_(None), Lap.deleted.is_(False)),
         )
+    )
+
+
+def fastest_lap(db: Db, session_id: int) -> FastestLap | None:
+    """Fastest valid lap: from the lap table when we have it, else the results column."""
+    stmt = (
+        valid_laps(session_id)
         .order_by(Lap.lap_time_ms, Lap.lap_number)
         .limit(1)
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, select
 
 from storage.models import Driver, Event, Lap, Result, Session
 from storage.queries import (
@@ -25,6 +25,7 @@ from storage.queries import (
     _event,
     _event_select,
     result_outcome,
+    valid_laps,
 )
 
 
@@ -84,15 +85,7 @@ def lap_leaders(db: Db, session_id: int) -> list[LapLeader]:
 def best_lap(db: Db, session_id: int, driver_id: int | None, compound: str | None = None) -> BestLap | None:
     """A driver's (or, with no driver, the session's) fastest valid lap in the lap table —
     deleted laps left out — optionally on one compound."""
-    stmt = (
-        select(*_DRIVER_COLS, Lap.lap_time_ms, Lap.lap_number, Lap.compound)
-        .join(Driver, Driver.id == Lap.driver_id)
-        .where(
-            Lap.session_id == session_id,
-            Lap.lap_time_ms.is_not(None),
-            or_(Lap.deleted.is_(None), Lap.deleted.is_(False)),
-        )
-    )
+    stmt = valid_laps(session_id)
     if driver_id is not None:
         stmt = stmt.where(Lap.driver_id == driver_id)
     if compound is not None:

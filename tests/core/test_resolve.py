@@ -6,7 +6,7 @@ import pytest
 
 from bot.errors import UserError
 from bot.question import resolve_question
-from bot.resolve import parse_lap_range, resolve_driver, resolve_event
+from bot.resolve import resolve_driver, resolve_event
 from slipstream.wiring import App
 from tests.core.conftest import NOW
 
@@ -49,4 +49,7 @@ async def test_questions(app: App) -> None:
     assert r.focus == "standings" and r.standings_kind == "constructors"
     r = await resolve_question(app.store, "how did Leclerc do in the last race?", now=NOW)
     assert r.focus == "results" and r.event is not None and r.event.round == 22
-    assert parse_lap_range("laps 10-20") == (10, 20) and parse_lap_range("first 5 laps") == (1, 5)
+    r = await resolve_question(app.store, "VER laps 10-20 at monza 2023", now=NOW)
+    assert r.lap_range == (10, 20)
+    r = await resolve_question(app.store, "VER first 5 laps at monza 2023", now=NOW)
+    assert r.lap_range == (1, 5)
