@@ -126,3 +126,7 @@ NOT_HELD_DATA = (
 )
 NO_PREDICTIONS = "I don't make predictions yet: I answer from what has already happened."
 DRIVER_NO_SEASON = "{driver} did not race in {year}: I hold no result of theirs that season."
+NO_TEAM_FILTER = ("I can count {driver}'s results, or {team}'s, but not {driver}'s with {team} alone yet. "
+                  "Try *how many wins does {driver} have* or *{team} wins*.")
+NO_LIST_YET = ("I can't list which races yet, only count them: try *how many races did Senna win in 1988* "
+               "or ask about one race, e.g. *who won monza 1988*.")

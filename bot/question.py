@@ -309,6 +309,14 @@ async def _check(store: Store, plan: QueryPlan, text: str, now: dt.datetime, *, 
             raise UserError(m.UNKNOWN_SEASON.format(year=y))
     if plan.focus == "unsupported":
         return
+    words = set(fold(text).split())
+    if plan.focus in _AGGREGATES and plan.drivers and plan.teams:
+        # "hamilton's wins with ferrari": a count we can't filter by team yet; never the career total.
+        raise UserError(m.NO_TEAM_FILTER.format(driver=plan.drivers[0].name, team=plan.teams[0][1]))
+    if plan.focus in ("stat", "leaders") and words & {"which", "what", "where"} \
+            and words & {"tracks", "track", "races", "circuits", "gps", "grands", "where"}:
+        # "which tracks did senna win at in 1988": a list we don't give yet; never just the count.
+        raise UserError(m.NO_LIST_YET)
     if len(plan.events) > 1:
         names = " or ".join(f"**{e.name}** (round {e.round})" for e in plan.events)
         raise UserError(m.WHICH_RACE.format(year=plan.events[0].year, place=plan.events[0].location

@@ -967,6 +967,12 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         if "compare" in tags or "beat" in words:
             return go("quali_h2h")
         return go("teammates")
+    # "max vs checo quali h2h 2022 who won more": the qualifying battle, not their race wins.
+    if ("compare" in tags or "teammate" in tags) and plan.years and not has_e and (
+        plan.session_type == "Q" or any(w.startswith("outqualif") for w in words)
+    ):
+        plan.session_type = "Q"
+        return go("quali_h2h")
     # Counts and careers ("how many wins does lando have", "hamilton poles 2020").
     if metric and "how_many" in tags and not has_e and not subject and not lap and not plan.years \
             and metric not in ("points",):
@@ -988,11 +994,6 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("quali")
     if "gap" in tags and "pole" in tags and has_d:
         return go("gap_to_pole")
-    if ("compare" in tags or "teammate" in tags) and plan.years and not has_e and (
-        plan.session_type == "Q" or any(w.startswith("outqualif") for w in words)
-    ):
-        plan.session_type = "Q"
-        return go("quali_h2h")
     if plan.part or (({"lap_time", "laps", "best_lap"} & tags) and plan.session_type in ("Q", "SQ") and has_d):
         return go("quali")
     # Lap-level story.

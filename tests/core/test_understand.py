@@ -138,3 +138,14 @@ async def test_a_default_race_is_named(app: App) -> None:
                 and any(x["raceId"] == r["raceId"] for x in _rows("results.csv"))), key=lambda r: int(r["round"]))
     r = await ask(app, "who won?")
     assert last["name"] in r.text
+
+
+async def test_what_cannot_be_computed_is_refused_not_answered_otherwise(app: App) -> None:
+    """A driver's count with one team, or a list of races: refused with a phrasing that works,
+    never the career total or a bare count (both were a different question)."""
+    with pytest.raises(UserError, match="not Lewis Hamilton's with Ferrari"):
+        await resolve_question(app.store, "hamiltons wins w ferrari", now=NOW)
+    with pytest.raises(UserError, match="can't list which races"):
+        await resolve_question(app.store, "which tracks did verstappen win at in 2023", now=NOW)
+    plan = await resolve_question(app.store, "max vs checo quali h2h 2023 who won more", now=NOW)
+    assert plan.focus == "quali_h2h" and plan.session_type == "Q"
