@@ -3,7 +3,7 @@
 It handles the common questions (winner, podium, pole, fastest lap, a
 driver's result, gaps, pit stops, stints, standings, head-to-head, schedule,
 season form) and says plainly what it cannot answer. Every figure it prints
-comes from the context, so it is also the fact guard's safe fallback.
+comes from the context, so it is also the truth the LLM path phrases and its fallback.
 """
 
 from __future__ import annotations

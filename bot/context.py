@@ -1,8 +1,8 @@
 """Context builder: exactly the facts a question needs, as compact JSON-able dicts.
 
-The same dict feeds the deterministic answerer and the LLM prompt, so the
-fact guard checks a model's numbers against precisely what the fallback
-would say. Times are pre-formatted strings ("1:25.072", "+6.064s") so a
+The deterministic answer is written from it, and the LLM path phrases only that
+answer's claims (`bot/claims.py`), so a model can state nothing the context
+does not hold. Times are pre-formatted strings ("1:25.072", "+6.064s") so a
 number means the same thing in the context, the prompt and the answer.
 Every context carries freshness: when the data was written and whether the
 classification is provisional or final.
@@ -342,7 +342,7 @@ def form_ctx(form: Any) -> Ctx:
 #
 # `None` from these builders means "not held for this session" (history-only
 # sessions have no weather or race control rows); the answer says so plainly.
-# Numbers are pre-formatted strings, so the answer and the fact guard see the
+# Numbers are pre-formatted strings, so the answer and the claim guard see the
 # same figure ("29.2", "39": whole values without a ".0").
 
 _YELLOW = re.compile(r"\byellows?\b")

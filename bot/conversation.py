@@ -1,8 +1,8 @@
 """Conversation handler: question → resolve → context → answer (model or deterministic).
 
-With an LLM configured, `bot.grounded.answer_with_llm` phrases the answer from
-the same context and falls back to the deterministic text when the model
-fails or its answer does not pass the fact guard. Without one, the
+With an LLM configured, `bot.grounded.answer_with_llm` phrases the deterministic
+answer's claims and falls back to the deterministic text when the model fails
+or its text does not pass the claim guard. Without one, the
 deterministic answerer replies directly.
 
 Follow-ups in a thread keep their subject: the last race and drivers of a
@@ -164,7 +164,7 @@ class ConversationHandler:
         elif res.focus in schedule.TIMED:
             timed = schedule.timed_reply(context)  # session times in each reader's own zone
         elif has_facts and llm_allowed and deps.llm is not None and deps.prompts is not None:
-            text_out, sent = await self._llm_answer(ctx, text, context, fallback, state)
+            text_out, sent = await self._llm_answer(ctx, text, context, fallback, res)
         if state is not None:
             state.turns.append((text, text_out or fallback))
             # A season-level answer keeps the race the conversation was about ("who was the other
@@ -217,12 +217,14 @@ class ConversationHandler:
         return Reply(text="\n".join(texts))
 
     async def _llm_answer(
-        self, ctx: CommandContext, question: str, context: dict[str, Any], fallback: str,
-        state: ConversationState | None,
+        self, ctx: CommandContext, question: str, context: dict[str, Any], fallback: str, res: Resolved,
     ) -> tuple[str, bool]:
         """(text, already_sent). Falls back to the deterministic text on any failure."""
-        from bot.grounded import answer_with_llm  # imported lazily: openai is heavy
+        from bot.claimguard import unread_words
+        from bot.grounded import answer_with_llm, log_outcome  # imported lazily: openai is heavy
+        from bot.lexicon import FILLER
         from bot.prompting import Style
+        from bot.vocab import vocabulary
 
         style = Style()
         if ctx.policy is not None and ctx.policy.style is not None:
@@ -233,14 +235,15 @@ class ConversationHandler:
         result = await answer_with_llm(
             llm=ctx.deps.llm,
             renderer=ctx.deps.prompts,
-            context=context,
+            vocab=await vocabulary(ctx.store),
             question=question,
-            history=list(state.turns) if state else [],
             style=style,
             responder=ctx.responder,
             fallback_text=fallback,
-            template="compare.md.j2" if context.get("focus") == "compare" else "answer.md.j2",
+            context=context,
+            watch=unread_words(question, [s.text for s in res.spans], FILLER),
         )
+        log_outcome(result)
         return result.text, bool(getattr(result, "delivered", True))
 
 

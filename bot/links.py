@@ -1,11 +1,11 @@
-"""Links in text we did not write: find them (for the fact guard), make them inert (for renderers).
+"""Links in text we did not write: find them (for the claim guard), make them inert (for renderers).
 
 A prompt injection (a crafted driver name, a question, a poisoned data source)
 can make a model write ``[details](https://evil.example)``; rendered as is, that
 became a live masked link on Slack (``<https://…|details>``) and on Discord. So:
 
-- the fact guard treats every link in a model's answer as a claim, supported
-  only when the context holds the same URL (`find_links`);
+- the claim guard treats every link in a model's answer as a claim, supported
+  only when the deterministic answer holds the same URL (`find_links`);
 - renderers pass all reply text through `neutralise` (Markdown) or `defang`
   (plain text): markdown links ``[text](url)``, Slack masked links ``<url|text>``,
   bare ``http(s)://`` and ``www.`` addresses come out as visible, non-clickable

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 import openai
@@ -49,12 +49,23 @@ class LLMStats:
     calls: int = 0  # requests sent to the model
     failures: int = 0  # requests that ended in LLMError
     timeouts: int = 0  # subset of failures
-    guard_rejections: int = 0  # answers the fact guard refused (set by bot.grounded)
+    guard_rejections: int = 0  # model attempts the claim guard refused (set by bot.grounded)
     retries: int = 0  # second attempts after a failure or rejection (bot.grounded)
     fallbacks: int = 0  # answers that ended as the deterministic text (bot.grounded)
     answers: int = 0  # answers shown that came from the model (bot.grounded)
+    # Claim-guard outcomes per answer: accepted / fresh_attempt / fallback / skipped (no call).
+    guard: dict[str, int] = field(default_factory=dict)
+    # Rejected attempts by the kinds of claim the guard refused (entity, value, attach, ...).
+    rejected: dict[str, int] = field(default_factory=dict)
 
-    def snapshot(self) -> dict[str, int]:
+    def note_guard(self, outcome: str) -> None:
+        self.guard[outcome] = self.guard.get(outcome, 0) + 1
+
+    def note_rejection(self, kinds: list[str]) -> None:
+        for k in kinds:
+            self.rejected[k] = self.rejected.get(k, 0) + 1
+
+    def snapshot(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -133,8 +144,8 @@ class LLMClient:
         await self._guarded(_until(deadline, self._sem.acquire()))
         try:
             response = await self._create(messages, max_tokens, temperature, deadline, stream=True)
+            chunks = aiter(response)
             try:
-                chunks = aiter(response)
                 got_any = False
                 while True:
                     chunk = await self._guarded(_until(deadline, anext(chunks, _END)))
@@ -153,6 +164,10 @@ class LLMClient:
                     self._wrap(exc)
                     raise exc
             finally:
+                # Close the SDK's chunk iterator too: left to the garbage collector, a stream we
+                # stopped early (guard rejection) prints "async generator already executing".
+                with contextlib.suppress(Exception):
+                    await chunks.aclose()  # type: ignore[attr-defined]
                 with contextlib.suppress(Exception):
                     await response.close()
         finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, get_args
@@ -74,32 +74,6 @@ class Style:
         return LENGTH_TOKENS[self.length]
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """One earlier message of the conversation (thread / reply chain)."""
-
-    role: Literal["user", "assistant"]
-    text: str
-
-
-def normalize_history(history: Sequence[tuple[str, str]], max_turns: int = 6) -> list[Turn]:
-    """Turn `(role, text)` pairs into the last `max_turns` turns.
-
-    `role` is "user" or "assistant" ("bot" is accepted too). Any other first element
-    is read as a `(question, answer)` pair, which expands into two turns: both
-    shapes are natural for a caller holding conversation memory.
-    """
-    turns: list[Turn] = []
-    for first, second in history:
-        role = first.strip().lower()
-        if role in ("user", "assistant", "bot"):
-            turns.append(Turn("user" if role == "user" else "assistant", second))
-        else:
-            turns.append(Turn("user", first))
-            turns.append(Turn("assistant", second))
-    return turns[-max_turns:]
-
-
 def compact_json(value: Any) -> str:
     """Facts as one-line JSON. `</` is escaped so a value can never close a prompt tag."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -109,6 +83,25 @@ def compact_json(value: Any) -> str:
 def chat_text(value: Any, limit: int = 2000) -> str:
     """User-written text made safe for its slot: no tags, no control chars, capped length."""
     text = _CONTROL.sub(" ", str(value)).replace("<", "‹").replace(">", "›").strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+_FLATTEN = re.compile(r"[<>{}\[\]`\"\\|#*_~]+")
+_AT = re.compile(r"@+|<!")
+
+
+def quoted_question(value: Any, limit: int = 300) -> str:
+    """The user's question as one quoted line that cannot pose as anything else.
+
+    Tags, JSON, code and markup characters are flattened to spaces (a typed ``</question>`` or
+    ``{"winner": "HAM"}`` arrives as plain words), mentions lose their ``@``, line breaks go
+    (no fake "Facts:" block), and the length is capped.
+    """
+    text = _CONTROL.sub(" ", str(value))
+    text = _AT.sub(" ", _FLATTEN.sub(" ", text))
+    text = re.sub(r"\s+", " ", text).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
@@ -133,35 +126,30 @@ class PromptRenderer:
         )
         self.env.filters["compact_json"] = compact_json
         self.env.filters["chat_text"] = chat_text
+        self.env.filters["quoted_question"] = quoted_question
 
     def render(self, template_name: str, **variables: Any) -> str:
         """Render one template. Raises jinja2.UndefinedError for a missing variable."""
         text = self.env.get_template(template_name).render(**variables)
         return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
-    def messages(
+    def phrase_messages(
         self,
         *,
-        template: str,
-        facts: Mapping[str, Any],
+        claims: Sequence[str],
+        must: Sequence[str],
         question: str,
-        history: Sequence[tuple[str, str]],
         style: Style,
+        task: Literal["answer", "pulse"] = "answer",
     ) -> list[dict[str, str]]:
-        """The chat messages for one grounded answer: system rules + one user turn.
+        """The chat messages for one phrased answer: the rules, then the claims and the question.
 
-        Earlier turns go inside the user turn's `<conversation>` slot (filtered like
-        the question), not as separate chat messages, so chat-written text never
-        sits outside a delimited slot.
+        The model sees the deterministic answer's claims (one per line) and the question, quoted
+        and neutralised; nothing else from the store and no earlier turns (the resolver has
+        already read "he" and "that race"), so a typed-in fact or rule has nowhere to hide.
         """
-        system = self.render("system.md.j2", style=style)
-        user = self.render(
-            template,
-            facts=facts,
-            question=question,
-            history=normalize_history(history),
-            style=style,
-        )
+        system = self.render("phrase_system.md.j2", style=style)
+        user = self.render("phrase.md.j2", claims=list(claims), must=list(must), question=question, task=task)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 

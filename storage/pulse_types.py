@@ -67,7 +67,7 @@ KINDS: dict[str, str] = {
 class PulseHighlight:
     """One story. `key` is unique within the session and the same however the
     session was replayed (lap by lap or whole); `facts` are JSON-safe values
-    the commentary may use and the fact guard checks against."""
+    the commentary templates are written from."""
 
     key: str
     kind: str

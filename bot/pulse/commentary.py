@@ -2,9 +2,9 @@
 
 Deterministic Jinja templates (`prompts/pulse/<language>.md.j2`) always give a
 message; when an LLM is configured the model may write it instead, through
-the core's grounded path (`bot.grounded.answer_with_llm`): its text must pass
-the fact guard against the highlight's facts, otherwise the template text is
-used. Bursts (several pit stops in one lap, several passes in one lap) become
+the core's grounded path (`bot.grounded.answer_with_llm`): the model phrases the
+claims of the template text and must pass the claim guard against them,
+otherwise the template text is used. Bursts (several pit stops in one lap, several passes in one lap) become
 one message.
 """
 
@@ -84,12 +84,15 @@ class Commentator:
         llm: the core's LLMClient, or None for templates only.
     """
 
-    def __init__(self, renderer: PromptRenderer | None = None, llm: Any | None = None) -> None:
+    def __init__(
+        self, renderer: PromptRenderer | None = None, llm: Any | None = None, vocab: Any | None = None
+    ) -> None:
         self.renderer = renderer or PromptRenderer()
         self.renderer.env.filters.update(
             secs=_secs, laptime=_laptime, pts=_pts, abs_secs=_abs_secs, pos=_pos
         )
         self.llm = llm
+        self.vocab = vocab  # bot.claims.Vocabulary; the store-free basic one when None
 
     def template_text(self, group: Sequence[PulseHighlight], style: Style) -> str:
         """The deterministic message for one highlight or one burst."""
@@ -103,25 +106,19 @@ class Commentator:
         return self.renderer.render(f"pulse/{lang}.md.j2", items=items, style=style, note=note).strip()
 
     async def write(self, group: Sequence[PulseHighlight], style: Style) -> str:
-        """LLM-written when a model is configured and its text passes the fact guard;
+        """LLM-written when a model is configured and its text passes the claim guard;
         the template text otherwise (also when the model is down)."""
         fallback = self.template_text(group, style)
         if self.llm is None:
             return fallback
         from bot.grounded import answer_with_llm  # the core's guarded path
+        from bot.vocab import basic_vocabulary
 
-        context = {
-            "event": group[0].facts.get("event"),
-            "highlights": [
-                {"kind": h.kind, "lap": h.lap, "drivers": list(h.drivers), **h.facts}
-                for h in group
-            ],
-        }
         try:
+            # The template text is the truth: the model phrases its claims, the guard checks.
             ans = await answer_with_llm(
-                llm=self.llm, renderer=self.renderer, context=context,
-                question="Announce these Track Pulse highlights.", history=[], style=style,
-                responder=None, fallback_text=fallback, template="pulse/llm.md.j2",
+                llm=self.llm, renderer=self.renderer, vocab=self.vocab or basic_vocabulary(),
+                question="", style=style, responder=None, fallback_text=fallback, task="pulse",
             )
         except Exception:  # the template text is always a correct answer
             log.exception("pulse commentary: LLM path failed, using the template text")

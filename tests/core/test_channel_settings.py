@@ -143,7 +143,7 @@ async def test_llm_off_and_style_per_channel(llm_app: App, openai_server: FakeOp
     r = await ask(llm_app, "who won the 2023 italian grand prix?", channel="styled")
     assert reply in r.text
     prompt = "\n".join(msg["content"] for msg in openai_server.requests[-1].messages)
-    assert "write in German" in prompt and "like a fan talking to fans" in prompt
+    assert "Write in German" in prompt and "a fan talking to fans" in prompt
 
     await _set(llm_app, "llm=off", channel="plain")
     before = len(openai_server.requests)

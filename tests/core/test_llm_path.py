@@ -28,12 +28,25 @@ async def llm_app(demo_url: str, openai_server: FakeOpenAIServer) -> AsyncIterat
 
 
 async def test_grounded_answer_from_the_model(llm_app: App, openai_server: FakeOpenAIServer) -> None:  # noqa: F811
-    openai_server.script(Behaviour(reply="Max Verstappen won the 2023 Italian Grand Prix, 6.064s ahead of Pérez."))
+    good = ("Max Verstappen won the 2023 Italian Grand Prix ahead of Sergio Pérez in P2 (+6.064s) "
+            "and Carlos Sainz in P3.")
+    openai_server.script(Behaviour(reply=good))
     r = await ask(llm_app, "who was on the podium at monza 2023?")
-    assert "Max Verstappen won the 2023 Italian Grand Prix" in r.text
-    # The prompt carried the store's facts, and the user's text in its own slot.
+    assert r.text.startswith(good)
+    # The prompt carried the answer's claims, and the user's text quoted on its own line.
     prompt = "\n".join(m["content"] for m in openai_server.requests[-1].messages)
-    assert "+6.064s" in prompt and "who was on the podium at monza 2023?" in prompt
+    assert "+6.064s" in prompt and '"who was on the podium at monza 2023?"' in prompt
+
+
+async def test_a_right_answer_about_the_wrong_driver_is_not_shown(
+    llm_app: App, openai_server: FakeOpenAIServer  # noqa: F811
+) -> None:
+    """Every token is in the data, but attached to the wrong driver: the deterministic answer."""
+    swapped = ("Sergio Pérez won the 2023 Italian Grand Prix ahead of Max Verstappen in P2 (+6.064s) "
+               "and Carlos Sainz in P3.")
+    openai_server.script(Behaviour(reply=swapped), Behaviour(reply=swapped))
+    r = await ask(llm_app, "who was on the podium at monza 2023?")
+    assert "Sergio Pérez won" not in r.text and r.text.startswith("Podium of the 2023 Italian Grand Prix")
 
 
 async def test_invented_numbers_fall_back_to_the_deterministic_answer(

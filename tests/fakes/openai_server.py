@@ -243,3 +243,14 @@ async def openai_server() -> AsyncIterator[FakeOpenAIServer]:
 def with_delay(behaviour: Behaviour, delay_s: float) -> Behaviour:
     """A copy of `behaviour` that waits `delay_s` before answering (fixed-latency model)."""
     return replace(behaviour, delay_s=delay_s)
+
+
+def phrase_claims(body: dict[str, Any]) -> str:
+    """A well-behaved model: the claims of a phrasing prompt ("Facts:" lines), as sentences.
+
+    For benchmarks and tests that need the model's text to be shown (the claim guard accepts
+    a text that says exactly the claims); any other prompt gets a plain "OK.".
+    """
+    user = next((m.get("content") or "" for m in reversed(body.get("messages") or []) if m.get("role") == "user"), "")
+    lines = [ln[2:].strip() for ln in user.split("Facts:", 1)[-1].splitlines() if ln.startswith("- ")]
+    return " ".join(ln.rstrip(".") + "." for ln in lines) if lines else "OK."

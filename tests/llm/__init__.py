@@ -1,1 +1,1 @@
-"""LLM path tests: client, prompts, fact guard, streaming, grounded answers."""
+"""LLM path tests: client, prompts, claims, claim guard, streaming, grounded answers."""

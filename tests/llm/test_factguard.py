@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot.factguard import FactIndex, check, interpretations
 from tests.llm.conftest import MONZA_CONTEXT
+from tests.llm.context_check import FactIndex, check, interpretations
 
 
 @pytest.mark.parametrize(

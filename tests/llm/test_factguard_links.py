@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.factguard import check
 from bot.links import find_links
 from tests.llm.conftest import MONZA_CONTEXT
+from tests.llm.context_check import check
 
 CONTEXT_WITH_URL = {**MONZA_CONTEXT, "source": "https://en.wikipedia.org/wiki/2023_Italian_Grand_Prix"}
 

@@ -104,7 +104,7 @@ async def test_abandoned_stream_frees_its_slot(openai_server: FakeOpenAIServer) 
     openai_server.set_default(Behaviour(reply="a b c d e f", chunk_delay_s=0.05))
     async with contextlib.aclosing(client.stream(MSG)) as s:
         async for _ in s:
-            break  # e.g. the fact guard rejected the first words
+            break  # e.g. the claim guard rejected the first words
     assert await asyncio.wait_for(client.complete(MSG), 2) == "a b c d e f"
     await client.aclose()
 

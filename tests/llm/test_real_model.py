@@ -13,13 +13,15 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.factguard import check
+from bot.claimguard import ClaimGuard
+from bot.claims import claims_from_answer
 from bot.grounded import answer_with_llm
 from bot.llm import LLMClient
 from bot.model import PlatformLimits
 from bot.prompting import PromptRenderer, Style
 from bot.streaming import CURSOR
-from tests.llm.conftest import MONZA_CONTEXT, RecordingResponder
+from bot.vocab import basic_vocabulary
+from tests.llm.conftest import RecordingResponder
 from tests.llm.real_server import model_available, running_server
 
 pytestmark = [
@@ -66,12 +68,13 @@ async def test_health_and_plain_completion(real_llm: LLMClient) -> None:
     [
         (
             "Who won the 2023 Italian Grand Prix?",
-            "Max Verstappen (VER) won the 2023 Italian Grand Prix.",
+            "**Max Verstappen (VER)** won the 2023 Italian Grand Prix for Red Bull Racing from P2 on the grid, "
+            "in 1:13:41.143.",
             "Verstappen",
         ),
         (
             "What was the fastest lap time and who set it?",
-            "Oscar Piastri (PIA) set the fastest lap: 1:25.072 on lap 43.",
+            "**Oscar Piastri (PIA)** set the fastest lap of the 2023 Italian Grand Prix: 1:25.072 on lap 43.",
             "1:25.072",
         ),
     ],
@@ -80,36 +83,29 @@ async def test_grounded_answers_are_correct(
     real_llm: LLMClient, question: str, fallback: str, must_contain: str
 ) -> None:
     resp = RecordingResponder(limits=PlatformLimits(max_text=2000, edit_interval_s=0.5))
+    vocab = basic_vocabulary()
     ans = await answer_with_llm(
-        llm=real_llm,
-        renderer=PromptRenderer(),
-        context=MONZA_CONTEXT,
-        question=question,
-        history=[],
-        style=Style(length="short"),
-        responder=resp,
-        fallback_text=fallback,
-    )
+        llm=real_llm, renderer=PromptRenderer(), vocab=vocab, question=question,
+        style=Style(length="short"), responder=resp, fallback_text=fallback,
+    )  # fmt: skip
     assert real_llm.stats.calls >= 1
     assert real_llm.stats.failures == 0, ans.reason  # the real model answered, in time
     # Whatever the model did, the user sees a correct answer and nothing unguarded.
     assert must_contain in ans.text, ans
+    guard = ClaimGuard(claims_from_answer(fallback, vocab), vocab, question=question)
     for shown in resp.shown_texts():
-        assert check(shown.removesuffix(CURSOR), MONZA_CONTEXT).ok, shown
+        visible = shown.removesuffix(CURSOR)
+        assert visible in ("…", fallback) or guard.check(visible, final=False).ok, shown
     assert resp.final_texts() == [ans.text]
 
 
-async def test_wandering_question_never_shows_invented_facts(real_llm: LLMClient) -> None:
-    """A question the facts cannot answer: the model tends to invent (cars, years, times)."""
+async def test_a_note_is_never_sent_to_the_model(real_llm: LLMClient) -> None:
+    """A reply that states nothing about anyone (a refusal) is shown as it is: no model call."""
     fallback = "I don't have car specifications; I can tell you Monza 2023 results and laps."
+    before = real_llm.stats.calls
     ans = await answer_with_llm(
-        llm=real_llm,
-        renderer=PromptRenderer(),
-        context=MONZA_CONTEXT,
+        llm=real_llm, renderer=PromptRenderer(), vocab=basic_vocabulary(),
         question="What engine horsepower and top speed did Verstappen's car have?",
-        history=[],
-        style=Style(length="short"),
-        responder=None,
-        fallback_text=fallback,
-    )
-    assert ans.text == fallback or check(ans.text, MONZA_CONTEXT).ok
+        style=Style(length="short"), responder=None, fallback_text=fallback,
+    )  # fmt: skip
+    assert ans.text == fallback and real_llm.stats.calls == before

@@ -117,7 +117,8 @@ async def _sigterm_with_answers_in_flight(
             url = f"http://127.0.0.1:{slack_port}/slack/events"
 
             async def ask(i: int) -> int:
-                body = json.dumps(event_body(mention_event(f"tell me everything about monza 2023 ({i})")))
+                # An answer the model phrases (a story table would be shown without it).
+                body = json.dumps(event_body(mention_event("who won monza 2023?")))
                 headers = signed_headers(SECRET, body, content_type="application/json")
                 async with http.post(url, data=body.encode(), headers=headers) as resp:
                     return resp.status
@@ -147,10 +148,12 @@ async def _sigterm_with_answers_in_flight(
 
 
 async def test_sigterm_lets_20_answers_finish_within_the_grace(tmp_path: Path, demo_url: str) -> None:
-    # Each answer streams for ~6 s: well inside a 30 s grace.
-    words = ["Verstappen won the Italian Grand Prix from pole. "] * 30
+    # Each answer streams for ~6 s: well inside a 30 s grace. A text the claim guard accepts:
+    # its claims, then prose that states nothing.
+    words = ["Max Verstappen won the 2023 Italian Grand Prix for Red Bull Racing from P2 on the grid. "] + [
+        "The race turned on tyre management. "] * 14
     fake, err, late = await _sigterm_with_answers_in_flight(
-        tmp_path, demo_url, grace_s=30, llm=Behaviour(chunks=words, chunk_delay_s=0.2),
+        tmp_path, demo_url, grace_s=30, llm=Behaviour(chunks=words, chunk_delay_s=0.4),
     )
     shown = _final_texts(fake)
     answers = [t for t in shown.values() if "Verstappen" in t]

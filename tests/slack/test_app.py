@@ -85,19 +85,23 @@ async def test_thread_follow_up_reaches_a_second_worker(start_slack, demo_app) -
     assert len(run2.fake.posts()) == 2
 
 
-async def test_streamed_long_answer(start_slack, demo_app) -> None:
-    sentence = "Verstappen won the Italian Grand Prix from pole. "
-    chunks = [sentence] * 110  # ~5,400 characters: more than one Slack message
-    async with FakeOpenAIServer(default=Behaviour(chunks=chunks, chunk_delay_s=0.02)) as llm:
+async def test_streamed_answer(start_slack, demo_app) -> None:
+    # A text the claim guard accepts (the answer's claims, then prose that states nothing),
+    # streamed word by word over about 4 s.
+    text = ("Max Verstappen won the 2023 Italian Grand Prix for Red Bull Racing from P2 on the grid. "
+            + "The race turned on tyre management and clean air. " * 12)
+    chunks = [w + " " for w in text.split()]
+    async with FakeOpenAIServer(default=Behaviour(chunks=chunks, chunk_delay_s=0.04)) as llm:
         app = await demo_app(llm_base_url=llm.base_url, llm_max_tokens=4000)
         run = await start_slack(app.dispatcher)
         root = new_ts()
-        await run.event(mention_event("tell me everything about monza 2023", ts=root))
+        await run.event(mention_event("who won monza 2023?", ts=root))
         await run.fake.wait_calls("chat.update", 2, timeout_s=15)
+        await run.fake.wait_for(lambda: "▌" not in str(run.fake.calls_to("chat.update")[-1].args.get("text")),
+                                timeout_s=15)
         await run.settle()
     posts = run.fake.posts()
     updates = run.fake.calls_to("chat.update")
-    assert len(posts) >= 2, "long answer continued in a new message"
     assert all(p.args["thread_ts"] == root for p in posts)
     # edits paced by the streaming interval (1 s), not one per token
     assert len(updates) < len(chunks) / 5
@@ -110,7 +114,8 @@ async def test_streamed_long_answer(start_slack, demo_app) -> None:
         assert all(len(b["text"]["text"]) <= 3000 for b in call.blocks() if b["type"] == "section")
     shown = " ".join(_section_text(final[p.response["ts"]]) for p in posts)
     squashed = re.sub(r"\s+", "", shown)  # message / section breaks may fall inside a sentence
-    assert squashed.count("VerstappenwontheItalianGrandPrixfrompole.") == len(chunks)
+    assert squashed.startswith("MaxVerstappenwonthe2023ItalianGrandPrix")
+    assert squashed.count("Theraceturnedontyremanagementandcleanair.") == 12
     assert "▌" not in shown  # the streaming cursor is gone at the end
 
 
@@ -137,9 +142,8 @@ async def test_model_output_channel_ping_is_inert(start_slack, demo_app) -> None
             "0",
         )
     final = sent[-1].all_text()
-    assert (
-        "channel" in final and "here" in final and "Verstappen won" in final
-    )  # shown, not executed
+    # The claim guard refuses the pinging text; the data's answer is shown.
+    assert "channel" not in final and "here" not in final and "Verstappen (VER)* won" in final
 
 
 async def test_real_moderator_command_refused_to_member(start_slack, demo_app) -> None:

@@ -1,4 +1,8 @@
-"""Fact guard: a generated answer may only state numbers, driver codes and names the context holds.
+"""Context check (for tests): a text may only state numbers, driver codes and names a context holds.
+
+This was the bot's first fact guard; the claim guard (`bot.claimguard`) replaced it in the bot.
+The tests keep it as an independent check that a deterministic answer states only what its
+context holds (a token-level check: it does not know whom a number belongs to).
 
 Small models do not compute and do invent (see docs/llm.md). Rather than trust
 them, every checkable token of the answer is looked up in an index built from the
