@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from typing import Annotated, Any
 
@@ -227,8 +228,19 @@ def register(app: typer.Typer) -> None:
             "--explain", help="First print how the question was read: intent, slots, words, unknown words.")] = False,
         as_json: Annotated[bool, typer.Option(
             "--json", help='Print {"reply": ..., "plan": ...} as JSON instead.')] = False,
+        verbose: Annotated[bool, typer.Option(
+            "-v", "--verbose", help="Also print, on stderr, what the model was given and what the claim "
+                                    "guard decided (accepted / fresh attempt / fallback, rejected claims).")] = False,
     ) -> None:
         """Ask one question (or run one /f1 command) and print the reply."""
+        if verbose:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            for name in ("bot.grounded", "bot.llm_plan"):
+                logger = logging.getLogger(name)
+                logger.setLevel(logging.DEBUG)
+                logger.addHandler(handler)
+                logger.propagate = False  # once, plainly, not again through the root handler
         out = asyncio.run(_ask(text, as_moderator, _check_render(render), explain=explain, as_json=as_json))
         if not out:
             raise typer.Exit(1)

@@ -77,11 +77,22 @@ class _LLMCollector:
             ("failures", "LLM requests that failed"),
             ("timeouts", "LLM requests that timed out"),
             ("fallbacks", "Answers that fell back to the deterministic text"),
-            ("guard_rejections", "LLM answers the fact guard refused"),
+            ("guard_rejections", "Model attempts the claim guard refused"),
             ("answers", "Answers shown that came from the model"),
         ):
             if name in stats:
                 yield CounterMetricFamily(f"slipstream_llm_{name}", help_, value=stats[name])
+        guard = CounterMetricFamily(
+            "slipstream_llm_guard", "Answers by claim-guard outcome (accepted, fresh_attempt, fallback, skipped)",
+            labels=["outcome"])
+        for outcome in ("accepted", "fresh_attempt", "fallback", "skipped"):
+            guard.add_metric([outcome], stats.get("guard", {}).get(outcome, 0))
+        yield guard
+        rejected = CounterMetricFamily(
+            "slipstream_llm_guard_rejected", "Model attempts the claim guard refused, by claim kind", labels=["kind"])
+        for kind, n in sorted(stats.get("rejected", {}).items()):
+            rejected.add_metric([kind], n)
+        yield rejected
 
 
 class _OutboxCollector:

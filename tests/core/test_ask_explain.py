@@ -94,3 +94,29 @@ def test_explain_lines_show_words_defaults_and_unknown() -> None:
     assert '  "lando" -> driver = NOR' in lines
     assert "defaults used: default_event" in lines
     assert lines[-2:] == ["unknown words: blorp", "---"]
+
+
+async def test_ask_verbose_shows_the_claims_and_the_guards_decision(demo_url: str, tmp_path: Path) -> None:
+    """`slipstream ask -v` with a model (a real local HTTP server speaking the OpenAI API) that
+    puts the win on the wrong driver: stderr shows the claims, the rejected text and claim, and
+    the fallback; stdout shows the data's answer."""
+    import asyncio
+    import os
+    import sys
+
+    from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
+
+    wrong = "Sergio Pérez won the 2023 Italian Grand Prix from P2 on the grid."
+    async with FakeOpenAIServer(default=Behaviour(reply=wrong)) as srv:
+        env = {**os.environ, "DATABASE_URL": demo_url, "LLM_BASE_URL": srv.base_url, "HOME": str(tmp_path)}
+        proc = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("slipstream")), "ask", "-v", "who won monza 2023",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out_b, err_b = await asyncio.wait_for(proc.communicate(), 120)
+    out, err = out_b.decode(), err_b.decode()
+    assert proc.returncode == 0, err
+    assert "**Max Verstappen (VER)** won the 2023 Italian Grand Prix" in out and "Pérez" not in out
+    assert "claim: Max Verstappen (VER) won the 2023 Italian Grand Prix" in err
+    # Streamed: the guard stopped the model at the first name the answer does not hold.
+    assert "model wrote (not shown): Sergio" in err and "rejected entity: 'Sergio" in err
+    assert "claim guard: fallback (guard: entity)" in err and err.count("claim guard: fallback") == 1
