@@ -39,7 +39,7 @@ from slipstream.wiring import build_app  # noqa: E402
 from storage.db import init_db, make_engine  # noqa: E402
 from storage.demo import load_demo  # noqa: E402
 from tests.fakes.discord_server import FakeDiscord, FakeUser, snowflake  # noqa: E402
-from tests.fakes.openai_server import Behaviour, FakeOpenAIServer  # noqa: E402
+from tests.fakes.openai_server import Behaviour, FakeOpenAIServer, phrase_claims  # noqa: E402
 
 QUESTIONS = [
     "who won the 2023 italian grand prix?",
@@ -66,7 +66,7 @@ class FakesThread:
 
     async def _make_llm(self, delay: float) -> FakeOpenAIServer:
         srv = FakeOpenAIServer(
-            default=Behaviour(reply="The data for that race tells the story.", delay_s=delay)
+            default=Behaviour(reply_fn=phrase_claims, delay_s=delay)
         )
         await srv.start()
         return srv

@@ -1,47 +1,58 @@
-"""LLM path overhead: our time to first token vs the model's own, cold and warm; output speed.
+"""The LLM path on the real local model: prompt size, first visible text vs the model's own
+time to first token, and the claim guard's outcomes, cold and warm.
 
 Needs the local model (scripts/setup_local_llm.sh). Run from the repo root:
 
-    python bench/bench_llm.py [--cold 3] [--warm 5]
+    python bench/bench_llm.py [--runs 2]
 
-Figures printed:
-- model TTFT: a raw HTTP streaming request (httpx, no openai client, no prompts
-  rendered in the timed span) to the first content delta.
-- ours, first token: render the prompts + LLMClient.stream (openai client,
-  semaphore, deadline) to the first content delta, same messages.
-- ours, first text shown: answer_with_llm with a responder, to the first guarded
-  text handed to the platform (includes waiting for the first whole word).
-- overhead ratios (median ours / median model - 1), target <= 5 %.
-- output speed (tokens/s after the first token), and pure CPU costs of rendering,
-  building the fact index and guarding a full answer.
+For a fixed list of real questions over the evaluation store (`bench/answers/store.py`, built
+from `../shared/data`), each question's deterministic answer is computed by the bot, then:
+- prompt tokens: counted by the model server's own tokenizer (`/tokenize`), for the claims
+  prompt the model now gets, next to the context JSON alone that earlier prompts carried;
+- model TTFT: a raw HTTP streaming request with the same messages (no client, no rendering) to
+  the first content delta;
+- ours, first text: `answer_with_llm` with a responder, from the call to the first checked text
+  handed to the platform (rendering, claims, client, guard and the held-back words included);
+- guard outcomes: accepted / fresh attempt / fallback / skipped, and the rejected claim kinds.
+Cold: a server without prompt caching (every prompt read in full). Warm: prompt caching on,
+each question asked once before it is measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from bot.factguard import FactIndex  # noqa: E402
-from bot.grounded import answer_with_llm  # noqa: E402
-from bot.llm import LLMClient  # noqa: E402
+from bench.answers.runner import EVAL_NOW  # noqa: E402
 from bot.model import PlatformLimits, Reply  # noqa: E402
-from bot.prompting import PromptRenderer, Style  # noqa: E402
-from tests.llm.conftest import MONZA_CONTEXT  # noqa: E402
 from tests.llm.real_server import MODEL_ALIAS, model_available, running_server  # noqa: E402
 
-QUESTION = "Who won the 2023 Italian Grand Prix, and who set the fastest lap?"
-FALLBACK = "Max Verstappen (VER) won; Oscar Piastri (PIA) set the fastest lap, 1:25.072."
-MAX_TOKENS = 60
+MAX_TOKENS = 80
+QUESTIONS = [
+    "who won monza 2023", "who was on pole at monza 2023", "where did hamilton finish at monza 2023",
+    "who set the fastest lap at monza 2023", "gap between verstappen and perez at monza 2023",
+    "who was on the podium at monza 2023", "what place did leclerc finish in monza 2023",
+    "how many points did sainz score at monza 2023", "did alonso finish monza 2023",
+    "where did norris start at monza 2023",
+]
+SHARED_QUESTIONS = [
+    "who won the 1976 british gp", "where did alonso finish in bahrain 2023", "who won silverstone 2022",
+    "how many wins does hamilton have", "who was on pole at monaco 2024", "who won the 2021 drivers title",
+    "fastest lap silverstone 2022", "how many poles does senna have", "who won spa 2021",
+    "who finished second at imola 2022",
+]
 
 
 class TimingResponder:
@@ -63,223 +74,152 @@ class TimingResponder:
         return f"m{self._n}"
 
     async def edit(self, message_id: str, reply: Reply) -> None:
-        if self.first_text_at is None:
+        if self.first_text_at is None and reply.text.strip("… ▌"):
             self.first_text_at = time.perf_counter()
 
 
-async def raw_ttft(
-    url: str, messages: list[dict[str, str]], http: httpx.AsyncClient | None = None
-) -> tuple[float, float, int]:
-    """(ttft, total, content chunks) for a raw streaming request."""
-    body = {
-        "model": MODEL_ALIAS,
-        "messages": messages,
-        "max_tokens": MAX_TOKENS,
-        "temperature": 0.0,
-        "stream": True,
-    }
+async def raw_ttft(http: httpx.AsyncClient, url: str, messages: list[dict[str, str]]) -> float:
+    """Seconds to the first content delta of a raw streaming request (the whole answer is read)."""
+    body = {"model": MODEL_ALIAS, "messages": messages, "max_tokens": MAX_TOKENS, "temperature": 0.0,
+            "stream": True}
     first = None
-    chunks = 0
-    async with contextlib.AsyncExitStack() as stack:
-        client = http or await stack.enter_async_context(httpx.AsyncClient(timeout=300))
-        t0 = time.perf_counter()
-        async with client.stream("POST", f"{url}/chat/completions", json=body) as r:
-            async for line in r.aiter_lines():
-                if not line.startswith("data: ") or line == "data: [DONE]":
-                    continue
-                obj = json.loads(line[6:])
-                choices = obj.get("choices") or []
-                if choices and (choices[0].get("delta") or {}).get("content"):
-                    chunks += 1
-                    if first is None:
-                        first = time.perf_counter() - t0
-        total = time.perf_counter() - t0
-    assert first is not None, "model sent no content"
-    return first, total, chunks
-
-
-async def ours_first_token(client: LLMClient, renderer: PromptRenderer, style: Style) -> float:
     t0 = time.perf_counter()
-    messages = renderer.messages(
-        template="answer.md.j2", facts=MONZA_CONTEXT, question=QUESTION, history=[], style=style
-    )
-    first = None
-    # Consume the whole answer, as the raw request does: an abandoned stream keeps the
-    # server's only slot busy for a while and would slow down the next measurement.
-    async for _ in client.stream(messages, max_tokens=MAX_TOKENS, temperature=0.0):
-        if first is None:
-            first = time.perf_counter() - t0
+    async with http.stream("POST", f"{url}/chat/completions", json=body) as r:
+        async for line in r.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            choices = json.loads(line[6:]).get("choices") or []
+            if first is None and choices and (choices[0].get("delta") or {}).get("content"):
+                first = time.perf_counter() - t0
     if first is None:
-        raise RuntimeError("no token")
+        raise RuntimeError("model sent no content")
     return first
 
 
-async def ours_first_text(
-    client: LLMClient, renderer: PromptRenderer, style: Style
-) -> tuple[float, str]:
-    resp = TimingResponder()
-    t0 = time.perf_counter()
-    ans = await answer_with_llm(
-        llm=client,
-        renderer=renderer,
-        context=MONZA_CONTEXT,
-        question=QUESTION,
-        history=[],
-        style=style,
-        responder=resp,
-        fallback_text=FALLBACK,
-    )
-    shown = (resp.first_text_at or time.perf_counter()) - t0
-    return shown, ans.reason
+async def tokens(http: httpx.AsyncClient, url: str, text: str) -> int:
+    r = await http.post(url.removesuffix("/v1") + "/tokenize", json={"content": text})
+    r.raise_for_status()
+    return len(r.json()["tokens"])
 
 
-def med(xs: list[float]) -> float:
-    return statistics.median(xs)
+async def prepare(database_url: str) -> list[dict[str, Any]]:
+    """Each question's deterministic answer and context, computed by the bot (no model)."""
+    from bot.answer import answer
+    from bot.context import build_context
+    from bot.question import resolve_question
+    from bot.settings import Settings
+    from slipstream.wiring import build_app
+
+    app = build_app(Settings(database_url=database_url), create_store=False, clock=lambda: EVAL_NOW)
+    out = []
+    try:
+        for q in QUESTIONS + SHARED_QUESTIONS:
+            res = await resolve_question(app.deps.store, q, now=EVAL_NOW)
+            ctx = await build_context(app.deps.store, res, now=EVAL_NOW)
+            out.append({"question": q, "context": ctx, "answer": answer(ctx),
+                        "read": [s.text for s in res.spans]})
+        from bot.vocab import vocabulary
+
+        vocab = await vocabulary(app.deps.store)
+    finally:
+        await app.aclose()
+    for item in out:
+        item["vocab"] = vocab
+    return out
 
 
-async def measure(url: str, runs: int, label: str) -> None:
-    renderer = PromptRenderer()
-    style = Style(length="short")
-    messages = renderer.messages(
-        template="answer.md.j2", facts=MONZA_CONTEXT, question=QUESTION, history=[], style=style
-    )
-    raw, ours, shown, speeds, reasons = [], [], [], [], []
-    # One long-lived client on each side, as in production (the bot builds its LLMClient once).
-    http = httpx.AsyncClient(timeout=300)
-    client = LLMClient(base_url=url, timeout_s=300, max_tokens=MAX_TOKENS, temperature=0.0)
-    for _ in range(runs):  # interleave so load changes hit both sides alike
-        ttft, total, chunks = await raw_ttft(url, messages, http)
-        raw.append(ttft)
-        if chunks > 1:
-            speeds.append((chunks - 1) / (total - ttft))
-        ours.append(await ours_first_token(client, renderer, style))
-        s, reason = await ours_first_text(client, renderer, style)
-        shown.append(s)
-        reasons.append(reason)
-    await http.aclose()
+async def run_pass(url: str, items: list[dict[str, Any]], runs: int, warm: bool) -> dict[str, Any]:
+    from bot.claimguard import unread_words
+    from bot.claims import claims_from_answer
+    from bot.grounded import MAX_CLAIMS, _must, answer_with_llm
+    from bot.lexicon import FILLER
+    from bot.llm import LLMClient
+    from bot.prompting import PromptRenderer, Style, compact_json
+
+    renderer, style = PromptRenderer(), Style(length="short")
+    client = LLMClient(base_url=url, timeout_s=120, max_concurrency=1, max_tokens=MAX_TOKENS, temperature=0.0)
+    model_ttft, ours, prompt_tok, json_tok = [], [], [], []
+    kinds: Counter[str] = Counter()
+    async with httpx.AsyncClient(timeout=300) as http:
+        for item in items:
+            claims = claims_from_answer(item["answer"], item["vocab"])
+            lines = claims.lines()
+            phrased = bool(lines) and len(lines) <= MAX_CLAIMS and bool(claims.must_entities)
+            msgs = renderer.phrase_messages(claims=lines, must=_must(claims), question=item["question"], style=style)
+            if phrased:
+                prompt_tok.append(await tokens(http, url, msgs[0]["content"] + msgs[1]["content"]))
+                json_tok.append(await tokens(http, url, compact_json(item["context"])))
+            for _ in range(runs):
+                if warm:  # the same prompt once before, so the server's prompt cache holds it
+                    await raw_ttft(http, url, msgs)
+                if phrased:
+                    model_ttft.append(await raw_ttft(http, url, msgs))
+                resp = TimingResponder()
+                t0 = time.perf_counter()
+                ans = await answer_with_llm(
+                    llm=client, renderer=renderer, vocab=item["vocab"], question=item["question"], style=style,
+                    responder=resp, fallback_text=item["answer"],
+                    watch=unread_words(item["question"], item["read"], FILLER),
+                )  # fmt: skip
+                if ans.outcome != "skipped" and resp.first_text_at is not None and ans.used_llm:
+                    ours.append(resp.first_text_at - t0)
+                kinds.update(k for k, _ in ans.problems)
+                item.setdefault("shown", []).append((ans.outcome, ans.text))
+    stats = client.stats.snapshot()
     await client.aclose()
-    m_raw, m_ours, m_shown = med(raw), med(ours), med(shown)
-    paired = med([o - r for o, r in zip(ours, raw, strict=True)])
-    print(f"[{label}] runs={runs}")
-    print(
-        f"  model TTFT (raw HTTP)        median {m_raw * 1000:8.1f} ms  all {[round(x * 1000) for x in raw]}"
-    )
-    print(
-        f"  ours, first token            median {m_ours * 1000:8.1f} ms  all {[round(x * 1000) for x in ours]}"
-    )
-    print(
-        f"  ours, first text shown       median {m_shown * 1000:8.1f} ms  all {[round(x * 1000) for x in shown]}"
-    )
-    print(f"  overhead first token         {100 * (m_ours / m_raw - 1):+6.1f} %  (target <= 5 %)")
-    print(f"  paired difference, median    {paired * 1000:+8.1f} ms  (ours - model, same run)")
-    print(
-        f"  overhead first text shown    {100 * (m_shown / m_raw - 1):+6.1f} %  (waits for a whole word)"
-    )
-    if speeds:
-        print(f"  output speed                 median {med(speeds):6.1f} tok/s")
-    print(f"  answer outcomes              {reasons}")
+    return {"model_ttft": model_ttft, "ours": ours, "prompt_tok": prompt_tok, "json_tok": json_tok,
+            "guard": stats["guard"], "rejected": dict(kinds)}
 
 
-async def fake_overhead(runs: int = 200) -> None:
-    """Our own overhead, free of model noise: a local fake server answers instantly.
-
-    before request: answer_with_llm called -> request received by the server
-    (prompt rendering, fact index, openai client, HTTP). after first token: the
-    server wrote the first chunk -> first guarded text handed to the platform
-    (SSE parsing, guard, streaming reply). The fake streams word-sized chunks.
-    """
-    from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
-
-    answer = "Max Verstappen won the 2023 Italian Grand Prix; Oscar Piastri set 1:25.072."
-    async with FakeOpenAIServer(default=Behaviour(reply=answer)) as srv:
-        client = LLMClient(base_url=srv.base_url, timeout_s=10, max_tokens=MAX_TOKENS)
-        renderer = PromptRenderer()
-        before, after = [], []
-        for _ in range(runs):
-            resp = TimingResponder()
-            t0 = time.perf_counter()
-            ans = await answer_with_llm(
-                llm=client, renderer=renderer, context=MONZA_CONTEXT, question=QUESTION,
-                history=[], style=Style(length="short"), responder=resp, fallback_text=FALLBACK,
-            )  # fmt: skip
-            assert ans.used_llm, ans
-            req = srv.requests[-1]
-            assert req.first_chunk_at is not None and resp.first_text_at is not None
-            before.append(req.received_at - t0)
-            after.append(resp.first_text_at - req.first_chunk_at)
-        await client.aclose()
-    for name, xs in (("before request", before), ("after first token", after)):
-        xs = sorted(xs)
-        p50, p99 = xs[len(xs) // 2] * 1e3, xs[int(len(xs) * 0.99)] * 1e3
-        print(f"  {name:<28} p50 {p50:.2f} ms  p99 {p99:.2f} ms")
+def _med(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
 
 
-def cpu_costs() -> None:
-    renderer = PromptRenderer()
-    style = Style(length="short")
-    answer = (
-        "Max Verstappen won the 2023 Italian Grand Prix from P2, ahead of Sergio Pérez and "
-        "Carlos Sainz. Oscar Piastri set the fastest lap, 1:25.072 on lap 43, on MEDIUM tyres."
-    )
+def report(label: str, r: dict[str, Any]) -> None:
+    total = sum(r["guard"].values()) or 1
+    m, o = _med(r["model_ttft"]), _med(r["ours"])
+    print(f"\n== {label}")
+    print(f"prompt tokens (claims prompt, system + user): median {_med(r['prompt_tok']):.0f}, "
+          f"max {max(r['prompt_tok'], default=0)}  |  context JSON alone (earlier prompts' facts): "
+          f"median {_med(r['json_tok']):.0f}, max {max(r['json_tok'], default=0)}")
+    print(f"first text: model TTFT median {m:.3f} s  |  ours, first checked text shown median {o:.3f} s  |  "
+          f"ratio {o / m:.2f} (target <= 1.25; ours counted only when the model's text was shown, "
+          f"n={len(r['ours'])})")
+    print("guard outcomes: " + ", ".join(f"{k} {v} ({v / total:.0%})" for k, v in sorted(r["guard"].items())))
+    print("rejected claim kinds (attempts): " + (", ".join(f"{k} {v}" for k, v in sorted(r["rejected"].items()))
+                                                or "none"))
 
-    def timeit(fn, n: int = 300) -> tuple[float, float]:
-        xs = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            fn()
-            xs.append(time.perf_counter() - t0)
-        xs.sort()
-        return xs[len(xs) // 2] * 1e3, xs[int(len(xs) * 0.99)] * 1e3
 
-    r = timeit(
-        lambda: renderer.messages(
-            template="answer.md.j2", facts=MONZA_CONTEXT, question=QUESTION, history=[], style=style
-        )
-    )
-    i = timeit(lambda: FactIndex(MONZA_CONTEXT))
-    idx = FactIndex(MONZA_CONTEXT)
-    c = timeit(lambda: idx.check(answer))
-    # Streaming checks the growing prefix at each word: total guard cost for one answer.
-    words = answer.split(" ")
-    s = timeit(lambda: [idx.check(" ".join(words[:k]) + " ") for k in range(1, len(words) + 1)], 50)
-    print("[cpu] p50 / p99 ms")
-    print(f"  render prompts               {r[0]:.3f} / {r[1]:.3f}")
-    print(f"  build fact index             {i[0]:.3f} / {i[1]:.3f}")
-    print(f"  guard one answer ({len(answer)} ch)  {c[0]:.3f} / {c[1]:.3f}")
-    print(f"  guard while streaming, all words  {s[0]:.3f} / {s[1]:.3f}")
+async def amain(runs: int, show: bool) -> None:
+    from bench.answers import store as eval_store
+
+    if (why := eval_store.available()) is not None:
+        sys.exit(f"bench_llm needs the evaluation store: {why}")
+    database_url = eval_store.ensure(verbose=False)
+    items = await prepare(database_url)
+    print(f"{len(items)} questions; store {database_url}; max_tokens {MAX_TOKENS}, temperature 0, "
+          f"channel length short; {runs} run(s) each")
+    with running_server(cache_prompt=False) as url:
+        cold = await run_pass(url, items, runs, warm=False)
+    report("cold (no prompt cache)", cold)
+    with running_server() as url:
+        warm = await run_pass(url, items, runs, warm=True)
+    report("warm (prompt cached)", warm)
+    if show:
+        for item in items:
+            print(f"\nQ: {item['question']}")
+            for outcome, text in item["shown"][-runs:]:
+                print(f"  [{outcome}] {text.splitlines()[0][:160]}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cold", type=int, default=3)
-    ap.add_argument("--warm", type=int, default=7)
-    a = ap.parse_args()
-    cpu_costs()
-    print("[our overhead against an instant local fake server, 200 answers]")
-    asyncio.run(fake_overhead())
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=1, help="measured runs per question and pass")
+    ap.add_argument("--show", action="store_true", help="print what the user was shown for each question")
+    args = ap.parse_args()
     if not model_available():
-        print("local model missing: run scripts/setup_local_llm.sh")
-        return
-    # Cold: prompt cache off, so every request processes the whole prompt (as a first question does).
-    t0 = time.perf_counter()
-    with running_server(cache_prompt=False) as url:
-        print(f"[server] ready in {time.perf_counter() - t0:.1f} s (cache_prompt off)")
-        asyncio.run(measure(url, a.cold, "cold: prompt not cached"))
-    with running_server(cache_prompt=True) as url:
-        asyncio.run(_prime(url))
-        asyncio.run(measure(url, a.warm, "warm: prompt cached"))
-
-
-async def _prime(url: str) -> None:
-    renderer = PromptRenderer()
-    messages = renderer.messages(
-        template="answer.md.j2",
-        facts=MONZA_CONTEXT,
-        question=QUESTION,
-        history=[],
-        style=Style(length="short"),
-    )
-    await raw_ttft(url, messages)
+        sys.exit("local model missing: run scripts/setup_local_llm.sh")
+    asyncio.run(amain(args.runs, args.show))
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ from storage import pulse_store  # noqa: E402
 from storage.db import init_db, make_engine  # noqa: E402
 from storage.demo import load_demo  # noqa: E402
 from storage.pulse_models import POSTED  # noqa: E402
-from tests.fakes.openai_server import Behaviour, FakeOpenAIServer  # noqa: E402
+from tests.fakes.openai_server import Behaviour, FakeOpenAIServer, phrase_claims  # noqa: E402
 from tests.fakes.slack_server import (  # noqa: E402
     FakeSlack,
     event_body,
@@ -126,10 +126,9 @@ def demo_store(work: Path) -> str:
 
 
 async def load_held(db_url: str, args: argparse.Namespace) -> bool:
-    reply = "Here is what the stored race data says about that."  # no names: the guard passes it
     async with (
         FakeSlack() as fake,
-        FakeOpenAIServer(default=Behaviour(reply=reply, delay_s=args.llm_delay)) as llm,
+        FakeOpenAIServer(default=Behaviour(reply_fn=phrase_claims, delay_s=args.llm_delay)) as llm,  # says the claims: accepted
     ):
         settings = Settings(database_url=db_url, llm_base_url=llm.base_url, llm_timeout_s=120,
                             rate_user_per_min=100_000, rate_channel_per_min=100_000)

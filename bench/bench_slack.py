@@ -32,7 +32,7 @@ from bot.settings import Settings  # noqa: E402
 from slipstream.wiring import build_app  # noqa: E402
 from storage.db import init_db, make_engine  # noqa: E402
 from storage.demo import load_demo  # noqa: E402
-from tests.fakes.openai_server import Behaviour, FakeOpenAIServer  # noqa: E402
+from tests.fakes.openai_server import Behaviour, FakeOpenAIServer, phrase_claims  # noqa: E402
 from tests.fakes.slack_server import FakeSlack, event_body, mention_event, new_ts, signed_headers  # noqa: E402
 
 SECRET = "bench-signing-secret"
@@ -68,11 +68,9 @@ async def bench(args: argparse.Namespace) -> None:
     engine.dispose()
     print(f"demo data loaded in {time.perf_counter() - t:.1f} s")
 
-    # No names or numbers: the fact guard passes it whatever the question (no retries skew the figures).
-    reply = "Here is what the stored race data says about that."
     async with (
         FakeSlack(latency_s=args.slack_latency) as fake,
-        FakeOpenAIServer(default=Behaviour(reply=reply, delay_s=args.llm_delay)) as llm,
+        FakeOpenAIServer(default=Behaviour(reply_fn=phrase_claims, delay_s=args.llm_delay)) as llm,  # says the claims: accepted
     ):
         settings = Settings(
             database_url=db_url,
