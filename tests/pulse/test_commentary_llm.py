@@ -20,7 +20,8 @@ from tests.fakes.openai_server import Behaviour, FakeOpenAIServer, openai_server
 from tests.pulse.conftest import TEAMS, add_race_session
 
 STYLE = Style(tone="neutral", length="short", language="en")
-GOOD = "Lap 15: VER passes SAI for the lead of the Italian Grand Prix."
+# The template says "**Lap 15 · Lead change** — VER takes the lead from SAI on track."
+GOOD = "Lap 15: VER takes the lead from SAI on track."
 INVENTED = "Lap 15: VER passes SAI for the lead, 2.7 seconds clear after 3 laps of pressure."
 
 
@@ -43,22 +44,22 @@ async def test_good_llm_text_is_used(openai_server: FakeOpenAIServer, llm: LLMCl
     assert text == GOOD
     (req,) = openai_server.requests
     prompt = "\n".join(str(m.get("content")) for m in req.messages)
-    # The model was given the highlight's facts and the channel's style.
-    assert "lead_change" in prompt and "VER" in prompt and "SAI" in prompt
+    # The model was given the template text's claims and the channel's style.
+    assert "Lap 15" in prompt and "VER takes the lead from SAI" in prompt and "live-ticker" in prompt
     assert "one sentence" in prompt
 
 
 async def test_invented_numbers_fall_back_to_the_template(
     openai_server: FakeOpenAIServer, llm: LLMClient, lead_change: PulseHighlight  # noqa: F811
 ) -> None:
-    openai_server.script(INVENTED, INVENTED)  # the first answer and the one retry
+    openai_server.script(INVENTED, INVENTED)  # the first answer and the one fresh attempt
     commentator = Commentator(llm=llm)
     text = await commentator.write([lead_change], STYLE)
     template = Commentator().template_text([lead_change], STYLE)
     assert text == template
     assert "2.7" not in text and "3 laps" not in text
-    assert len(openai_server.requests) == 2  # guard rejected, retried once, then gave up
-    # A retry that comes back clean is accepted.
+    assert len(openai_server.requests) == 2  # guard rejected, one fresh attempt, then gave up
+    # A fresh attempt that comes back clean is accepted.
     openai_server.script(INVENTED, GOOD)
     assert await commentator.write([lead_change], STYLE) == GOOD
 
