@@ -25,7 +25,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.claims import Analysis, ClaimSet, Clause, Vocabulary, analyse, fold, supported
+from bot.claims import (
+    ORDINALS,
+    Analysis,
+    ClaimSet,
+    Clause,
+    Value,
+    Vocabulary,
+    analyse,
+    fold,
+    supported,
+)
 from bot.links import find_links, normalise_url
 
 _TAG = re.compile(r"</?[A-Za-z!][^>\n]{0,80}>|\{\s*\"|\"\s*:\s*[\[{\"\d]|\[\s*\{")
@@ -194,13 +204,21 @@ class ClaimGuard:
                 out.append(Problem("missing", name))
         values = [v for c in an.clauses for v in c.values]
         for mv in self.claims.must_values:
-            if not any(mv.matches(v) for v in values):
+            # A place the answer writes as a number ("finished P1") is written as one, not only
+            # as "won": the reader asked where, and "P1" / "1st" / "first" says it plainly.
+            spelled = mv.kind == "pos" and not _worded(mv)
+            if not any(mv.matches(v) and not (spelled and _worded(v)) for v in values):
                 out.append(Problem("missing", mv.text))
         low = an.text.casefold().replace("-", " ")
         out += [Problem("missing", w) for w in self.claims.must_words if w not in low]
         if len(_words(an.text)) < 3:
             out.append(Problem("length", "too short"))
         return out
+
+
+def _worded(v: Value) -> bool:
+    """A place said by a word that is not a number ("won", "pole", "winner")."""
+    return v.text.casefold() not in ORDINALS and not any(ch.isdigit() for ch in v.text)
 
 
 def unread_words(question: str, read: Iterable[str], filler: Iterable[str] = ()) -> frozenset[str]:

@@ -20,10 +20,10 @@ async def test_interaction_and_mention_are_marked_interrupted(
     inflight = InFlight(app.dispatcher)
     channel = fake_discord.channel_id
     async with running_bot(fake_discord, inflight) as bot:
-        payload = fake_discord.interaction("ask", {"question": "tell me everything about monza 2023"})
+        payload = fake_discord.interaction("ask", {"question": "who won monza 2023"})
         await fake_discord.send_interaction(payload)
         await fake_discord.send_message(
-            fake_discord.message("tell me everything about monza 2023", mention_bot=True)
+            fake_discord.message("who won monza 2023", mention_bot=True)
         )
         await bot.wait_until(lambda: inflight.in_flight == 2 and len(openai_server.requests) == 2,
                              timeout_s=15)

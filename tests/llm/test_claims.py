@@ -88,6 +88,7 @@ def test_true_phrasings_pass(answer: str, question: str, text: str) -> None:
     (WINNER, "Max Verstappen won the 2023 British Grand Prix from P2 on the grid.", "entity"),
     (WINNER, "max verstappen won the race from p2 on the grid, and led 33 laps.", "value"),  # 33: his car number
     (WINNER, "Max Verstappen won.", "missing"),  # the grid slot is must-say
+    (RESULT, "Fernando Alonso won 15 points in Bahrain.", "missing"),  # where he finished is not said
     (GAP, "Pérez won, 6.064s ahead of Verstappen.", "attach"),  # true numbers, wrong driver
     (GAP, "Pérez finished P1, 6.064 seconds ahead of Verstappen in P2.", "attach"),
     (GAP, "Pérez finished ahead of Verstappen.", "attach"),  # no number, but the order is false
