@@ -21,9 +21,11 @@ class RecordingConsoleResponder(ConsoleResponder):
 
     def __init__(self) -> None:
         super().__init__(lambda _text: None, "plain")
-        self.shown: list[str] = []
+        self.shown: list[str] = []  # reply texts and their rendering (suggestions included)
+        self.texts: list[str] = []  # reply texts only: what the answer said
 
     def _keep(self, reply: Reply) -> None:
+        self.texts.append(reply.text)
         self.shown.append(reply.text)
         rendered = render(reply, "plain")
         if rendered != reply.text:
@@ -43,6 +45,7 @@ class Turn:
     question: str
     final: str  # the reply as the console prints it at the end
     shown: list[str] = field(default_factory=list)  # every text sent or edited in, in order
+    texts: list[str] = field(default_factory=list)  # the same, reply text only (no suggestions)
 
     def everything(self) -> str:
         return "\n".join([*self.shown, self.final])
@@ -56,7 +59,7 @@ async def ask_thread(runner: Runner, key: str, turns: list[str]) -> list[Turn]:
         rec = RecordingConsoleResponder()
         session.responder = rec
         final = await session.send(text)
-        out.append(Turn(text, final, list(rec.shown)))
+        out.append(Turn(text, final, list(rec.shown), list(rec.texts)))
     return out
 
 
