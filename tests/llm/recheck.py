@@ -100,6 +100,11 @@ _NUM = re.compile(
     r"|(?P<int>(?<![\w.:])\d+(?![\d:]|\.\d))",
 )
 _WORD_NUM = re.compile(r"(?<![\w])(" + "|".join([*ORDINAL_WORDS, *CARDINAL_WORDS]) + r")(?![\w])", re.I)
+_UNIT_WORDS = {"places": ("place", "places", "spot", "spots", "position", "positions"),
+               "laps": ("lap", "laps"), "points": ("point", "points", "pts")}
+_UNIT = re.compile(r"\s*(" + "|".join(w for ws in _UNIT_WORDS.values() for w in ws) + r")\b", re.I)
+_UNIT_KEYS = {"places": re.compile(r"places|pos|grid", re.I), "laps": re.compile(r"lap|total|led|status|result|phrase|gap", re.I),
+              "points": re.compile(r"point|pts|gap", re.I)}
 _WIN = re.compile(r"\b(won|winner|victory|took the win|triumphed)\b", re.I)
 _POLE = re.compile(r"\b(pole|pole position)\b", re.I)
 _NEGATION = re.compile(r"\b(no|not|never|none|n't|without)\b", re.I)
@@ -111,6 +116,7 @@ class Num:
     value: float
     decimals: int  # digits after the point as written (rounding allowed to that precision)
     text: str
+    unit: str = ""  # "places" | "laps" | "points" when the text says so
 
 
 def _time_seconds(s: str) -> float:
@@ -138,7 +144,9 @@ def numbers_in(text: str) -> list[Num]:
         else:
             n = int(t)
             kind = "year" if len(t) == 4 and 1950 <= n <= 2039 else "int"
-            out.append(Num(kind, float(n), 0, t))
+            u = _UNIT.match(text, m.end())
+            unit = "" if u is None else next(k for k, w in _UNIT_WORDS.items() if u.group(1).lower() in w)
+            out.append(Num(kind, float(n), 0, t, unit))
     for m in _WORD_NUM.finditer(text):
         w = m.group(1).lower()
         if w in ORDINAL_WORDS:
@@ -169,8 +177,11 @@ _NOT_DRIVER_KEYS = {"team", "constructor", "circuit", "location", "country", "ev
                     "session", "type", "status", "compound", "label", "source", "focus"}
 
 
+_MASK_KEYS = {"team", "constructor", "circuit", "location", "country", "event", "title", "after_event"}
+
+
 def _mask_key(key: str, node: dict[str, Any]) -> bool:
-    if key in _NOT_DRIVER_KEYS:
+    if key in _MASK_KEYS:
         return True
     return key == "name" and (node.get("kind") in ("team", "constructors") or "round" in node or "date" in node)
 
@@ -204,7 +215,7 @@ def _drivers_in_string(s: str) -> set[int]:
 class Facts:
     """What the context holds, read once."""
 
-    values: dict[int, list[float]] = field(default_factory=dict)  # driver → every value
+    values: dict[int, list[tuple[str, float]]] = field(default_factory=dict)  # driver → (key, value)s
     positions: dict[int, list[float]] = field(default_factory=dict)  # driver → position-like values
     won: set[int] = field(default_factory=set)  # drivers under a champion / winner / first key
     everything: list[float] = field(default_factory=list)
@@ -231,11 +242,11 @@ def read_context(context: dict[str, Any]) -> Facts:
     facts = Facts()
     strings: list[str] = []
 
-    def walk(node: Any, inherited: list[float], path: tuple[str, ...], owners: set[int]) -> None:
+    def walk(node: Any, inherited: list[tuple[str, float]], path: tuple[str, ...], owners: set[int]) -> None:
         if isinstance(node, dict):
-            scalars = [n for k, v in node.items() if not isinstance(v, (dict, list, tuple))
+            scalars = [(k, n) for k, v in node.items() if not isinstance(v, (dict, list, tuple))
                        for n in _scalar_numbers(v)]
-            scalars += [float(len(v)) for v in node.values() if isinstance(v, (list, tuple))]  # "4 titles"
+            scalars += [(k, float(len(v))) for k, v in node.items() if isinstance(v, (list, tuple))]  # "4 titles"
             own: set[int] = set()
             for k, v in node.items():
                 if isinstance(v, str) and k not in _NOT_DRIVER_KEYS:
@@ -250,13 +261,11 @@ def read_context(context: dict[str, Any]) -> Facts:
                     facts.everything.append(n)
             grid, pos = node.get("grid"), node.get("pos")
             if isinstance(grid, int) and isinstance(pos, int) and not isinstance(grid, bool):
-                scalars.append(float(abs(grid - pos)))  # "gained 4 places"
+                scalars.append(("places", float(abs(grid - pos))))  # "gained 4 places"
                 facts.everything.append(float(abs(grid - pos)))
             here = owners | own
             for d in here:
-                vals = facts.values.setdefault(d, [])
-                vals.extend(scalars)
-                vals.extend(inherited)
+                facts.values.setdefault(d, []).extend(scalars + inherited)
                 pos = facts.positions.setdefault(d, [])
                 for k, v in node.items():
                     if _POS_KEY.search(k):
@@ -279,7 +288,8 @@ def read_context(context: dict[str, Any]) -> Facts:
                         strings.append(item)
                     facts.everything.extend(_scalar_numbers(item))
                     for d in owners:
-                        facts.values.setdefault(d, []).extend(_scalar_numbers(item))
+                        facts.values.setdefault(d, []).extend((path[-1] if path else "", n)
+                                                              for n in _scalar_numbers(item))
                     for d in _drivers_in_string(item) if isinstance(item, str) else ():
                         facts.values.setdefault(d, []).extend(inherited)
                         if any(_WIN_KEY.search(p) for p in path):
@@ -391,13 +401,19 @@ def false_claims(text: str, context: dict[str, Any]) -> list[str]:
 def _supported(n: Num, d: Driver, facts: Facts) -> bool:
     if n.kind == "pos" and facts.positions.get(d.idx):
         return any(_matches(n, v) for v in facts.positions[d.idx])
-    return any(_matches(n, v) for v in facts.values.get(d.idx, []))
+    pairs = facts.values.get(d.idx, [])
+    if n.unit:  # "72 spots" is checked against places, not against the race's 72 laps
+        unit_re = _UNIT_KEYS[n.unit]
+        keyed = [v for k, v in pairs if unit_re.search(k)]
+        if keyed:
+            return any(_matches(n, v) for v in keyed)
+    return any(_matches(n, v) for _, v in pairs)
 
 
 def _holds_first(d: Driver, facts: Facts, claim: str) -> bool:
     if d.idx in facts.won:
         return True
-    pool = facts.positions.get(d.idx) or facts.values.get(d.idx, [])
+    pool = facts.positions.get(d.idx) or [v for _, v in facts.values.get(d.idx, [])]
     return 1.0 in pool
 
 

@@ -32,6 +32,14 @@ STANDINGS_CONTEXT: dict[str, Any] = {
                            {"pos": 2, "code": "PER", "name": "Sergio Pérez", "points": "219", "wins": 2}]},
 }  # fmt: skip
 
+GRID_CONTEXT: dict[str, Any] = {
+    "focus": "grid_change",
+    "drivers": [{"code": "HUL", "name": "Nico Hülkenberg", "number": 27}],
+    "event": {"name": "Dutch Grand Prix", "year": 2025, "round": 15, "circuit": "Circuit Park Zandvoort"},
+    "rows": [{"who": "Nico Hülkenberg (HUL)", "code": "HUL", "team": "Sauber", "pos": 14, "grid": 17,
+              "laps": 72, "status": "Finished"}],
+}  # fmt: skip
+
 TRUE_TEXTS = [
     (MONZA_CONTEXT, "Max Verstappen won the 2023 Italian Grand Prix."),
     (MONZA_CONTEXT, "max verstappen (VER) won at Monza, from P2 on the grid."),
@@ -43,6 +51,7 @@ TRUE_TEXTS = [
     (GAP_CONTEXT, "Heidfeld finished 1.569s behind Räikkönen in the 2009 Japanese Grand Prix."),
     (GAP_CONTEXT, "HEI was 1.6 seconds behind RAI (RAI P4, HEI P6)."),
     (GAP_CONTEXT, "Raikkonen finished fourth and Heidfeld sixth."),
+    (GRID_CONTEXT, "Nico Hülkenberg gained 3 places at Zandvoort, from P17 to P14 over 72 laps."),
     (STANDINGS_CONTEXT, "After round 14, Verstappen leads with 364 points and 12 wins; Perez has 219."),
 ]
 
@@ -61,6 +70,7 @@ FALSE_TEXTS = [
     (GAP_CONTEXT, "Heidfeld finished 2.5s behind Räikkönen.", "2.5"),
     (GAP_CONTEXT, "Heidfeld finished fifth.", "fifth"),
     (STANDINGS_CONTEXT, "Perez has 12 wins.", "12"),
+    (GRID_CONTEXT, "Nico Hülkenberg gained 72 spots in the 2025 Dutch Grand Prix.", "72"),  # the lap count
     (STANDINGS_CONTEXT, "Alonso is third in the championship.", "not in the facts"),
 ]
 
