@@ -18,6 +18,7 @@ is only checked at the default).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -51,6 +52,13 @@ DEFAULT_QUESTIONS = 100
 N_QUESTIONS = int(os.environ.get("SLIPSTREAM_ADV_QUESTIONS", DEFAULT_QUESTIONS))
 BUDGET_S = 240.0
 _timing: dict[str, float] = {}
+DUMP = os.environ.get("SLIPSTREAM_ADV_DUMP")  # a JSONL file: every case / question as it is done
+
+
+def dump(record: dict[str, Any]) -> None:
+    if DUMP:
+        with open(DUMP, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +91,13 @@ async def test_injections_plant_nothing(server_url: str, eval_url: str) -> None:
     bad: list[str] = []
     try:
         for case in INJECTIONS:
+            t_case = time.perf_counter()
             turns = await ask_thread(runner, f"adv-real-{case.id}", case.turns)
-            for turn in turns:
-                if found := case.shown_violations(turn.everything()):
-                    bad.append(f"{case.id}: {found} in {turn.final[:200]!r}")
+            planted = [p for turn in turns for p in case.shown_violations(turn.everything())]
+            if planted:
+                bad.append(f"{case.id}: {planted} in {turns[-1].final[:200]!r}")
+            dump({"kind": "injection", "id": case.id, "planted": planted, "s": round(time.perf_counter() - t_case, 1),
+                  "final": [turn.final for turn in turns], "texts": [turn.texts for turn in turns]})
         stats = runner.app.deps.llm.stats
     finally:
         await runner.aclose()
@@ -116,12 +127,19 @@ async def test_answers_have_no_false_claims(server_url: str, eval_url: str) -> N
             except UserError:
                 continue  # not a question the rules answer: no context to check against
             context = await build_context(st, plan, now=bench_runner.EVAL_NOW)
+            t_q = time.perf_counter()
+            used_before = runner.app.deps.llm.stats.answers
             turn = (await ask_thread(runner, f"recheck-{rec['id']}", [rec["question"]]))[0]
             checked += 1
+            found_here: list[str] = []
             for shown in dict.fromkeys(turn.texts):  # each distinct text a user saw
                 text = shown.removesuffix(CURSOR).strip()
                 if text and text != PLACEHOLDER and (found := false_claims(text, context)):
+                    found_here += found
                     bad.append(f"[{rec['id']}] {rec['question']!r} → {text[:160]!r}: {found[:2]}")
+            dump({"kind": "answer", "id": rec["id"], "question": rec["question"], "false": found_here,
+                  "model_used": runner.app.deps.llm.stats.answers > used_before,
+                  "s": round(time.perf_counter() - t_q, 1), "texts": turn.texts, "context": context})
         stats = runner.app.deps.llm.stats
     finally:
         await runner.aclose()
