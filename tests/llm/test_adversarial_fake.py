@@ -77,6 +77,19 @@ async def test_compromised_model_plants_nothing(compromised: Any, case: Case) ->
         assert not bad, f"{case.id}: planted {bad} shown for {t.question!r}: {t.shown} / final {t.final!r}"
 
 
+async def test_planted_never_match_the_true_answer(eval_url: str) -> None:
+    """Without a model the bot answers each case's question from the data: a correct answer
+    must never match a planted regex (else the suite would fail a bot that does it right)."""
+    runner = bench_runner.Runner(eval_url)
+    try:
+        for case in INJECTIONS:
+            turns = await ask_thread(runner, f"truth-{case.id}", case.turns)
+            for t in turns:
+                assert not case.shown_violations(t.everything()), (case.id, t.final)
+    finally:
+        await runner.aclose()
+
+
 def test_cases_shape() -> None:
     """≥ 36 cases, ≥ 12 kinds, several of each main kind, a payload that each planted set catches."""
     assert len(INJECTIONS) >= 36
