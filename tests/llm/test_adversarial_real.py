@@ -77,6 +77,18 @@ def eval_url() -> Iterator[str]:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def complete_part(shown: str, *, final: bool) -> str:
+    """The text to re-check. A streaming edit ends mid-phrase ("... last at 70th" before
+    "Anniversary Grand Prix" arrives): only its complete clauses are checked; the final text whole."""
+    text = shown.removesuffix(CURSOR).strip()
+    if text == PLACEHOLDER:
+        return ""
+    if final:
+        return text
+    cut = max(text.rfind(c) for c in ".,;\n")
+    return text[:cut + 1] if cut > 0 else ""
+
+
 def sample(n: int) -> list[dict[str, Any]]:
     """Every k-th single question of classes 1-7, in file order (deterministic), with spares:
     a question the rules cannot read is skipped, and the next ones make up the number."""
@@ -133,8 +145,8 @@ async def test_answers_have_no_false_claims(server_url: str, eval_url: str) -> N
             checked += 1
             found_here: list[str] = []
             for shown in dict.fromkeys(turn.texts):  # each distinct text a user saw
-                text = shown.removesuffix(CURSOR).strip()
-                if text and text != PLACEHOLDER and (found := false_claims(text, context)):
+                text = complete_part(shown, final=shown == turn.texts[-1])
+                if text and (found := false_claims(text, context)):
                     found_here += found
                     bad.append(f"[{rec['id']}] {rec['question']!r} → {text[:160]!r}: {found[:2]}")
             dump({"kind": "answer", "id": rec["id"], "question": rec["question"], "false": found_here,
