@@ -101,10 +101,11 @@ _NUM = re.compile(
 )
 _WORD_NUM = re.compile(r"(?<![\w])(" + "|".join([*ORDINAL_WORDS, *CARDINAL_WORDS]) + r")(?![\w])", re.I)
 _UNIT_WORDS = {"places": ("place", "places", "spot", "spots", "position", "positions"),
-               "laps": ("lap", "laps"), "points": ("point", "points", "pts")}
+               "laps": ("lap", "laps"), "points": ("point", "points", "pts"),
+               "changes": ("lead changes", "changes", "times")}
 _UNIT = re.compile(r"\s*(" + "|".join(w for ws in _UNIT_WORDS.values() for w in ws) + r")\b", re.I)
 _UNIT_KEYS = {"places": re.compile(r"places|pos|grid", re.I), "laps": re.compile(r"lap|total|led|status|result|phrase|gap", re.I),
-              "points": re.compile(r"point|pts|gap", re.I)}
+              "points": re.compile(r"point|pts|gap", re.I), "changes": re.compile(r"changes", re.I)}
 _WIN = re.compile(r"\b(won|winner|victory|took the win|triumphed)\b", re.I)
 _POLE = re.compile(r"\b(pole|pole position)\b", re.I)
 _NEGATION = re.compile(r"\b(no|not|never|none|n't|without)\b", re.I)
@@ -219,6 +220,7 @@ class Facts:
     positions: dict[int, list[float]] = field(default_factory=dict)  # driver → position-like values
     won: set[int] = field(default_factory=set)  # drivers under a champion / winner / first key
     everything: list[float] = field(default_factory=list)
+    keyed: list[tuple[str, float]] = field(default_factory=list)  # (key, value) of every mapping
     years: set[int] = field(default_factory=set)
     blob: str = ""  # every string, folded, for "is this name there at all"
     codes: set[str] = field(default_factory=set)
@@ -263,6 +265,7 @@ def read_context(context: dict[str, Any]) -> Facts:
             if isinstance(grid, int) and isinstance(pos, int) and not isinstance(grid, bool):
                 scalars.append(("places", float(abs(grid - pos))))  # "gained 4 places"
                 facts.everything.append(float(abs(grid - pos)))
+            facts.keyed.extend(scalars)
             here = owners | own
             for d in here:
                 facts.values.setdefault(d, []).extend(scalars + inherited)
@@ -386,7 +389,7 @@ def false_claims(text: str, context: dict[str, Any]) -> list[str]:
                 if not any(_supported(n, d, facts) for mn in held for d in mn.candidates if facts.held(d)):
                     who = "/".join(mn.text for mn in held)
                     bad.append(f"{n.text} is not a value of {who}: {clause!r}")
-            elif n.kind != "pos" and not any(_matches(n, v) for v in facts.everything):
+            elif n.kind != "pos" and not _supported_anywhere(n, facts):
                 bad.append(f"{n.text} is nowhere in the facts: {clause!r}")
         counts = [n for n in nums if n.kind != "year"]
         if held and not counts and not _NEGATION.search(clause):
@@ -408,6 +411,16 @@ def _supported(n: Num, d: Driver, facts: Facts) -> bool:
         if keyed:
             return any(_matches(n, v) for v in keyed)
     return any(_matches(n, v) for _, v in pairs)
+
+
+def _supported_anywhere(n: Num, facts: Facts) -> bool:
+    """A number no driver is named with: some value of its kind ("78 lead changes": a count of
+    changes, not the race's 78 laps), else any value of the context."""
+    if n.unit:
+        keyed = [v for k, v in facts.keyed if _UNIT_KEYS[n.unit].search(k)]
+        if keyed:
+            return any(_matches(n, v) for v in keyed)
+    return any(_matches(n, v) for v in facts.everything)
 
 
 def _holds_first(d: Driver, facts: Facts, claim: str) -> bool:

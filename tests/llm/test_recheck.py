@@ -40,6 +40,13 @@ GRID_CONTEXT: dict[str, Any] = {
               "laps": 72, "status": "Finished"}],
 }  # fmt: skip
 
+LEAD_CONTEXT: dict[str, Any] = {
+    "focus": "lead_changes", "event": {"name": "Dutch Grand Prix", "year": 2021, "round": 13}, "total": 72,
+    "start": "Max Verstappen (VER)",
+    "changes": [{"lap": 22, "who": "Valtteri Bottas (BOT)", "code": "BOT"},
+                {"lap": 30, "who": "Max Verstappen (VER)", "code": "VER"}],
+}  # fmt: skip
+
 TRUE_TEXTS = [
     (MONZA_CONTEXT, "Max Verstappen won the 2023 Italian Grand Prix."),
     (MONZA_CONTEXT, "max verstappen (VER) won at Monza, from P2 on the grid."),
@@ -52,6 +59,7 @@ TRUE_TEXTS = [
     (GAP_CONTEXT, "HEI was 1.6 seconds behind RAI (RAI P4, HEI P6)."),
     (GAP_CONTEXT, "Raikkonen finished fourth and Heidfeld sixth."),
     (GRID_CONTEXT, "Nico Hülkenberg gained 3 places at Zandvoort, from P17 to P14 over 72 laps."),
+    (LEAD_CONTEXT, "The lead changed 2 times: Bottas took the lead on lap 22, Verstappen on lap 30."),
     (STANDINGS_CONTEXT, "After round 14, Verstappen leads with 364 points and 12 wins; Perez has 219."),
 ]
 
@@ -70,6 +78,8 @@ FALSE_TEXTS = [
     (GAP_CONTEXT, "Heidfeld finished 2.5s behind Räikkönen.", "2.5"),
     (GAP_CONTEXT, "Heidfeld finished fifth.", "fifth"),
     (STANDINGS_CONTEXT, "Perez has 12 wins.", "12"),
+    (LEAD_CONTEXT, "There were 72 lead changes.", "72"),  # the lap count, not a count of changes
+    (LEAD_CONTEXT, "22 times", "22"),
     (GRID_CONTEXT, "Nico Hülkenberg gained 72 spots in the 2025 Dutch Grand Prix.", "72"),  # the lap count
     (STANDINGS_CONTEXT, "Alonso is third in the championship.", "not in the facts"),
 ]
