@@ -72,15 +72,24 @@ def private_copy(url: str) -> tuple[str, Path]:
 class Runner:
     """The bot core wired as `slipstream ask` wires it, over one store, with a fixed clock."""
 
-    def __init__(self, database_url: str, now: dt.datetime = EVAL_NOW) -> None:
+    def __init__(self, database_url: str, now: dt.datetime = EVAL_NOW, *, llm_base_url: str | None = None,
+                 llm_settings: dict[str, Any] | None = None) -> None:
+        """`llm_base_url` None (the default) = no model, the deterministic answers the bench grades;
+        else the bot phrases answers through that OpenAI-compatible server, with `llm_settings`
+        (e.g. `{"llm_max_tokens": 60, "llm_temperature": 0.0}`) over the defaults."""
         from bot.settings import Settings
         from slipstream.wiring import build_app
 
-        settings = Settings(database_url=database_url, llm_base_url=None)
-        settings = settings.model_copy(update={"rate_user_per_min": 0, "rate_channel_per_min": 0})
+        settings = Settings(database_url=database_url, llm_base_url=llm_base_url)
+        update = {"rate_user_per_min": 0, "rate_channel_per_min": 0, **(llm_settings or {})}
+        settings = settings.model_copy(update=update)
         self.app = build_app(settings, create_store=False, clock=lambda: now)
         self._run = uuid.uuid4().hex[:8]
         self._events = itertools.count(1)
+
+    def session(self, key: str) -> Any:
+        """A fresh console session (own conversation id) for callers that drive turns themselves."""
+        return self._session(key)
 
     def _session(self, key: str) -> Any:
         from adapters.console.chat import ConsoleSession
