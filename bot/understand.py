@@ -125,6 +125,8 @@ def respell(text: str, unknown: list[str]) -> str | None:
             continue
         # Forms of one word ("championship", "championships") are not rivals.
         rivals = [c for c in close[1:] if not (c.startswith(close[0]) or close[0].startswith(c))]
+        if len(close[0]) == len(w) + 1 and close[0].endswith(w):
+            continue  # "print" is a word of its own, not "sprint" missing its first letter
         r0 = difflib.SequenceMatcher(None, w, close[0]).ratio()
         r1 = difflib.SequenceMatcher(None, w, rivals[0]).ratio() if rivals else 0.0
         if r0 - r1 >= 0.05:
