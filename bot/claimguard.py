@@ -40,6 +40,9 @@ from bot.links import find_links, normalise_url
 
 _TAG = re.compile(r"</?[A-Za-z!][^>\n]{0,80}>|\{\s*\"|\"\s*:\s*[\[{\"\d]|\[\s*\{")
 _MASS = re.compile(r"@(everyone|here|channel)\b|<!(everyone|here|channel)\b|<@[!&]?\d+>", re.IGNORECASE)
+# Talk about the prompt instead of the race ("Based on the given facts, ...", "as an AI").
+_META = re.compile(r"\b(?:given|provided|above|listed) (?:facts|data|information|claims)\b|\bthe facts\b|"
+                   r"\bas an ai\b|\b(?:system )?prompt\b|\binstructions?\b|\bchat message\b", re.IGNORECASE)
 _REPEAT = re.compile(r"\b(\w+)\b(?:\W+\1\b){3,}", re.IGNORECASE)
 # Words a reply may use whether or not the answer does (phrasing, not facts).
 _FREE = frozenset(
@@ -127,6 +130,9 @@ class ClaimGuard:
         out += [Problem("markup", m.group(0)) for m in _TAG.finditer(text)]
         out += [Problem("mention", m.group(0)) for m in _MASS.finditer(text)]
         out += [Problem("spam", m.group(0)[:40]) for m in _REPEAT.finditer(text)]
+        out += [Problem("echo", m.group(0)) for m in _META.finditer(text)]
+        if "?" in text:
+            out.append(Problem("echo", "?"))  # a reply that asks (often the question, copied back)
         lines = [ln.strip() for ln in text.splitlines() if len(ln.strip()) > 12]
         out += [Problem("spam", ln[:40]) for ln in set(lines) if lines.count(ln) > 1]
         out += [Problem("entity", name) for name in an.invented]

@@ -237,6 +237,7 @@ class Value:
     unit: str = ""
     text: str = ""
     at: int = field(default=0, compare=False)  # where in the text (to find its nearest name)
+    total: bool = False  # "of 53 laps", "out of 20": a total, not the subject's own count
 
     def matches(self, other: Value) -> bool:
         """Same quantity: same kind family and equal value (a written rounding of a time is equal)."""
@@ -258,6 +259,8 @@ def _places(d: Decimal) -> int:
 
 
 def _kinds_agree(a: Value, b: Value) -> bool:
+    if a.total != b.total and {a.kind, b.kind} & {"count", "num", "lap"}:
+        return False  # "led 2 of 53 laps": 53 is the race's laps, not the laps he led
     if a.kind == "year" or b.kind == "year":
         return a.kind == b.kind
     if a.kind == "num" or b.kind == "num":
@@ -493,8 +496,10 @@ def _read_values(text: str, a: int, b: int, c: Clause, covered: list[tuple[int, 
                 c.negative = True
             if w in _YES:
                 c.yes = True
+        total = prev_tok in ("of", "from") and t.group("num") is not None and kind not in ("year", "lap")
+        c.values[n_before:] = [replace(v, at=t.start(), total=total and v.kind in ("count", "num"))
+                               for v in c.values[n_before:]]
         prev_tok, last_kind = here, kind
-        c.values[n_before:] = [replace(v, at=t.start()) for v in c.values[n_before:]]
     seg = text[a:b]
     if re.search(r"\bfrom pole\b", seg, re.IGNORECASE):
         c.values.append(Value("pos", Decimal(1), "grid", "from pole", at=a + seg.casefold().index("from pole")))

@@ -73,6 +73,8 @@ def test_values_read_with_their_kind() -> None:
                                   "Valtteri Bottas on 226."),
     (PITS, "hamilton pit stops", "Hamilton made 1 stop, on lap 27, with a pit lane time of 24.255s."),
     (CAREER, "how many wins does hamilton have", "Lewis Hamilton has 105 wins in his career."),
+    ("**Lewis Hamilton** led 2 of 53 laps of the 2021 Italian Grand Prix.", "laps led",
+     "Lewis Hamilton led 2 laps out of 53 at the 2021 Italian Grand Prix."),
 ])
 def test_true_phrasings_pass(answer: str, question: str, text: str) -> None:
     verdict = ClaimGuard(claims_from_answer(answer, V), V, question=question).check(text)
@@ -104,6 +106,10 @@ def test_true_phrasings_pass(answer: str, question: str, text: str) -> None:
      "value"),  # the answer never says champion
     (PITS, "Hamilton made 1 stop, on lap 27, taking 24.255 seconds.", "missing"),  # pit-lane time unlabelled
     (CAREER, "Lewis Hamilton has 105 wins and 7 titles.", "value"),
+    ("**Lewis Hamilton** led 2 of 53 laps of the 2021 Italian Grand Prix.",
+     "Lewis Hamilton, 2, 53 laps in the lead at the 2021 Italian Grand Prix.", "value"),  # 53 is the total
+    (RESULT, "Based on the given facts, Fernando Alonso finished P3 in Bahrain.", "echo"),
+    (RESULT, "Did Fernando Alonso finish P3 in Bahrain?", "echo"),
 ])
 def test_false_or_incomplete_phrasings_are_rejected(answer: str, text: str, kind: str) -> None:
     verdict = ClaimGuard(claims_from_answer(answer, V), V).check(text)
