@@ -209,17 +209,28 @@ class ClaimGuard:
             if not (ids & said):
                 out.append(Problem("missing", name))
         values = [v for c in an.clauses for v in c.values]
-        for mv in self.claims.must_values:
-            # A place the answer writes as a number ("finished P1") is written as one, not only
-            # as "won": the reader asked where, and "P1" / "1st" / "first" says it plainly.
-            spelled = mv.kind == "pos" and not _worded(mv)
-            if not any(mv.matches(v) and not (spelled and _worded(v)) for v in values):
+        subjects = self.claims.must_subjects or [frozenset()] * len(self.claims.must_values)
+        for mv, whose in zip(self.claims.must_values, subjects, strict=True):
+            # A place the answer states as a number by its driver ("Bottas finished P7") is stated
+            # so, by the name: not only as "won", nor sentences away from whom it belongs to.
+            spelled = mv.kind == "pos" and not _worded(mv) and bool(whose)
+            if not any(mv.matches(v) and not (spelled and _worded(v)) and _next_to(v, whose, an)
+                       for v in values):
                 out.append(Problem("missing", mv.text))
         low = an.text.casefold().replace("-", " ")
         out += [Problem("missing", w) for w in self.claims.must_words if w not in low]
         if len(_words(an.text)) < 3:
             out.append(Problem("length", "too short"))
         return out
+
+
+def _next_to(v: Value, whose: frozenset[str], an: Analysis) -> bool:
+    """A must-say value stands next to its driver's name (within 40 characters after it, or 25
+    before it): "Bottas finished P7", not "Bottas' result in the Emilia Romagna ... sprint was P7"."""
+    if not whose:
+        return True
+    end = v.at + len(v.text)
+    return any(m.ids & whose and (0 <= v.at - m.end <= 40 or 0 <= m.start - end <= 25) for m in an.mentions)
 
 
 def _worded(v: Value) -> bool:

@@ -629,6 +629,7 @@ class ClaimSet:
     must_entities: list[tuple[str, frozenset[str]]]  # (shown name, ids)
     must_values: list[Value]
     must_words: list[str]
+    must_subjects: list[frozenset[str]] = field(default_factory=list)  # per must value: whose it is
     orders: list[tuple[frozenset[str], frozenset[str], str]] = field(default_factory=list)
     places: list[tuple[frozenset[str], Decimal, str]] = field(default_factory=list)  # (driver ids, place, grid?)
 
@@ -674,6 +675,7 @@ def claims_from_answer(answer: str, vocab: Vocabulary, *, must_lines: int = 3) -
     # Must-say: the lines that state something about a driver or team, in order.
     must_entities: list[tuple[str, frozenset[str]]] = []
     must_values: list[Value] = []
+    must_subjects: list[frozenset[str]] = []
     lines_seen: list[int] = []
     for c in an.clauses:
         if c.line not in lines_seen:
@@ -686,19 +688,16 @@ def claims_from_answer(answer: str, vocab: Vocabulary, *, must_lines: int = 3) -
             for m in driverish:
                 if not any(m.ids & ids for _, ids in must_entities):
                     must_entities.append((m.text, m.ids))
-            must_values += [v for v in c.values if v.kind not in ("year",) and not _list_number(v)]
+            for v in c.values:
+                if v.kind != "year" and not _list_number(v):
+                    must_values.append(v)
+                    # A finishing place the answer states right by its driver must stay by it.
+                    whose = _nearest(c, v) if v.kind == "pos" and v.unit != "grid" else frozenset()
+                    near = any(m.ids & whose and 0 <= v.at - m.end <= 40 for m in c.mentions)
+                    must_subjects.append(whose if near else frozenset())
     words = [w for w in ("provisional", "pit lane") if w in answer.casefold()]
-    places = []
-    for c in an.clauses:
-        named = [m for m in c.mentions if m.kind == "driver"]
-        for v in c.values:
-            if v.kind != "pos":
-                continue
-            near = [m for m in named if m.end <= v.at] or [m for m in named if m.start >= v.at]
-            ids = (near[-1] if near[-1].end <= v.at else near[0]).ids if near else (
-                c.scope if c.scope_from != "own" and c.scope else frozenset())
-            if ids:
-                places.append((ids, v.num, "grid" if v.unit == "grid" else ""))
+    places = [(ids, v.num, "grid" if v.unit == "grid" else "")
+              for c in an.clauses for v in c.values if v.kind == "pos" and (ids := _nearest(c, v))]
     entities = frozenset(i for m in an.mentions for i in m.ids)
     return ClaimSet(
         answer=answer,
@@ -711,9 +710,20 @@ def claims_from_answer(answer: str, vocab: Vocabulary, *, must_lines: int = 3) -
         must_entities=must_entities,
         must_values=must_values,
         must_words=words,
+        must_subjects=must_subjects,
         orders=[o for c in an.clauses for o in c.orders],
         places=places,
     )
+
+
+def _nearest(c: Clause, v: Value) -> frozenset[str]:
+    """Whose value `v` is: the driver named just before it in its clause (else just after), else
+    the clause's borrowed subject."""
+    named = [m for m in c.mentions if m.kind == "driver"]
+    near = [m for m in named if m.end <= v.at] or [m for m in named if m.start >= v.at]
+    if near:
+        return (near[-1] if near[-1].end <= v.at else near[0]).ids
+    return c.scope if c.scope_from != "own" else frozenset()
 
 
 def _list_number(v: Value) -> bool:

@@ -91,6 +91,7 @@ def test_true_phrasings_pass(answer: str, question: str, text: str) -> None:
     (WINNER, "max verstappen won the race from p2 on the grid, and led 33 laps.", "value"),  # 33: his car number
     (WINNER, "Max Verstappen won.", "missing"),  # the grid slot is must-say
     (RESULT, "Fernando Alonso won 15 points in Bahrain.", "missing"),  # where he finished is not said
+    (RESULT, "Fernando Alonso's result in the 2023 Bahrain Grand Prix, held in Sakhir, was P3.", "missing"),  # far off
     (GAP, "Pérez won, 6.064s ahead of Verstappen.", "attach"),  # true numbers, wrong driver
     (GAP, "Pérez finished P1, 6.064 seconds ahead of Verstappen in P2.", "attach"),
     (GAP, "Pérez finished ahead of Verstappen.", "attach"),  # no number, but the order is false
