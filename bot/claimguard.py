@@ -43,6 +43,8 @@ _MASS = re.compile(r"@(everyone|here|channel)\b|<!(everyone|here|channel)\b|<@[!
 # Talk about the prompt instead of the race ("Based on the given facts, ...", "as an AI").
 _META = re.compile(r"\b(?:given|provided|above|listed) (?:facts|data|information|claims)\b|\bthe facts\b|"
                    r"\bas an ai\b|\b(?:system )?prompt\b|\binstructions?\b|\bchat message\b", re.IGNORECASE)
+# Look-alike letters: Cyrillic or Greek inside a Latin word ("Наmilton"), or invisible characters.
+_SPOOF = re.compile(r"(?=\w*[A-Za-z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w+|[\u200b-\u200f\u2060\ufeff]")
 _REPEAT = re.compile(r"\b(\w+)\b(?:\W+\1\b){3,}", re.IGNORECASE)
 # Words a reply may use whether or not the answer does (phrasing, not facts).
 _FREE = frozenset(
@@ -131,6 +133,7 @@ class ClaimGuard:
         out += [Problem("mention", m.group(0)) for m in _MASS.finditer(text)]
         out += [Problem("spam", m.group(0)[:40]) for m in _REPEAT.finditer(text)]
         out += [Problem("echo", m.group(0)) for m in _META.finditer(text)]
+        out += [Problem("spoof", repr(m.group(0))) for m in _SPOOF.finditer(text)]
         if "?" in text:
             out.append(Problem("echo", "?"))  # a reply that asks (often the question, copied back)
         lines = [ln.strip() for ln in text.splitlines() if len(ln.strip()) > 12]

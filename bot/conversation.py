@@ -220,9 +220,7 @@ class ConversationHandler:
         self, ctx: CommandContext, question: str, context: dict[str, Any], fallback: str, res: Resolved,
     ) -> tuple[str, bool]:
         """(text, already_sent). Falls back to the deterministic text on any failure."""
-        from bot.claimguard import unread_words
         from bot.grounded import answer_with_llm, log_outcome  # imported lazily: openai is heavy
-        from bot.lexicon import FILLER
         from bot.prompting import Style
         from bot.vocab import vocabulary
 
@@ -241,10 +239,23 @@ class ConversationHandler:
             responder=ctx.responder,
             fallback_text=fallback,
             context=context,
-            watch=unread_words(question, [s.text for s in res.spans], FILLER),
+            watch=_watch_words(question, res),
         )
         log_outcome(result)
         return result.text, bool(getattr(result, "delivered", True))
+
+
+def _watch_words(question: str, res: Resolved) -> frozenset[str]:
+    """Words of the question the bot did not read, which the model may not repeat: those the
+    parser found meaningless or let go as chatter; for a plan the model read, every word outside
+    what it mapped (the parser's reading of those words is gone)."""
+    from bot.claimguard import unread_words
+    from bot.lexicon import FILLER
+
+    if "llm_plan" in res.notes:
+        return unread_words(question, [s.text for s in res.spans], FILLER)
+    let_go = [w for n in res.notes if n.startswith("ignored:") for w in n.split(":", 1)[1].split(",")]
+    return frozenset(w.casefold() for w in [*res.unknown, *let_go] if w)
 
 
 def _has_facts(context: dict[str, Any]) -> bool:
