@@ -178,19 +178,29 @@ class LLMClient:
                       response_format: Mapping[str, Any] | None = None) -> Any:
         """One chat-completions request, bounded by `deadline`, errors as `LLMError`."""
         extra: dict[str, Any] = {"response_format": dict(response_format)} if response_format else {}
-        return await self._guarded(
-            _until(
-                deadline,
-                self._client.chat.completions.create(
-                    model=self.model,
-                    messages=[dict(m) for m in messages],  # type: ignore[misc]
-                    max_tokens=max_tokens or self.max_tokens,
-                    temperature=self.temperature if temperature is None else temperature,
-                    stream=stream,
-                    **extra,
-                ),
+
+        def create() -> Any:
+            return self._client.chat.completions.create(
+                model=self.model,
+                messages=[dict(m) for m in messages],  # type: ignore[misc]
+                max_tokens=max_tokens or self.max_tokens,
+                temperature=self.temperature if temperature is None else temperature,
+                stream=stream,
+                **extra,
             )
-        )
+
+        try:
+            return await _until(deadline, create())
+        except openai.APIConnectionError as exc:
+            if isinstance(exc, openai.APITimeoutError):
+                return await self._guarded(_raise(exc))
+            # Hazard: a kept-alive connection the server closed after we stopped reading a stream
+            # early (a guard rejection) fails at once on reuse. A new connection, once, costs
+            # nothing; a server that is really down fails again and is reported as such.
+            log.info("llm connection failed (%s); one new attempt", type(exc).__name__)
+            return await self._guarded(_until(deadline, create()))
+        except BaseException as exc:  # noqa: BLE001 - mapped and counted like every failure
+            return await self._guarded(_raise(exc))
 
     async def complete(
         self,
@@ -268,6 +278,11 @@ class LLMClient:
 
 
 _END = object()
+
+
+async def _raise(exc: BaseException) -> Any:
+    """An awaitable that raises `exc` (so `_guarded` maps and counts it in one place)."""
+    raise exc
 
 
 async def _until(deadline: float, aw: Awaitable[T]) -> T:
