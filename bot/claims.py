@@ -677,24 +677,29 @@ def claims_from_answer(answer: str, vocab: Vocabulary, *, must_lines: int = 3) -
     must_values: list[Value] = []
     must_subjects: list[frozenset[str]] = []
     lines_seen: list[int] = []
+    valued: set[int] = set()  # lines whose headline values are taken
     for c in an.clauses:
         if c.line not in lines_seen:
             if len(lines_seen) >= must_lines:
                 break
-            driverish = [m for m in c.mentions if m.kind == "driver"]
             if not [m for m in c.mentions if m.kind in ("driver", "team")]:
                 continue
             lines_seen.append(c.line)
-            for m in driverish:
-                if not any(m.ids & ids for _, ids in must_entities):
-                    must_entities.append((m.text, m.ids))
-            for v in c.values:
-                if v.kind != "year" and not _list_number(v):
-                    must_values.append(v)
-                    # A finishing place the answer states right by its driver must stay by it.
-                    whose = _nearest(c, v) if v.kind == "pos" and v.unit != "grid" else frozenset()
-                    near = any(m.ids & whose and 0 <= v.at - m.end <= 40 for m in c.mentions)
-                    must_subjects.append(whose if near else frozenset())
+        for m in (m for m in c.mentions if m.kind == "driver"):
+            if not any(m.ids & ids for _, ids in must_entities):
+                must_entities.append((m.text, m.ids))
+        values = [v for v in c.values if v.kind != "year" and not _list_number(v)]
+        if not values or c.line in valued:
+            continue
+        # The headline: the first clause of the line that states a value ("finished P3";
+        # "set the fastest lap ...: 1:25.072" when the first clause only names who).
+        valued.add(c.line)
+        for v in values:
+            must_values.append(v)
+            # A finishing place the answer states right by its driver must stay by it.
+            whose = _nearest(c, v) if v.kind == "pos" and v.unit != "grid" else frozenset()
+            near = any(m.ids & whose and 0 <= v.at - m.end <= 40 for m in c.mentions)
+            must_subjects.append(whose if near else frozenset())
     words = [w for w in ("provisional", "pit lane") if w in answer.casefold()]
     places = [(ids, v.num, "grid" if v.unit == "grid" else "")
               for c in an.clauses for v in c.values if v.kind == "pos" and (ids := _nearest(c, v))]
