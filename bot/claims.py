@@ -185,8 +185,15 @@ UNITS = {
     "retirement": "retirements", "retirements": "retirements", "dnf": "retirements", "dnfs": "retirements",
     "driver": "drivers", "drivers": "drivers", "team": "teams", "teams": "teams", "round": "rounds", "rounds": "rounds",
 }
-_NEG = frozenset("no not never none without nobody nothing neither nor cannot kein keine nicht nie "
+# "withdrawn", "retired", "DNF": the answer to "did he race / finish?" is a no, whatever the wording.
+_STATUS_NEG = frozenset("withdrawn withdrew dns dnf dnq dsq disqualified excluded retired retirement "
+                        "unclassified".split())
+_NEG = _STATUS_NEG | frozenset("no not never none without nobody nothing neither nor cannot kein keine nicht nie "
                  "pas aucun aucune jamais ningun ninguna nunca nessun nessuna mai geen niet nooit".split())
+_COMPOUND_CODES = {"soft": 1, "softs": 1, "medium": 2, "mediums": 2, "hard": 3, "hards": 3, "intermediate": 4,
+                   "intermediates": 4, "inter": 4, "inters": 4, "wet": 5, "wets": 5, "hypersoft": 6,
+                   "ultrasoft": 7, "supersoft": 8}
+_TYRE_WORDS = frozenset("tyre tyres tire tires compound compounds rubber stint stints laps lap".split())
 _YES = frozenset("yes yeah yep indeed ja oui si sì".split())
 _NOT_POS_AFTER = frozenset("lap laps stint stints stop stops pit corner corners turn time half sector race races "
                            "win wins podium podiums pole poles season year round rounds attempt run title titles "
@@ -479,7 +486,10 @@ def _read_values(text: str, a: int, b: int, c: Clause, covered: list[tuple[int, 
                 cue = "grid"
             elif w in _FINISH_CUES:
                 cue = "finish"
-            if w in ORDINALS and not _ordinal_is_not_a_place(w, prev, nxt):
+            if w in _COMPOUND_CODES and (t.group(0).isupper() or nxt in _TYRE_WORDS or prev in ("on", "the", "fresh", "new")
+                                         or (t.group(0)[0].isupper() and t.start() > a + 1)):
+                c.values.append(Value("compound", Decimal(_COMPOUND_CODES[w]), text=t.group(0)))
+            elif w in ORDINALS and not _ordinal_is_not_a_place(w, prev, nxt):
                 c.values.append(Value("pos", Decimal(ORDINALS[w]), grid, t.group(0)))
             elif w in COUNT_WORDS and (nxt in UNITS or w not in ("one", "two", "zero")) and nxt not in ("of", "another"):
                 unit = UNITS.get(nxt, "")
@@ -685,10 +695,14 @@ def claims_from_answer(answer: str, vocab: Vocabulary, *, must_lines: int = 3) -
             if not [m for m in c.mentions if m.kind in ("driver", "team")]:
                 continue
             lines_seen.append(c.line)
-        for m in (m for m in c.mentions if m.kind == "driver"):
+        # Who: the drivers; a team too when the line is only about whom it names ("Stroll drove
+        # for Williams": the team is the answer).
+        line_values = [v for x in an.clauses if x.line == c.line for v in x.values if v.kind != "year"]
+        whom = [m for m in c.mentions if m.kind == "driver" or (m.kind == "team" and not line_values)]
+        for m in whom:
             if not any(m.ids & ids for _, ids in must_entities):
                 must_entities.append((m.text, m.ids))
-        values = [v for v in c.values if v.kind != "year" and not _list_number(v)]
+        values = [v for v in c.values if v.kind != "year"]
         if not values or c.line in valued:
             continue
         # The headline: the first clause of the line that states a value ("finished P3";

@@ -69,10 +69,12 @@ def test_values_read_with_their_kind() -> None:
     (RESULT, "where did alonso finish", "Fernando Alonso's P3 in Bahrain earned him 15 points."),
     (FLAGS, "safety car monaco 2023", "No, there was no safety car at the 2023 Monaco Grand Prix."),
     (FLAGS, "safety car monaco 2023", "There were yellow flags on lap 1 but no safety car or red flag."),
-    (STANDINGS, "standings 2021", "Max Verstappen leads with 395.5 points, ahead of Lewis Hamilton on 387.5 and "
-                                  "Valtteri Bottas on 226."),
+    (STANDINGS, "standings 2021", "Max Verstappen is first with 395.5 points, Lewis Hamilton second on 387.5 and "
+                                  "Valtteri Bottas third on 226."),
     (PITS, "hamilton pit stops", "Hamilton made 1 stop, on lap 27, with a pit lane time of 24.255s."),
     (CAREER, "how many wins does hamilton have", "Lewis Hamilton has 105 wins in his career."),
+    ("Tyre stints in the 2019 Spanish Grand Prix:\n- **HAM**: SOFT laps 1-27, MEDIUM laps 28-46", "tyres ham spain",
+     "Lewis Hamilton ran SOFT tyres on laps 1-27, then MEDIUM on laps 28-46."),
     ("**Lewis Hamilton** led 2 of 53 laps of the 2021 Italian Grand Prix.", "laps led",
      "Lewis Hamilton led 2 laps out of 53 at the 2021 Italian Grand Prix."),
 ])
@@ -110,6 +112,15 @@ def test_true_phrasings_pass(answer: str, question: str, text: str) -> None:
     ("**Lewis Hamilton** led 2 of 53 laps of the 2021 Italian Grand Prix.",
      "Lewis Hamilton, 2, 53 laps in the lead at the 2021 Italian Grand Prix.", "value"),  # 53 is the total
     (RESULT, "Based on the given facts, Fernando Alonso finished P3 in Bahrain.", "echo"),
+    # Found by bench_answers --llm (right without the model, wrong with it):
+    ("**Lance Stroll** drove for **Williams** at the 2018 United States Grand Prix.",
+     "Lance Stroll's team at the 2018 United States Grand Prix.", "missing"),  # the team is the answer
+    ("2014 Malaysian Grand Prix: **Sergio Pérez (PER)** was withdrawn before the start.",
+     "Yes, Sergio Pérez raced at Malaysia 2014.", "negation"),  # withdrawn is a no
+    ("Tyre stints in the 2019 Spanish Grand Prix:\n- **HAM**: SOFT laps 1-27, MEDIUM laps 28-46",
+     "Lewis Hamilton ran Hard tyres on laps 1-27 and 28-46.", "value"),  # a compound he never ran
+    ("2009 Drivers' championship after round 17 (Abu Dhabi Grand Prix):\n1. **Jenson Button** 95 pts (6 wins)",
+     "Jenson Button's final standing in 2009 was 95 points.", "missing"),  # the place is the answer
     (RESULT, "Did Fernando Alonso finish P3 in Bahrain?", "echo"),
 ])
 def test_false_or_incomplete_phrasings_are_rejected(answer: str, text: str, kind: str) -> None:
