@@ -174,6 +174,14 @@ class ClaimGuard:
         for ahead, behind, grid in c.orders:
             if self.claims.order_known(ahead, behind, grid) is not True:
                 out.append(Problem("attach", c.text.strip()[:40]))  # who was ahead of whom
+        # A compound with laps ("27 medium laps"): one stint of the answer must hold them together.
+        tyres = [v for v in c.values if v.kind == "compound"]
+        laps = [v for v in c.values if v.kind in ("lap", "count", "num")]
+        if tyres and laps and not pending:
+            for tv in tyres:
+                if not any(any(tv.matches(x) for x in k.values)
+                           and all(any(lv.matches(x) for x in k.values) for lv in laps) for k in self.claims.claims):
+                    out.append(Problem("attach", f"{tv.text} + {', '.join(v.text for v in laps)}"))
         if not pending or c.scope_from == "own":
             named = [m for m in c.mentions if m.kind in ("driver", "team")]
             for v in c.values:

@@ -487,7 +487,7 @@ def _read_values(text: str, a: int, b: int, c: Clause, covered: list[tuple[int, 
             elif w in _FINISH_CUES:
                 cue = "finish"
             if w in _COMPOUND_CODES and (t.group(0).isupper() or nxt in _TYRE_WORDS or prev in ("on", "the", "fresh", "new")
-                                         or (t.group(0)[0].isupper() and t.start() > a + 1)):
+                                         or (t.group(0)[0].isupper() and not _sentence_start(text, t.start()))):
                 c.values.append(Value("compound", Decimal(_COMPOUND_CODES[w]), text=t.group(0)))
             elif w in ORDINALS and not _ordinal_is_not_a_place(w, prev, nxt):
                 c.values.append(Value("pos", Decimal(ORDINALS[w]), grid, t.group(0)))
@@ -536,6 +536,14 @@ def _orders(text: str, c: Clause) -> list[tuple[frozenset[str], frozenset[str], 
             a, b = (first, after[0].ids) if ahead_first else (after[0].ids, first)
             out.append((a, b, grid))
     return out
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    """Whether `pos` begins a sentence (a capital there says nothing about the word)."""
+    i = pos - 1
+    while i >= 0 and text[i] in " \t\"'*_(":
+        i -= 1
+    return i < 0 or text[i] in ".!?\n:"
 
 
 def _ordinal_is_not_a_place(w: str, prev: str, nxt: str) -> bool:

@@ -119,6 +119,8 @@ def test_true_phrasings_pass(answer: str, question: str, text: str) -> None:
      "Yes, Sergio Pérez raced at Malaysia 2014.", "negation"),  # withdrawn is a no
     ("Tyre stints in the 2019 Spanish Grand Prix:\n- **HAM**: SOFT laps 1-27, MEDIUM laps 28-46",
      "Lewis Hamilton ran Hard tyres on laps 1-27 and 28-46.", "value"),  # a compound he never ran
+    ("Tyre stints in the 2019 Spanish Grand Prix:\n- **HAM**: SOFT laps 1-27, MEDIUM laps 28-46",
+     "Hamilton's tyre had 1 soft lap and 27 medium laps.", "attach"),  # true numbers, false stints
     ("2009 Drivers' championship after round 17 (Abu Dhabi Grand Prix):\n1. **Jenson Button** 95 pts (6 wins)",
      "Jenson Button's final standing in 2009 was 95 points.", "missing"),  # the place is the answer
     (RESULT, "Did Fernando Alonso finish P3 in Bahrain?", "echo"),
