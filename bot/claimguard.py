@@ -101,9 +101,15 @@ class ClaimGuard:
     watch: frozenset[str] = frozenset()
     _answer_words: frozenset[str] = field(default=frozenset(), init=False)
     _question_words: list[str] = field(default_factory=list, init=False)
+    _links: frozenset[str] = field(default=frozenset(), init=False)
+    _denied_only: frozenset[str] = field(default=frozenset(), init=False)
 
     def __post_init__(self) -> None:
+        # Built once per answer: `check` runs at every streamed word.
         self._answer_words = frozenset(_words(self.claims.answer))
+        self._links = frozenset(normalise_url(u) for u in find_links(self.claims.answer))
+        self._denied_only = frozenset(
+            {w for t in self.claims.negative_topics for w in t} - self.claims.affirmative_topics)
         self._question_words = _words(self.question)
         shouted = {fold(w) for w in re.findall(r"\b[A-Z]{3,}\b", self.question) if w not in self.vocab.codes}
         self.watch = frozenset(fold(w) for w in self.watch) | shouted
@@ -127,8 +133,7 @@ class ClaimGuard:
     # -- parts ----------------------------------------------------------------------------
 
     def _surface(self, text: str, an: Analysis, final: bool) -> list[Problem]:
-        known = {normalise_url(u) for u in find_links(self.claims.answer)}
-        out = [Problem("link", u) for u in an.links if normalise_url(u) not in known]
+        out = [Problem("link", u) for u in an.links if normalise_url(u) not in self._links]
         out += [Problem("markup", m.group(0)) for m in _TAG.finditer(text)]
         out += [Problem("mention", m.group(0)) for m in _MASS.finditer(text)]
         out += [Problem("spam", m.group(0)[:40]) for m in _REPEAT.finditer(text)]
@@ -201,7 +206,6 @@ class ClaimGuard:
         if pending:
             return out
         neg_topics = self.claims.negative_topics
-        denied_only = {w for t in neg_topics for w in t} - self.claims.affirmative_topics
         if c.yes and self.claims.negative:
             out.append(Problem("negation", "yes"))
         if c.negative:
@@ -209,7 +213,7 @@ class ClaimGuard:
                 pass  # a bare "No," to an answer that is a no
             elif not any(c.topic & t for t in neg_topics):
                 out.append(Problem("negation", c.text.strip()[:40]))
-        elif c.topic & denied_only:
+        elif c.topic & self._denied_only:
             out.append(Problem("negation", c.text.strip()[:40]))
         return out
 

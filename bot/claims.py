@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
@@ -609,8 +609,7 @@ _TURN = re.compile(r"\s*(but|however|although|though|yet|while|whereas|instead|a
 def src_text(c: Clause, named: list[Mention]) -> str:
     """The names of a clause as written, from the first to the last ("Max Verstappen (VER)")."""
     a, b = named[0].start - c.start, named[-1].end - c.start
-    raw = c.text if not c.text.startswith(" ") else c.text
-    whole = raw[max(0, a) : max(0, b)] if 0 <= a < b <= len(raw) else " ".join(m.text for m in named)
+    whole = c.text[a:b] if 0 <= a < b <= len(c.text) else " ".join(m.text for m in named)
     if len(whole) > 60:
         whole = " ".join(dict.fromkeys(m.text for m in named))
     return whole + (")" if whole.count("(") > whole.count(")") else "")
@@ -769,12 +768,3 @@ def supported(value: Value, scope: frozenset[str], claims: ClaimSet) -> str | No
             if not scope or not c.scope or scope & c.scope:
                 return None
     return "attach" if anywhere else "value"
-
-
-def labels_of(ids: Iterable[str], vocab: Vocabulary) -> list[str]:
-    return [vocab.labels.get(i, i) for i in ids]
-
-
-def as_mapping(cs: ClaimSet) -> Mapping[str, object]:
-    """For logs and `ask -v`: the claim lines and the must-say list."""
-    return {"claims": cs.lines(), "must": [n for n, _ in cs.must_entities] + [v.text for v in cs.must_values]}

@@ -31,35 +31,14 @@ and letter-prefixed terms such as F1, Q3, S1, FP2, C3 (compounds), V6.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
+from bot.claims import ACRONYMS, AMBIGUOUS, fold
 from bot.driver_names import DRIVERS
 from bot.links import find_links, normalise_url
-
-# Capitals that are not driver codes. Anything else of three capitals must be supported.
-ACRONYMS = frozenset(
-    "DRS FIA VSC DNF DNS DSQ DNQ DNP RET UTC GMT CET BST EST PST PDT EDT KPH MPH ERS ECU "
-    "RPM TBC TBD TBA FAQ AKA API GPS MGU ICE USA UAE GBR ITA NED ESP MEX AUS BRA JPN "
-    "THE AND NOT BUT FOR YOU WAS HAS HAD ALL OUT OFF TOP WIN WON NEW OLD ONE TWO SIX TEN "
-    "YES BIG HOT LAP PIT AVG MAX MIN".split()
-)
-
-# Surnames that are also everyday words, places, teams or brands: a name only mid-sentence.
-AMBIGUOUS = frozenset(
-    w.casefold()
-    for w in (
-        "Driver Force Speed Pace Courage Craft Cross Crook Duke England Ireland Holland Said "
-        "South Sharp Terra Trimmer Tingle Ruby Monarch Marsh Palm Rose Ward Walker Turner "
-        "Miles Hart Hall Grim Gamble Fry Fisher Cannon Ball Banks Bell Brown Green Hill Hunt "
-        "Love Lovely May Prophet Martin Aston Williams McLaren Brabham Ligier Penske Opel "
-        "Modena Gordini Tomaso Shelby Lotus Jean Will Max Mark Jack Lance Pastor Rio Drake "
-        "Jr Sr Pic Ide Pon Berg Lang Roos Vos Rol Lof Riu Salo Chapman Ecclestone Monteverdi"
-    ).split()
-)
 
 # Number words, checked like digits. "one"/"two"/"first"/"second" are left out: in prose
 # they are rarely counts ("one of the", "a second", "the first stint").
@@ -96,12 +75,6 @@ class GuardResult:
 
     ok: bool
     unsupported: list[str] = field(default_factory=list)
-
-
-def fold(word: str) -> str:
-    """Case- and accent-insensitive form: 'Pérez' -> 'perez', 'Hülkenberg' -> 'hulkenberg'."""
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 @dataclass(frozen=True, slots=True)
