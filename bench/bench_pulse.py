@@ -65,6 +65,77 @@ def bench_detection(engine, label: str, year: int, event: str, session: str = "R
           f"highlights {len(hs):>3} (high+ {sum(h.priority >= Priority.HIGH for h in hs)})  [{top}]")
 
 
+def story_counts(told) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(new messages, edits) of one channel's plan: a story's later chapters are edits."""
+    seen: set[str] = set()
+    posts = edits = 0
+    for t in told:
+        if t.story and t.story in seen:
+            edits += 1
+            continue
+        if t.story:
+            seen.add(t.story)
+        posts += 1
+    return posts, edits
+
+
+def bench_stories() -> None:
+    """Every shared race: what a channel is told at each floor, the kind mix at the default
+    floor (medium), lap order, and detection time. Target: median <= 25 messages a race at
+    medium, none above 40; detection <= 10 ms a race."""
+    from bench.answers import store as eval_store
+    from bot.pulse.stories import tell
+    from sqlalchemy import text as sql
+
+    why = eval_store.available()
+    if why:
+        print(f"(stories: {why})")
+        return
+    eng = make_engine(eval_store.ensure())
+    with eng.connect() as conn:
+        races = conn.execute(sql(
+            "SELECT s.id, e.year, e.name FROM race_session s JOIN event e ON e.id = s.event_id "
+            "WHERE s.type = 'R' AND EXISTS (SELECT 1 FROM lap l WHERE l.session_id = s.id) "
+            "ORDER BY e.year, e.round")).all()
+    floors = [Priority.LOW, Priority.MEDIUM, Priority.HIGH, Priority.CRITICAL]
+    at_medium: list[int] = []
+    detect_ms: list[float] = []
+    print(f"{'race':<30} {'detect':>7}  " + "  ".join(f"{f.label:>13}" for f in floors)
+          + "   kinds at medium (new messages)")
+    for sid, year, name in races:
+        feed = pulse_store.load_feed(eng, sid)
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            hs = detect_all(feed)
+            times.append((time.perf_counter() - t) * 1000)
+        detect_ms.append(statistics.median(times))
+        cells = []
+        mix: Counter[str] = Counter()
+        for floor in floors:
+            told = tell(hs, wants=lambda h, f=floor: h.priority >= f)
+            laps = [t.told_lap for t in told]
+            assert laps == sorted(laps), f"{name}: out of lap order"
+            posts, edits = story_counts(told)
+            cells.append(f"{posts:>4} (+{edits:>2} ed)")
+            if floor is Priority.MEDIUM:
+                at_medium.append(posts)
+                seen: set[str] = set()
+                for t in told:
+                    if not (t.story and t.story in seen):
+                        mix[t.kind] += 1
+                    if t.story:
+                        seen.add(t.story)
+        top = ", ".join(f"{k} {v}" for k, v in mix.most_common(7))
+        print(f"{year} {name[:25]:<25} {statistics.median(times):5.1f} ms  " + "  ".join(cells)
+              + f"   {top}")
+    print(f"messages per race at the default floor (medium): median {statistics.median(at_medium):g}, "
+          f"max {max(at_medium)} over {len(at_medium)} races (target median <= 25, max <= 40); "
+          f"detection median {statistics.median(detect_ms):.1f} ms, max {max(detect_ms):.1f} ms a race "
+          f"(target <= 10 ms)")
+    eng.dispose()
+
+
 class TimedPoster:
     """Wraps a poster and adds up the time spent inside the platform (the fake's cost)."""
 
@@ -81,6 +152,13 @@ class TimedPoster:
         finally:
             self.spent_s += time.perf_counter() - t
 
+    async def edit(self, channel_id, message_id, reply):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return await self.inner.edit(channel_id, message_id, reply)
+        finally:
+            self.spent_s += time.perf_counter() - t
+
 
 class InstantPoster:
     """A platform that costs nothing (in-memory, de-duplicates keys): isolates our own cost."""
@@ -94,6 +172,10 @@ class InstantPoster:
     async def post(self, channel_id, reply, *, idempotency_key, maybe_posted=False):  # type: ignore[no-untyped-def]
         self.attempts += 1
         return self.messages.setdefault((channel_id, idempotency_key), str(len(self.messages) + 1))
+
+    async def edit(self, channel_id, message_id, reply):  # type: ignore[no-untyped-def]
+        self.attempts += 1
+        return message_id
 
 
 def _databases(work: Path, with_pg: bool, name: str = "fanout.db"):  # type: ignore[no-untyped-def]
@@ -294,6 +376,9 @@ def main() -> None:
                       ("Monaco 2023 Q", 2023, "Monaco", "Q")]
         else:
             print(f"(no shared data at {shared}: Monza only)")
+        if not args.fanout_only:
+            print("== stories: messages a channel gets per race ==")
+            bench_stories()
         if races:
             print("== detection ==")
         for r in races:

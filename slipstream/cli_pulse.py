@@ -30,8 +30,9 @@ def _fail(message: str) -> None:
 def _replay(engine: Any, year: int, event: str, session: str, speed: float, as_json: bool,
             floor: Any, style: Any, save: bool) -> None:
     """Detect lap by lap on the stored session and print what would be posted."""
-    from bot.pulse.commentary import Commentator, group_bursts
+    from bot.pulse.commentary import Commentator
     from bot.pulse.detectors import detect
+    from bot.pulse.stories import tell
     from storage import pulse_store
 
     try:
@@ -48,17 +49,21 @@ def _replay(engine: Any, year: int, event: str, session: str, speed: float, as_j
     for n in range(1, last + 1):
         new, state = detect(feed.upto(n), state)
         everything.extend(new)
-        shown = [h for h in new if h.priority >= floor]
-        for group in group_bursts(shown):
-            text = writer.template_text(group, style)
+        # What a channel at this floor is told: headlines, story updates, digests.
+        for told in tell(new, session=everything, wants=lambda h: h.priority >= floor,
+                         is_race=feed.info.is_race):
+            text = writer.template_text(told.items, style, window=told.window,
+                                        story=bool(told.story))
+            edit = bool(told.story) and told.items[0] is not told.new[0]
             if as_json:
-                for h in group:
+                for h in told.new:
                     sys.stdout.write(json.dumps({
                         "key": h.key, "kind": h.kind, "lap": h.lap, "drivers": list(h.drivers),
-                        "priority": h.priority.label, "text": text,
+                        "priority": h.priority.label, "text": text, "story": told.story,
+                        "edit": edit, "digest": list(told.window) if told.window else None,
                     }, ensure_ascii=False) + "\n")
             else:
-                typer.echo(text + "\n")
+                typer.echo(("(update) " if edit else "") + text + "\n")
         sys.stdout.flush()
         if speed > 0 and n < last:
             recs = feed.by_lap.get(n, {})

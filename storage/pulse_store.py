@@ -53,7 +53,7 @@ from storage.pulse_models import (
     PulseHighlightRow,
     PulseSubscription,
 )
-from storage.pulse_types import KINDS, Priority, PulseHighlight
+from storage.pulse_types import INTERNAL_KINDS, KINDS, Priority, PulseHighlight
 from storage.race_feed import (
     DriverRec,
     LapRec,
@@ -194,7 +194,9 @@ def load_feed(engine: Engine, session_id: int) -> RaceFeed:
         later = conn.execute(
             select(Event.round, Event.format).where(Event.year == ev.year, Event.round > ev.round)
         ).all()
+        this_format = ev.format
     max_remaining: float | None = None
+    max_before: float | None = None
     rounds_remaining: int | None = None
     if later or ev.round > 1:
         rounds_remaining = len(later)
@@ -204,12 +206,16 @@ def load_feed(engine: Engine, session_id: int) -> RaceFeed:
         )
         if sess.type == "S":  # this round's grand prix is still to come
             max_remaining += _max_round_points(ev.year)
+        max_before = max_remaining + (
+            _max_sprint_points(ev.year) if sess.type == "S" else _max_round_points(ev.year)
+            + (_max_sprint_points(ev.year) if this_format in SPRINT_FORMATS else 0)
+        )
     total_laps = sess.total_laps or (max((lp.lap for lp in laps), default=0) or None)
     info = SessionInfo(
         session_id=session_id, year=ev.year, round=ev.round, event_name=ev.name,
         session_type=sess.type, total_laps=total_laps,
         max_points_remaining=max_remaining if is_race else None,
-        rounds_remaining=rounds_remaining,
+        rounds_remaining=rounds_remaining, max_points_before=max_before if is_race else None,
     )
     classified = any(r.position is not None for r in results)
     return RaceFeed.build(
@@ -335,12 +341,24 @@ def save_highlights(
     return [_stored(r, prefix) for r in stored]
 
 
+def session_highlights(engine: Engine, session_id: int) -> list[StoredHighlight]:
+    """Every stored highlight of one session, in detection order (a digest reads its window)."""
+    with OrmSession(engine) as orm:
+        rows = orm.execute(
+            select(PulseHighlightRow).where(PulseHighlightRow.session_id == session_id)
+            .order_by(PulseHighlightRow.seq)
+        ).scalars().all()
+    prefix = _prefix(engine, session_id)
+    return [_stored(r, prefix) for r in rows]
+
+
 def recent_highlights(
     engine: Engine, *, limit: int = 10, session_id: int | None = None,
     min_priority: Priority = Priority.LOW,
 ) -> list[StoredHighlight]:
     """The latest detected highlights (newest session first, then detection order)."""
-    stmt = select(PulseHighlightRow).where(PulseHighlightRow.priority >= int(min_priority))
+    stmt = select(PulseHighlightRow).where(PulseHighlightRow.priority >= int(min_priority),
+                                           PulseHighlightRow.kind.not_in(sorted(INTERNAL_KINDS)))
     if session_id is not None:
         stmt = stmt.where(PulseHighlightRow.session_id == session_id)
     stmt = stmt.order_by(PulseHighlightRow.detected_at.desc(), PulseHighlightRow.session_id.desc(),

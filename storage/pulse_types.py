@@ -61,6 +61,8 @@ KINDS: dict[str, str] = {
     "knockout": "drivers knocked out in qualifying",
     "quali_surprise": "a surprise in qualifying",
 }
+# Internal kinds: stored like highlights, never shown or subscribed to (a digest window closed).
+INTERNAL_KINDS = frozenset({"phase"})
 
 
 @dataclass(frozen=True, slots=True)

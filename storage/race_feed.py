@@ -110,6 +110,9 @@ class SessionInfo:
     # None when the calendar is not in the store.
     max_points_remaining: float | None = None
     rounds_remaining: int | None = None
+    # The same, counted before this session (this round's points still to score): a title
+    # already decided before it is not "clinched" again here.
+    max_points_before: float | None = None
 
     @property
     def prefix(self) -> str:

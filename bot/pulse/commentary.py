@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.prompting import LANGUAGE_NAMES, PromptRenderer, Style
+from bot.pulse.stories import Told
 from bot.pulse.types import PulseHighlight
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,12 @@ class Commentator:
         self.llm = llm
         self.vocab = vocab  # bot.claims.Vocabulary; the store-free basic one when None
 
-    def template_text(self, group: Sequence[PulseHighlight], style: Style) -> str:
-        """The deterministic message for one highlight or one burst."""
+    def template_text(
+        self, group: Sequence[PulseHighlight], style: Style, *,
+        window: tuple[int, int] | None = None, story: bool = False,
+    ) -> str:
+        """The deterministic message for one highlight, a burst, a digest (`window`) or an
+        evolving story's chapters so far (`story`)."""
         lang = (style.language or "en").lower()
         note = ""
         if lang not in TEMPLATE_LANGUAGES:
@@ -103,7 +108,16 @@ class Commentator:
             note = f"(Track Pulse has no {name} templates yet: shown in English.)"
             lang = "en"
         items = [h.as_dict() for h in group]
-        return self.renderer.render(f"pulse/{lang}.md.j2", items=items, style=style, note=note).strip()
+        return self.renderer.render(
+            f"pulse/{lang}.md.j2", items=items, style=style, note=note, window=window, story=story,
+        ).strip()
+
+    async def write_told(self, told: Told, style: Style) -> str:
+        """A planned message (`bot.pulse.stories`): digests and story updates are lists of
+        facts, written by the template; a headline may be phrased by the model."""
+        if told.window or told.story:
+            return self.template_text(told.items, style, window=told.window, story=bool(told.story))
+        return await self.write(told.items, style)
 
     async def write(self, group: Sequence[PulseHighlight], style: Style) -> str:
         """LLM-written when a model is configured and its text passes the claim guard;

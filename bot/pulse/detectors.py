@@ -25,6 +25,7 @@ from typing import Any
 
 from bot.pulse import detectors_events, detectors_final
 from bot.pulse.state import LapRec, RaceFeed
+from bot.pulse.stories import DIGEST_LAPS, PHASE, window_of
 from bot.pulse.types import Priority, PulseHighlight
 
 BATTLE_GAP_MS = 1000  # "within about a second"
@@ -34,9 +35,17 @@ BATTLE_END_LAPS = 2  # ...for this many laps
 BATTLE_FIRST_LAP = 4  # the field is bunched after the start: count from this lap
 PASS_MAX_GAP_MS = 5000  # a "pass" from further back than this is the other car's trouble
 UNDERCUT_PAIR_GAP_MS = 3500  # rivals close enough for an undercut to matter
-UNDERCUT_WINDOW_LAPS = 8  # the rival must answer within this many laps
+# The rival must answer within this many laps: a 5-8 lap difference is two strategies,
+# not an undercut.
+UNDERCUT_WINDOW_LAPS = 4
+REPAIR_STOP_LAPS = 3  # a second stop this soon after the last one is a repair, not strategy
+SLOW_STOP_EXTRA_MS = 10_000  # this much over the race's typical pit-lane time: a problem stop
 RETIRE_LAP_FACTOR = 1.5  # missing for this many typical laps = out of the race
-NEUTRAL = frozenset("456")  # SC, red, VSC digits in a lap's track status
+RACING_LAP_FACTOR = 1.15  # a lap within 115% of the lap's median counts as racing
+CRIPPLED_LAP_FACTOR = 1.15  # a car this much slower than the field is not being "passed"
+CRAWL_LAP_FACTOR = 1.30  # ...nor one crawling round the next lap
+FASTEST_LAP_FROM = 10  # a "fastest lap" before this is noise: fuel-heavy laps get beaten
+NEUTRAL = frozenset("4567")  # SC, red, VSC, VSC ending digits in a lap's track status
 
 
 @dataclass
@@ -79,6 +88,12 @@ class PulseState:
     rain_change_ms: int = 0
     temp_ref: float | None = None
     final_done: bool = False
+    last_stop_lap: dict[str, int] = field(default_factory=dict)  # driver -> in-lap of the last stop
+    normal_stop: dict[str, bool] = field(default_factory=dict)  # last stop: green, not a repair
+    stop_times: list[int] = field(default_factory=list)  # pit-lane ms of normal stops so far
+    neutral_story: str | None = None  # the story key of the SC / VSC / red flag under way
+    neutral_stops: list[str] = field(default_factory=list)  # cars that stopped under it
+    last_neutral_story: str | None = None  # race control's "in this lap" may come after green
 
 
 class Emitter:
@@ -88,6 +103,7 @@ class Emitter:
         self.feed = feed
         self.state = state
         self.out: list[PulseHighlight] = []
+        self.now = 0  # the lap being walked: when a story is told (its label may be earlier)
 
     def emit(
         self,
@@ -102,6 +118,9 @@ class Emitter:
             return
         self.state.emitted.add(key)
         facts.setdefault("lap", lap)
+        facts.setdefault("told_lap", max(self.now, lap))
+        if self.feed.info.total_laps and self.feed.info.is_race:
+            facts.setdefault("total_laps", self.feed.info.total_laps)
         facts.setdefault("event", self.feed.info.event_name)
         facts.setdefault("year", self.feed.info.year)
         self.out.append(
@@ -117,16 +136,31 @@ def detect(feed: RaceFeed, prev: PulseState | None = None) -> tuple[list[PulseHi
     em = Emitter(feed, state)
     lap_clock = _LapClock(feed)
     for n in range(state.last_lap + 1, feed.last_lap + 1):
+        em.now = n
         if feed.info.is_race:
             _race_lap(feed, state, em, n, lap_clock)
         detectors_events.events_upto(feed, state, em, n, lap_clock.lap_of)
+        total = feed.info.total_laps
+        if feed.info.is_race and n % DIGEST_LAPS == 0 and not (total and n >= total):
+            _phase(em, n)  # the digest window closes (the last one closes with the session)
         state.last_lap = n
     # Messages that arrived late for laps already walked (live feeds) still count.
     detectors_events.events_upto(feed, state, em, state.last_lap, lap_clock.lap_of)
     if feed.final and not state.final_done:
+        em.now = feed.last_lap
+        if feed.info.is_race:
+            _passes(feed, state, em, feed.last_lap, final=True)
         detectors_final.final(feed, state, em)
+        if feed.info.is_race and feed.last_lap:
+            _phase(em, feed.last_lap)
         state.final_done = True
     return em.out, state
+
+
+def _phase(em: Emitter, n: int) -> None:
+    """The marker that the digest window ending at lap n is complete (`bot.pulse.stories`)."""
+    first, _last = window_of(n)
+    em.emit(f"phase:{n}", PHASE, n, Priority.LOW, (), first_lap=first, last_lap=n)
 
 
 def detect_all(feed: RaceFeed) -> list[PulseHighlight]:
@@ -168,6 +202,10 @@ def _neutral(rec: LapRec | None) -> bool:
     return bool(rec and rec.track_status and NEUTRAL & set(rec.track_status))
 
 
+def _red(rec: LapRec | None) -> bool:
+    return bool(rec and rec.track_status and "5" in rec.track_status)
+
+
 def _pitting(rec: LapRec | None) -> bool:
     return bool(rec and (rec.pit_in_ms is not None or rec.pit_out_ms is not None))
 
@@ -180,13 +218,34 @@ def _pos_priority(pos: int, top: Priority = Priority.HIGH) -> Priority:
     return Priority.LOW
 
 
+def _lap_median(feed: RaceFeed, n: int) -> float | None:
+    times = [r.lap_time_ms for r in feed.by_lap.get(n, {}).values() if r.lap_time_ms]
+    return median(times) if times else None
+
+
+def _raw(feed: RaceFeed, driver: str, lap: int) -> LapRec | None:
+    """A lap row even when the lap was never completed (an out-lap that ended in the wall)."""
+    return _raw_index(feed).get((driver, lap))
+
+
+def _raw_index(feed: RaceFeed) -> dict[tuple[str, int], LapRec]:
+    idx = feed.__dict__.get("_pulse_raw")
+    if idx is None:
+        idx = {(r.driver, r.lap): r for r in feed.laps}
+        feed.__dict__["_pulse_raw"] = idx  # a cache on the frozen feed, like `by_lap`
+    return idx  # type: ignore[no-any-return]
+
+
 def _race_lap(feed: RaceFeed, state: PulseState, em: Emitter, n: int, clock: _LapClock) -> None:
     cur = feed.by_lap.get(n, {})
     prev = feed.by_lap.get(n - 1, {})
     if n == 1:
         _start(feed, em, cur)
     else:
-        _positions(state, em, n, cur, prev)
+        _lead(feed, em, n, cur, prev)
+        # Passes of lap n-1 are told now: whether the passed car was crippled (slow on the
+        # next lap, or gone) needs lap n. Labelled with their own lap, ordered by lap n.
+        _passes(feed, state, em, n - 1)
     _pit_stops(feed, state, em, n, cur)
     _undercuts(feed, state, em, n)
     _battles(state, em, n, cur)
@@ -234,14 +293,57 @@ def _start(feed: RaceFeed, em: Emitter, cur: dict[str, LapRec]) -> None:
             )
 
 
-def _positions(
-    state: PulseState, em: Emitter, n: int, cur: dict[str, LapRec], prev: dict[str, LapRec]
-) -> None:
+def _leader(recs: dict[str, LapRec]) -> str | None:
+    placed = {d: r.position for d, r in recs.items() if r.position}
+    return min(placed, key=lambda d: placed[d]) if placed else None  # type: ignore[arg-type, return-value]
+
+
+def _lead(feed: RaceFeed, em: Emitter, n: int, cur: dict[str, LapRec], prev: dict[str, LapRec]) -> None:
+    """Every change of leader, including the leader dropping out (a crash, a stop on track)."""
+    leader0, leader1 = _leader(prev), _leader(cur)
+    if not (leader0 and leader1 and leader0 != leader1):
+        return
+    if leader0 not in cur:
+        cause, prio = "leader out", Priority.CRITICAL
+    elif _pitting(cur.get(leader0)) or _pitting(cur.get(leader1)):
+        cause, prio = "pit stop", Priority.HIGH
+    elif _neutral(cur.get(leader0)) or _neutral(cur.get(leader1)):
+        cause, prio = "neutralised", Priority.HIGH
+    else:
+        cause, prio = "on track", Priority.CRITICAL
+    em.emit(
+        f"lead_change:{n}:{leader1}", "lead_change", n, prio, (leader1, leader0),
+        leader=leader1, previous_leader=leader0, cause=cause, position=1,
+    )
+
+
+def _crippled(feed: RaceFeed, d: str, n: int, *, final: bool) -> bool:
+    """The car was slow on lap n, dived into the pits at its end, or is gone / crawling on n+1."""
+    rec = feed.by_lap.get(n, {}).get(d)
+    ref = _lap_median(feed, n)
+    if rec is None or rec.pit_in_ms is not None:
+        return True
+    if ref and rec.lap_time_ms and rec.lap_time_ms > CRIPPLED_LAP_FACTOR * ref:
+        return True
+    if final and n >= feed.last_lap:
+        return False  # the chequered flag: there is no next lap to look at
+    nxt = feed.by_lap.get(n + 1, {}).get(d)
+    if nxt is None:
+        return True
+    ref1 = _lap_median(feed, n + 1)
+    return bool(ref1 and nxt.lap_time_ms and nxt.lap_time_ms > CRAWL_LAP_FACTOR * ref1
+                and not _neutral(nxt) and nxt.pit_in_ms is None)
+
+
+def _passes(feed: RaceFeed, state: PulseState, em: Emitter, n: int, *, final: bool = False) -> None:
+    """On-track passes during lap n (told when lap n+1 is known; see `_race_lap`)."""
+    if n < 2:
+        return
+    cur, prev = feed.by_lap.get(n, {}), feed.by_lap.get(n - 1, {})
     both = [d for d in cur if d in prev and cur[d].position and prev[d].position]
     p0 = {d: prev[d].position for d in both}
     p1 = {d: cur[d].position for d in both}
-    leader0 = min(p0, key=lambda d: p0[d]) if p0 else None
-    leader1 = min(p1, key=lambda d: p1[d]) if p1 else None
+    leader0, leader1 = _leader(prev), _leader(cur)
     for a in sorted(both, key=lambda d: p1[d]):  # type: ignore[arg-type, return-value]
         for b in both:
             if not (p0[a] > p0[b] and p1[a] < p1[b]):  # type: ignore[operator]
@@ -249,56 +351,72 @@ def _positions(
             pit = _pitting(cur[a]) or _pitting(cur[b])
             neutral = _neutral(cur[a]) or _neutral(cur[b])
             gap = (prev[a].time_ms or 0) - (prev[b].time_ms or 0)
-            on_track = not pit and not neutral and gap <= PASS_MAX_GAP_MS
+            if pit or neutral or gap > PASS_MAX_GAP_MS:
+                continue
             if b == leader0 and a == leader1:
-                continue  # told by the lead-change highlight below
-            if on_track:
-                em.emit(
-                    f"overtake:{n}:{a}:{b}", "overtake", n, _pos_priority(p1[a]), (a, b),  # type: ignore[arg-type]
-                    driver=a, passed=b, position=p1[a], gap_before_ms=gap,
-                )
-    if leader0 and leader1 and leader0 != leader1:
-        pit = _pitting(cur.get(leader0)) or _pitting(cur.get(leader1))
-        neutral = _neutral(cur.get(leader0)) or _neutral(cur.get(leader1))
-        if pit:
-            cause, prio = "pit stop", Priority.HIGH
-        elif neutral:
-            cause, prio = "neutralised", Priority.HIGH
-        else:
-            cause, prio = "on track", Priority.CRITICAL
-        em.emit(
-            f"lead_change:{n}:{leader1}", "lead_change", n, prio, (leader1, leader0),
-            leader=leader1, previous_leader=leader0, cause=cause, position=1,
-        )
+                continue  # told by the lead-change highlight
+            crippled = _crippled(feed, b, n, final=final)
+            em.emit(
+                f"overtake:{n}:{a}:{b}", "overtake", n,
+                Priority.LOW if crippled else _pos_priority(p1[a]),  # type: ignore[arg-type]
+                (a, b), driver=a, passed=b, position=p1[a], gap_before_ms=gap, crippled=crippled,
+            )
 
 
 def _pit_stops(feed: RaceFeed, state: PulseState, em: Emitter, n: int, cur: dict[str, LapRec]) -> None:
-    """A stop is complete on its out-lap (pit-in on lap n-1, pit-out on lap n)."""
+    """Stops whose in-lap was lap n-1: told now, whether or not the out-lap is ever completed.
+
+    A car that came in and never left is a retirement in the pits, not a stop.
+    """
     inl = feed.by_lap.get(n - 1, {})
     before = feed.by_lap.get(n - 2, {})
-    for d in sorted(cur):
-        out = cur[d]
-        ins = inl.get(d)
-        if out.pit_out_ms is None or ins is None or ins.pit_in_ms is None:
+    for d in sorted(inl):
+        ins = inl[d]
+        if ins.pit_in_ms is None:
             continue
+        out = cur.get(d) or _raw(feed, d, n)
+        if out is None or out.pit_out_ms is None:
+            continue
+        completed = d in cur
         stop = state.stops.get(d, 0) + 1
         state.stops[d] = stop
         pos_before = before[d].position if d in before else feed.drivers.get(d, _NoGrid).grid
+        pit_lane = out.pit_out_ms - ins.pit_in_ms
+        red = _red(ins) or _red(out)
+        neutral = _neutral(ins) or _neutral(out)
+        last = state.last_stop_lap.get(d)
+        typical = median(state.stop_times) if len(state.stop_times) >= 3 else None
+        repair = bool(
+            (last is not None and n - 1 - last <= REPAIR_STOP_LAPS)
+            or (typical is not None and pit_lane > typical + SLOW_STOP_EXTRA_MS)
+            or n - 1 <= 1  # back in at the end of the opening lap: damage, not strategy
+        )
+        state.last_stop_lap[d] = n - 1
+        state.normal_stop[d] = not (red or neutral or repair)
+        if state.normal_stop[d]:
+            state.stop_times.append(pit_lane)
+        if neutral and not red and state.neutral_story:
+            state.neutral_stops.append(d)
         facts: dict[str, Any] = {
             "driver": d,
             "stop": stop,
             "in_lap": n - 1,
             "compound_before": ins.compound,
-            "compound_after": out.compound,
-            "pit_lane_ms": out.pit_out_ms - ins.pit_in_ms,
+            "compound_after": out.compound if completed else None,
+            "pit_lane_ms": pit_lane,
+            "completed": completed,
             "position_before": pos_before,
-            "position_after": out.position,
-            "under_neutralisation": _neutral(ins) or _neutral(out),
+            "position_after": out.position if completed else None,
+            "under_neutralisation": neutral,
+            "red_flag": red,
+            "repair": repair,
         }
-        em.emit(
-            f"pit_stop:{d}:{stop}", "pit_stop", n - 1, _pos_priority(pos_before or 99), (d,), **facts
-        )
-        _watch_undercut(feed, state, d, n, before)
+        prio = _pos_priority(pos_before or 99)
+        if red:
+            prio = Priority.LOW  # everyone changes tyres under the red flag: one line in a digest
+        em.emit(f"pit_stop:{d}:{stop}", "pit_stop", n - 1, prio, (d,), **facts)
+        if completed and not (red or neutral or repair):
+            _watch_undercut(feed, state, d, n, before)
 
 
 class _NoGrid:
@@ -308,7 +426,11 @@ class _NoGrid:
 def _watch_undercut(
     feed: RaceFeed, state: PulseState, d: str, n: int, before: dict[str, LapRec]
 ) -> None:
-    """`d` just completed a stop (in-lap n-1): note the adjacent rivals it may undercut."""
+    """`d` just completed a normal stop (in-lap n-1): note the adjacent rivals it may undercut.
+
+    Only rivals on the same stop count: a car answering the rival's earlier stop is not
+    undercutting it.
+    """
     me = before.get(d)
     if me is None or me.position is None or me.time_ms is None:
         return
@@ -321,6 +443,8 @@ def _watch_undercut(
         rival_in = inl.get(other.driver)
         if rival_in is not None and rival_in.pit_in_ms is not None:
             continue  # stopped on the same lap: no undercut
+        if state.stops.get(other.driver, 0) != state.stops[d] - 1:
+            continue  # the rival has already made this stop: d is answering, not attacking
         if min(me.position, other.position) > 10:
             continue
         state.undercuts.append(
@@ -349,6 +473,12 @@ def _undercuts(feed: RaceFeed, state: PulseState, em: Emitter, n: int) -> None:
             if n - w.first_in_lap <= UNDERCUT_WINDOW_LAPS and w.rival not in state.retired:
                 keep.append(w)
             continue
+        if n - 1 - w.first_in_lap > UNDERCUT_WINDOW_LAPS:
+            continue
+        # A reply under SC / VSC / red, or a repair stop, is not a strategy duel: the
+        # pit-stop story says "cheap stop under the safety car" instead.
+        if not state.normal_stop.get(w.rival, False):
+            continue
         me = cur.get(w.first)
         if me is None or me.position is None or rival_out is None or rival_out.position is None:
             continue
@@ -364,13 +494,12 @@ def _undercuts(feed: RaceFeed, state: PulseState, em: Emitter, n: int) -> None:
             _pos_priority(min(w.pos_first, w.pos_rival)), (w.first, w.rival),
             move=move, worked=worked, attacker=(w.first if move == "undercut" else w.rival),
             defender=(w.rival if move == "undercut" else w.first), winner=winner,
-            first_stopper=w.first, first_stop_lap=w.first_in_lap, rival_stop_lap=n - 1,
+            first_stopper=w.first, rival=w.rival, first_stop_lap=w.first_in_lap,
+            rival_stop_lap=n - 1,
             gap_before_ms=w.gap_ms, positions_before={w.first: w.pos_first, w.rival: w.pos_rival},
             positions_after={w.first: me.position, w.rival: rival_out.position},
         )
     state.undercuts = keep
-
-
 def _battles(state: PulseState, em: Emitter, n: int, cur: dict[str, LapRec]) -> None:
     order = sorted((r for r in cur.values() if r.position), key=lambda r: r.position)  # type: ignore[arg-type, return-value]
     pairs_now: set[tuple[str, str]] = set()
@@ -400,6 +529,7 @@ def _battles(state: PulseState, em: Emitter, n: int, cur: dict[str, LapRec]) -> 
                     ahead=ahead.driver, behind=behind.driver, position=ahead.position,
                     gap_ms=gap, gaps_ms=recent, laps_close=len(b.gaps),
                     closing=closing, trend_ms_per_lap=round((recent[-1] - recent[0]) / (len(recent) - 1)),
+                    story="battle:" + ":".join(sorted(pair)),
                 )
         elif b is not None:
             if not b.reported:
@@ -416,6 +546,11 @@ def _battles(state: PulseState, em: Emitter, n: int, cur: dict[str, LapRec]) -> 
 
 
 def _fastest(feed: RaceFeed, state: PulseState, em: Emitter, n: int, cur: dict[str, LapRec]) -> None:
+    """One evolving story: told from lap FASTEST_LAP_FROM on, never for a lap behind SC / VSC.
+
+    Earlier and neutralised bests still count as the time to beat (they were set), they are
+    just not worth a message.
+    """
     if n < 2:
         return
     cands = [
@@ -430,6 +565,8 @@ def _fastest(feed: RaceFeed, state: PulseState, em: Emitter, n: int, cur: dict[s
         return
     previous = state.fastest
     state.fastest = (best.lap_time_ms, best.driver, n)
+    if n < FASTEST_LAP_FROM or _neutral(best):
+        return
     total = feed.info.total_laps
     late = bool(total and n >= 0.75 * total)
     em.emit(
@@ -437,7 +574,49 @@ def _fastest(feed: RaceFeed, state: PulseState, em: Emitter, n: int, cur: dict[s
         Priority.MEDIUM if late else Priority.LOW, (best.driver,),
         driver=best.driver, lap_time_ms=best.lap_time_ms, compound=best.compound,
         previous_ms=previous[0] if previous else None,
-        previous_driver=previous[1] if previous else None,
+        previous_driver=previous[1] if previous else None, story="fastest_lap",
+    )
+
+
+def _last_racing(feed: RaceFeed, d: str, last: LapRec | None) -> LapRec | None:
+    """The car's last lap at racing speed: its position there is where it was running,
+    not where the crawl back to the pits left it."""
+    if last is None:
+        return None
+    for k in range(last.lap, 0, -1):
+        rec = feed.by_lap.get(k, {}).get(d)
+        ref = _lap_median(feed, k)
+        if rec is not None and rec.lap_time_ms and ref and rec.lap_time_ms <= RACING_LAP_FACTOR * ref:
+            return rec
+    return last
+
+
+def _last_lap_of(feed: RaceFeed, d: str, before: int) -> LapRec | None:
+    for k in range(before - 1, 0, -1):
+        rec = feed.by_lap.get(k, {}).get(d)
+        if rec is not None:
+            return rec
+    return None
+
+
+def retirement(feed: RaceFeed, state: PulseState, em: Emitter, d: str, last: LapRec | None,
+               *, reason: str | None = None, did_not_start: bool = False) -> None:
+    """Emit one retirement (live detection and the official classification share it)."""
+    state.retired.add(d)
+    laps_done = last.lap if last else 0
+    running = _last_racing(feed, d, last)
+    pos = running.position if running else None
+    if pos is None and not did_not_start:
+        pos = feed.drivers[d].grid if d in feed.drivers else None
+    nxt = _raw(feed, d, laps_done + 1) if last else None
+    # Last seen in the pit lane: the in-lap was its last lap and it never drove out.
+    in_pits = bool(last and last.pit_in_ms is not None and (nxt is None or nxt.pit_out_ms is None))
+    prio = Priority.LOW if did_not_start else _pos_priority(pos or 99)
+    em.emit(
+        f"retirement:{d}", "retirement", laps_done + 1, prio, (d,),
+        driver=d, laps_completed=laps_done, last_position=pos, in_pits=in_pits,
+        team=feed.drivers[d].team if d in feed.drivers else None, reason=reason,
+        did_not_start=did_not_start,
     )
 
 
@@ -451,21 +630,8 @@ def _retirements(feed: RaceFeed, state: PulseState, em: Emitter, n: int, clock: 
     for d in sorted(feed.drivers):
         if d in cur or d in state.retired:
             continue
-        last: LapRec | None = None
-        for k in range(n - 1, 0, -1):
-            rec = feed.by_lap.get(k, {}).get(d)
-            if rec is not None:
-                last = rec
-                break
+        last = _last_lap_of(feed, d, n)
         last_end = last.time_ms if last else (feed.leader_end_ms(1) or 0) - ref
         if last_end is None or last_end + RETIRE_LAP_FACTOR * ref >= latest:
             continue  # still running, just behind (lapped) or the feed is early
-        state.retired.add(d)
-        laps_done = last.lap if last else 0
-        in_pits = bool(last and last.pit_in_ms is not None)
-        pos = last.position if last else None
-        em.emit(
-            f"retirement:{d}", "retirement", laps_done + 1, _pos_priority(pos or 99), (d,),
-            driver=d, laps_completed=laps_done, last_position=pos, in_pits=in_pits,
-            team=feed.drivers[d].team,
-        )
+        retirement(feed, state, em, d, last)

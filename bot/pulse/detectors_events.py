@@ -47,28 +47,37 @@ def _track_status(
             continue
         state.ts_seen.add(ts.seq)
         status, mode = ts.status, state.track_mode
+        # A neutralisation is one story: deployed, then updated (edited) until green again.
+        if status in ("4", "6", "5") and mode == "green":
+            state.neutral_story = f"neutral:{ts.seq}"
+            state.neutral_stops = []
+        story = state.neutral_story
         if status == "4":
             state.track_mode = "sc"
             em.emit(f"safety_car:{ts.seq}", "safety_car", lap, Priority.CRITICAL, (),
-                    phase="deployed", session_time_ms=ts.time_ms)
+                    phase="deployed", session_time_ms=ts.time_ms, story=story)
         elif status == "6":
             state.track_mode = "vsc"
             em.emit(f"vsc:{ts.seq}", "vsc", lap, Priority.HIGH, (),
-                    phase="deployed", session_time_ms=ts.time_ms)
+                    phase="deployed", session_time_ms=ts.time_ms, story=story)
         elif status == "7":
             state.track_mode = "vsc_ending"
             em.emit(f"vsc:{ts.seq}", "vsc", lap, Priority.LOW, (),
-                    phase="ending", session_time_ms=ts.time_ms)
+                    phase="ending", session_time_ms=ts.time_ms, story=story)
         elif status == "5":
             state.track_mode = "red"
             em.emit(f"red_flag:{ts.seq}", "red_flag", lap, Priority.CRITICAL, (),
-                    session_time_ms=ts.time_ms)
+                    session_time_ms=ts.time_ms, story=story)
         elif status == "1" and mode in ("sc", "vsc", "vsc_ending", "red"):
             state.track_mode = "green"
             after = {"sc": "safety car", "vsc": "virtual safety car",
                      "vsc_ending": "virtual safety car", "red": "red flag"}[mode]
+            # Who took a cheap stop under it (their pit-stop stories say so too).
             em.emit(f"restart:{ts.seq}", "restart", lap, Priority.HIGH, (),
-                    after=after, session_time_ms=ts.time_ms)
+                    after=after, session_time_ms=ts.time_ms, story=story,
+                    cheap_stops=list(dict.fromkeys(state.neutral_stops)))
+            state.last_neutral_story = state.neutral_story
+            state.neutral_story, state.neutral_stops = None, []
 
 
 def _drivers_in(message: str) -> list[str]:
@@ -86,12 +95,10 @@ def _race_control(feed: RaceFeed, state: PulseState, em: Emitter, n: int) -> Non
         text = m.message.upper()
         drivers = _drivers_in(m.message)
         base = {"message": m.message}
-        if "DISQUALIFIED" in text:
-            em.emit(f"rc:{m.seq}", "penalty", lap, Priority.CRITICAL, drivers, **base,
-                    penalty="disqualified")
-        elif "PENALTY" in text and "SERVED" not in text and "NO FURTHER" not in text:
-            penalty = _penalty_kind(text)
-            em.emit(f"rc:{m.seq}", "penalty", lap, Priority.HIGH, drivers, **base, penalty=penalty)
+        if _decided_penalty(text):
+            em.emit(f"rc:{m.seq}", "penalty", lap,
+                    Priority.CRITICAL if "DISQUALIFIED" in text else Priority.HIGH, drivers,
+                    **base, penalty=_penalty_kind(text))
         elif "UNDER INVESTIGATION" in text or "WILL BE INVESTIGATED" in text:
             em.emit(f"rc:{m.seq}", "investigation", lap, Priority.MEDIUM, drivers, **base,
                     outcome="under investigation")
@@ -100,19 +107,43 @@ def _race_control(feed: RaceFeed, state: PulseState, em: Emitter, n: int) -> Non
                     outcome="no further action")
         elif m.category == "SafetyCar" and "IN THIS LAP" in text:
             em.emit(f"rc:{m.seq}", "safety_car", lap, Priority.MEDIUM, (), **base,
-                    phase="in this lap")
+                    phase="in this lap", story=state.neutral_story or state.last_neutral_story)
         elif "RESUME" in text or "RESUMPTION" in text:
             em.emit(f"rc:{m.seq}", "restart", lap, Priority.MEDIUM, (), **base,
-                    after="red flag")
+                    after="red flag", story=state.neutral_story or state.last_neutral_story)
+
+
+# A decided penalty names its size and the car ("5 SECOND TIME PENALTY FOR CAR 44 (HAM)");
+# "NOTED", "UNDER INVESTIGATION", "SERVED", "NO FURTHER ACTION" are not penalties, even
+# when the word PENALTY is in them ("... NOTED - SERVING PENALTY INCORRECTLY").
+_DECIDED_RE = re.compile(
+    r"\b(?:\d+ SECOND (?:TIME |STOP/GO |STOP AND GO )?PENALTY|DRIVE[ -]THROUGH PENALTY"
+    r"|STOP(?:/| AND )GO PENALTY|\d+ PLACE GRID PENALTY|GRID PENALTY) FOR\b"
+)
+_NOT_DECIDED = ("NOTED", "UNDER INVESTIGATION", "WILL BE INVESTIGATED", "SERVED", "NO FURTHER",
+                "REVIEWED", "CANCELLED", "RESCINDED")
+
+
+def _decided_penalty(text: str) -> bool:
+    if any(w in text for w in _NOT_DECIDED):
+        return False
+    return "DISQUALIFIED" in text or bool(_DECIDED_RE.search(text))
 
 
 def _penalty_kind(text: str) -> str:
-    m = re.search(r"(\d+) SECOND TIME PENALTY", text)
+    """The penalty with its size: "5 second time penalty", "10 second stop and go", ..."""
+    if "DISQUALIFIED" in text:
+        return "disqualified"
+    m = re.search(r"(\d+) SECOND (TIME |STOP/GO |STOP AND GO )?PENALTY", text)
     if m:
-        return f"{m.group(1)} second time penalty"
-    for phrase in ("DRIVE THROUGH", "STOP AND GO", "STOP/GO", "GRID PENALTY", "TIME PENALTY"):
+        what = (m.group(2) or "TIME ").strip().replace("STOP/GO", "STOP AND GO").lower()
+        return f"{m.group(1)} second {what} penalty"
+    m = re.search(r"(\d+) PLACE GRID PENALTY", text)
+    if m:
+        return f"{m.group(1)} place grid penalty"
+    for phrase in ("DRIVE THROUGH", "DRIVE-THROUGH", "STOP AND GO", "STOP/GO", "GRID PENALTY"):
         if phrase in text:
-            return phrase.lower().replace("/", " and ")
+            return phrase.lower().replace("/", " and ").replace("-", " ")
     return "penalty"
 
 

@@ -17,6 +17,7 @@ def final(feed: RaceFeed, state: PulseState, em: Emitter) -> None:
     if feed.info.is_race:
         _longest_stint(feed, em)
         if feed.results:
+            _late_retirements(feed, state, em)
             _result(feed, state, em)
             _championship(feed, em)
     elif feed.info.is_qualifying and feed.results:
@@ -48,6 +49,21 @@ def _finished(r: ResultRec) -> bool:
         return False
     status = (r.status or "").lower()
     return not status or status == "finished" or status.startswith("+") or "lap" in status
+
+
+def _late_retirements(feed: RaceFeed, state: PulseState, em: Emitter) -> None:
+    """Cars the official classification says did not finish that timing never showed
+    stopping: a lapped car that stopped in the last laps, a car classified though out."""
+    from bot.pulse.detectors import retirement  # the live detector's emitter (no import cycle)
+
+    for r in feed.results:
+        if r.driver in state.retired or _finished(r) or r.provisional:
+            continue
+        laps = [rec for rec in feed.laps if rec.driver == r.driver and rec.time_ms is not None
+                and rec.lap in feed.by_lap and r.driver in feed.by_lap[rec.lap]]
+        last = max(laps, key=lambda rec: rec.lap) if laps else None
+        dns = (r.position_text or "").strip().upper() == "W" or "not start" in (r.status or "").lower()
+        retirement(feed, state, em, r.driver, last, reason=r.status, did_not_start=dns)
 
 
 def _result(feed: RaceFeed, state: PulseState, em: Emitter) -> None:
@@ -128,13 +144,22 @@ def _championship(feed: RaceFeed, em: Emitter) -> None:
         "max_points_remaining": feed.info.max_points_remaining,
     }
     can_win: list[str] | None = None
-    clinched = False
+    clinched = decided_before = False
     if feed.info.max_points_remaining is not None:
         cap = feed.info.max_points_remaining
         can_win = [s.driver for s in after_rows if s.points + cap >= leader.points]
         clinched = can_win == [leader.driver]
+        # Decided at an earlier round: the title is told once, where it was won.
+        cap_before = feed.info.max_points_before
+        if clinched and before_rows and cap_before is not None:
+            top = before_rows[0]
+            decided_before = top.driver == leader.driver and all(
+                s.points + cap_before < top.points for s in before_rows[1:]
+            )
+            clinched = not decided_before
     facts["can_still_win"] = can_win
     facts["clinched"] = clinched
+    facts["decided_before"] = decided_before
     prio = Priority.CRITICAL if (new_leader or clinched) else Priority.HIGH
     drivers = [leader.driver] + ([second.driver] if second else [])
     em.emit("championship", "championship", feed.last_lap, prio, drivers, **facts)

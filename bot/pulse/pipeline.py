@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from bot.prompting import Style
-from bot.pulse.commentary import Commentator, group_bursts
+from bot.pulse.commentary import Commentator
 from bot.pulse.detectors import detect_all
+from bot.pulse.stories import PHASE, Told, tell
+from bot.pulse.types import PulseHighlight
 from storage import pulse_store
 from storage.pulse_store import Message, StoredHighlight, Subscription
 
@@ -47,16 +49,26 @@ def plan_messages(
     session_type: str,
     *,
     now: float,
-) -> list[tuple[Subscription, list[StoredHighlight]]]:
-    """Per channel: the highlights it wants, grouped into messages (bursts as one)."""
-    plan: list[tuple[Subscription, list[StoredHighlight]]] = []
+    session: Sequence[StoredHighlight] | None = None,
+) -> list[tuple[Subscription, Told, list[StoredHighlight]]]:
+    """Per channel: the stories it is told for the new `highlights` (see `bot.pulse.stories`).
+
+    `session` is every stored highlight of the session (a digest closed now reads its
+    window from it); the new ones when None.
+    """
+    session = list(session) if session is not None else list(highlights)
+    by_key = {h.key: h for h in session}
+    by_key.update({h.key: h for h in highlights})
+    new = [h.as_highlight() for h in highlights]
+    everything = [h.as_highlight() for h in session]
+    is_race = session_type in ("R", "S")
+    plan: list[tuple[Subscription, Told, list[StoredHighlight]]] = []
     for sub in subs:
-        wanted = [h for h in highlights if sub.wants(h, session_type)]
-        if not wanted:
-            continue
-        by_key = {h.key: h for h in wanted}
-        for group in group_bursts([h.as_highlight() for h in wanted]):
-            plan.append((sub, [by_key[g.key] for g in group]))
+        def wants(h: PulseHighlight, sub: Subscription = sub) -> bool:
+            return sub.wants(by_key[h.key], session_type)
+
+        for told in tell(new, session=everything, wants=wants, is_race=is_race):
+            plan.append((sub, told, [by_key[h.key] for h in told.new]))
     return plan
 
 
@@ -68,6 +80,7 @@ async def enqueue_for_subscribers(
     commentator: Commentator,
     now: float | None = None,
     subs: Sequence[Subscription] | None = None,
+    session: Sequence[StoredHighlight] | None = None,
 ) -> int:
     """Write outbox rows for every active subscription; returns messages enqueued.
 
@@ -79,17 +92,17 @@ async def enqueue_for_subscribers(
     now = time.time() if now is None else now
     if subs is None:
         subs = await asyncio.to_thread(pulse_store.list_subscriptions, engine)
-    plan = plan_messages(highlights, subs, session_type, now=now)
-    texts: dict[tuple[tuple[int, ...], Style], str] = {}
+    plan = plan_messages(highlights, subs, session_type, now=now, session=session)
+    texts: dict[tuple[tuple[str, ...], Style], str] = {}
     messages: list[Message] = []
-    for sub, group in plan:
+    for sub, told, group in plan:
         style = _style(sub)
-        key = (tuple(h.id for h in group), style)
+        key = (tuple(h.key for h in told.items) + (told.story or "",), style)
         if key not in texts:
-            texts[key] = await commentator.write([h.as_highlight() for h in group], style)
+            texts[key] = await commentator.write_told(told, style)
         messages.append(
             Message(channel_id=sub.channel_id, highlights=tuple(group), text=texts[key],
-                    not_before=now + sub.spoiler_delay_s)
+                    not_before=now + sub.spoiler_delay_s, story=told.story)
         )
     return await asyncio.to_thread(pulse_store.enqueue, engine, messages, now=now)
 
@@ -107,8 +120,13 @@ async def run_session(
     """The service's hook after an ingest: detect what is new and queue it for channels."""
     new = await asyncio.to_thread(detect_session, engine, session_id, now=now)
     session_type = new[0].prefix.rsplit(":", 1)[-1] if new else "R"
+    # A digest closed by this run, or a story's next chapter, reads the earlier highlights.
+    everything = None
+    if any(h.kind == PHASE or h.facts.get("story") for h in new):
+        everything = await asyncio.to_thread(pulse_store.session_highlights, engine, session_id)
     n = await enqueue_for_subscribers(
-        engine, new, session_type=session_type, commentator=commentator, now=now
+        engine, new, session_type=session_type, commentator=commentator, now=now,
+        session=everything,
     )
     if new:
         log.info("pulse: session %s: %d new highlights, %d messages queued", session_id, len(new), n)

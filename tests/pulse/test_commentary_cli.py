@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 from bot.prompting import Style
 from bot.pulse.commentary import Commentator, group_bursts
+from bot.pulse.stories import tell
 from bot.pulse.types import PulseHighlight
+from storage.pulse_types import INTERNAL_KINDS
 
 
 @pytest.mark.parametrize("tone", ["casual", "technical", "neutral"])
@@ -19,11 +21,17 @@ def test_every_highlight_renders_in_every_style(monza_highlights: list[PulseHigh
                                                 length: str) -> None:
     c = Commentator()
     style = Style(tone=tone, length=length, language="en")  # type: ignore[arg-type]
-    for group in group_bursts(monza_highlights):
-        text = c.template_text(group, style)
+    told = tell(monza_highlights)  # every highlight, as headlines, stories and digests
+    assert {h.key for t in told for h in t.new} == {
+        h.key for h in monza_highlights if h.kind not in INTERNAL_KINDS}
+    for t in told:
+        text = c.template_text(t.items, style, window=t.window, story=bool(t.story))
         assert text and "None" not in text and "{{" not in text
-        if len(group) == 1 and group[0].lap:
-            assert text.startswith(f"**Lap {group[0].lap} ·")
+        # Headed by the lap it is told at: a channel never sees a lap label go backwards.
+        if t.window:
+            assert text.startswith(f"**Laps {t.window[0]}–{t.window[1]}**")
+        elif len(t.items) == 1 and t.items[0].lap:
+            assert text.startswith(f"**Lap {t.told_lap} ·")
     lead = next(h for h in monza_highlights if h.key == "lead_change:15:VER")
     assert "VER takes the lead from SAI" in c.template_text([lead], style)
 
@@ -34,7 +42,7 @@ def test_bursts_and_language_fallback(monza_highlights: list[PulseHighlight]) ->
     assert {h.facts["driver"] for h in lap20} == {"VER", "LEC", "STR"}
     text = Commentator().template_text(lap20, Style(length="short"))
     assert text.splitlines()[0] == "**Lap 20 · 3 pit stops**" and len(text.splitlines()) == 4
-    assert sum(len(g) for g in groups) == len(monza_highlights)
+    assert sum(len(g) for g in groups) == len(monza_highlights)  # bursts lose nothing
     de = Commentator().template_text(lap20, Style(language="de"))
     assert "German" in de and "3 pit stops" in de
 

@@ -1,0 +1,168 @@
+"""Highlights → the stories a channel is told: fewer, in lap order, updated rather than repeated.
+
+Detection finds events; a channel wants the race as a fan would tell it. Pure functions
+here decide, for one channel's wanted highlights, what becomes a message:
+
+- **Headlines** get a message of their own: the start, every lead change, safety cars,
+  VSCs and red flags, decided penalties, rain, front-runners' retirements, late passes
+  for the podium, the result and the championship, qualifying's stories.
+- **Evolving stories** (a neutralisation, the fastest lap, a battle for the podium) are
+  posted once and then edited: each highlight carries `facts["story"]`, and the message
+  for a later one names the same story so the outbox edits the first message.
+- Everything else the channel asked for is folded into a **digest** per window of
+  `DIGEST_LAPS` laps ("Laps 11–20: pit stops NOR, PIA, SAI; passes …"), told when the
+  window closes. The detectors mark a closed window with a `phase` highlight, so a live
+  run learns of it exactly once, like any other new highlight.
+
+Messages are ordered by the lap they are told at (`facts["told_lap"]`): a pass confirmed a
+lap later, a retirement seen a lap and a half later, a digest at its window's end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.pulse.types import Priority, PulseHighlight
+
+DIGEST_LAPS = 10
+PHASE = "phase"  # the window-closed marker's kind (never shown)
+NEUTRAL_KINDS = frozenset({"safety_car", "vsc", "red_flag", "restart"})
+HEADLINE_KINDS = frozenset({
+    "start", "lead_change", "penalty", "result", "championship", "pole", "knockout",
+    "quali_surprise",
+})
+# Rank within a lap: what happened first in a fan's telling, digests before the result.
+_RANK = {"start": 0, "lead_change": 1, "safety_car": 2, "red_flag": 2, "vsc": 2, "restart": 2,
+         "retirement": 3, "penalty": 4, "overtake": 5, "battle": 6, "fastest_lap": 7,
+         "weather": 3, "digest": 8, "result": 9, "championship": 10}
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """One message for one channel.
+
+    `items` are what the text is written from (a digest's members, a story so far);
+    `new` are the highlights this message delivers (each delivered once per channel);
+    `story` names an evolving story (the outbox edits its first message); `window` is a
+    digest's (first lap, last lap).
+    """
+
+    items: tuple[PulseHighlight, ...]
+    new: tuple[PulseHighlight, ...]
+    told_lap: int
+    story: str | None = None
+    window: tuple[int, int] | None = None
+
+    @property
+    def kind(self) -> str:
+        return "digest" if self.window else self.items[-1].kind
+
+
+def told_lap(h: PulseHighlight) -> int:
+    return int(h.facts.get("told_lap") or h.lap or 0)
+
+
+def window_of(lap: int) -> tuple[int, int]:
+    """The digest window a lap belongs to: laps 1–10, 11–20, ..."""
+    start = (max(lap, 1) - 1) // DIGEST_LAPS * DIGEST_LAPS + 1
+    return start, start + DIGEST_LAPS - 1
+
+
+def role(h: PulseHighlight) -> str:
+    """'headline', 'story' or 'digest' (or 'marker' for a window-closed phase)."""
+    if h.kind == PHASE:
+        return "marker"
+    if h.kind in NEUTRAL_KINDS and h.facts.get("story"):
+        return "story"
+    if h.kind == "fastest_lap":
+        return "story"
+    if h.kind == "battle":
+        return "story" if h.priority >= Priority.HIGH else "digest"
+    if h.kind in HEADLINE_KINDS or h.kind in NEUTRAL_KINDS:
+        return "headline"
+    if h.kind == "retirement":
+        return "headline" if h.priority >= Priority.HIGH else "digest"
+    if h.kind == "weather":
+        return "headline" if h.facts.get("change") in ("rain started", "rain stopped",
+                                                         "wet from the start") else "digest"
+    if h.kind == "overtake":
+        total = h.facts.get("total_laps")
+        late = bool(total) and h.lap >= 2 * int(total) / 3
+        decisive = h.priority >= Priority.HIGH and not h.facts.get("crippled") and late
+        return "headline" if decisive else "digest"
+    return "digest"
+
+
+def tell(
+    new: Sequence[PulseHighlight],
+    *,
+    session: Sequence[PulseHighlight] | None = None,
+    wants: Callable[[PulseHighlight], bool] = lambda h: True,
+    is_race: bool = True,
+) -> list[Told]:
+    """The messages one channel gets for the `new` highlights of a session.
+
+    `session` is every highlight of the session so far (new ones included): a digest
+    closed by a new marker, and a story's earlier chapters, are read from it.
+    `wants` is the channel's filter (kinds, priority floor, drivers/teams).
+    """
+    session = list(session) if session is not None else list(new)
+    if not is_race:  # qualifying and practice: every story stands on its own
+        return [Told(items=(h,), new=(h,), told_lap=told_lap(h))
+                for h in new if h.kind != PHASE and wants(h)]
+    out: list[Told] = []
+    merged_start: set[str] = set()
+    starts = {h.key: h for h in new if h.kind == "start" and wants(h)}
+    for h in new:
+        r = role(h)
+        if r == "marker":
+            first, last = int(h.facts["first_lap"]), int(h.facts["last_lap"])
+            members = tuple(
+                m for m in session
+                if role(m) == "digest" and first <= told_lap(m) <= last and wants(m)
+            )
+            if members:
+                out.append(Told(items=members, new=members, told_lap=last, window=(first, last)))
+            continue
+        if not wants(h) or r == "digest" or h.key in merged_start:
+            continue
+        if h.kind == "lead_change" and h.facts.get("cause") == "start" and starts:
+            start = next(iter(starts.values()))  # one message for the start and who leads it
+            merged_start.add(start.key)
+            out.append(Told(items=(start, h), new=(start, h), told_lap=told_lap(h)))
+            continue
+        if r == "story":
+            key = str(h.facts.get("story") or h.kind)
+            chapters = tuple(
+                m for m in session
+                if (m.facts.get("story") or m.kind) == key and wants(m) and told_lap(m) <= told_lap(h)
+                and m.kind != PHASE
+            ) or (h,)
+            if h not in chapters:
+                chapters = (*chapters, h)
+            out.append(Told(items=chapters, new=(h,), told_lap=told_lap(h), story=key))
+            continue
+        out.append(Told(items=(h,), new=(h,), told_lap=told_lap(h)))
+    # Drop a start already told together with its lead change.
+    out = [t for t in out if not (len(t.items) == 1 and t.items[0].key in merged_start)]
+    order = {h.key: i for i, h in enumerate(session)}
+    out.sort(key=lambda t: (t.told_lap, _RANK.get(t.kind, 5), order.get(t.new[0].key, 0)))
+    return _merge_chapters(out)
+
+
+def _merge_chapters(out: list[Told]) -> list[Told]:
+    """Chapters of one story told at the same lap are one message (the last one's text)."""
+    merged: list[Told] = []
+    last_of: dict[tuple[str, int], int] = {}
+    for t in out:
+        k = (t.story or "", t.told_lap)
+        if t.story and k in last_of:
+            i = last_of[k]
+            prev = merged[i]
+            merged[i] = Told(items=t.items, new=prev.new + t.new, told_lap=t.told_lap, story=t.story)
+            continue
+        if t.story:
+            last_of[k] = len(merged)
+        merged.append(t)
+    return merged
