@@ -25,6 +25,7 @@ PIT_LANE_TOL_MS = 1000
 UNDERCUT_MAX_LAPS = 4
 UNDERCUT_PAIR_GAP_MS = 3500
 REPAIR_STOP_LAPS = 3
+TIMING_GAP_MS = 5000  # a lap that ends this much later than its start + lap time: laps are missing
 FASTEST_LAP_FROM = 10
 MEDIUM = 1  # storage.pulse_types.Priority.MEDIUM (an IntEnum); the value, not the import
 LEAD_CAUSES = ("start", "on track", "pit stop", "neutralised", "leader out")
@@ -87,16 +88,36 @@ class RaceTruth:
     decided_round: int | None  # round at which the drivers' title became mathematically decided
     by_lap: dict[int, dict[str, RawLap]] = field(default_factory=dict)
     leader_end: dict[int, int] = field(default_factory=dict)
+    gap_lap: int | None = None  # first lap at which some car's raw lap count skips laps
 
     def __post_init__(self) -> None:
         for (d, n), rec in self.laps.items():
             self.by_lap.setdefault(n, {})[d] = rec
+        for (d, n), rec in self.laps.items():
+            prev = self.laps.get((d, n - 1))
+            if (prev and prev.end_ms is not None and rec.end_ms is not None and rec.lap_time_ms
+                    and rec.end_ms - prev.end_ms > rec.lap_time_ms + TIMING_GAP_MS):
+                self.gap_lap = n if self.gap_lap is None else min(self.gap_lap, n)
         for n, recs in self.by_lap.items():
             ends = [r.end_ms for r in recs.values() if r.end_ms is not None]
             if ends:
                 self.leader_end[n] = min(ends)
 
     # -- derived raw facts --------------------------------------------------------------
+
+    def comparable(self, n: int) -> bool:
+        """Positions at lap n compare cars on the same real lap. Not so from the first raw
+        timing gap on (2020 Austria: minutes of timing missing for 15 cars, whose lap counts
+        then run 4 laps behind the others', so `Position` mixes real laps)."""
+        return self.gap_lap is None or n < self.gap_lap
+
+    def gap_text(self) -> str:
+        return (f"raw timing gap from lap {self.gap_lap}: "
+                + ", ".join(f"{d} L{n} +{(r.end_ms - self.laps[(d, n - 1)].end_ms - r.lap_time_ms) // 1000}s"
+                            for (d, n), r in sorted(self.laps.items())
+                            if n == self.gap_lap and (d, n - 1) in self.laps and r.end_ms and r.lap_time_ms
+                            and self.laps[(d, n - 1)].end_ms is not None
+                            and r.end_ms - self.laps[(d, n - 1)].end_ms > r.lap_time_ms + TIMING_GAP_MS))
 
     @property
     def last_lap(self) -> int:
@@ -134,6 +155,8 @@ class RaceTruth:
         (lap 1: the Ergast pole sitter against the lap-1 leader)."""
         out = []
         for n in range(1, self.last_lap + 1):
+            if not self.comparable(n):
+                break
             a, b = self.leader(n - 1), self.leader(n)
             if a and b and a != b:
                 out.append((n, b, a))
@@ -341,6 +364,10 @@ def check_overtake(t: RaceTruth, h: dict[str, Any], fail: Fail) -> None:
         return
     fail.need("crippled")
     n, a, b = h["lap"], f["driver"], f["passed"]
+    if not t.comparable(n):
+        fail("data: timing gap", "positions at this lap mix real laps: the pass cannot be true as told",
+             t.gap_text())
+        return
     a1, b1, a0, b0 = t.lap(a, n), t.lap(b, n), t.lap(a, n - 1), t.lap(b, n - 1)
     ev = [_lap_txt(x) for x in (a0, b0, a1, b1)]
     if None in (a1, b1, a0, b0) or None in (a1.position, b1.position, a0.position, b0.position):  # type: ignore[union-attr]
@@ -374,6 +401,10 @@ def check_lead_change(t: RaceTruth, h: dict[str, Any], fail: Fail) -> None:
     if not fail.need("leader", "previous_leader", "cause"):
         return
     n = h["lap"]
+    if not t.comparable(n):
+        fail("data: timing gap", "positions at this lap mix real laps: the lead change cannot be true as told",
+             t.gap_text())
+        return
     raw_new, raw_old = t.leader(n), t.leader(n - 1)
     ev = [f"raw leader L{n - 1}={raw_old} L{n}={raw_new}"]
     if raw_new != f["leader"] or raw_old != f["previous_leader"] or raw_new == raw_old:
@@ -435,6 +466,9 @@ def check_undercut(t: RaceTruth, h: dict[str, Any], fail: Fail) -> None:
     ev = [_lap_txt(t.lap(a, l1 - 1)), _lap_txt(t.lap(b, l1 - 1)), _lap_txt(t.lap(a, l1)),
           _lap_txt(t.lap(a, l1 + 1)), _lap_txt(t.lap(b, l2)), _lap_txt(t.lap(b, l2 + 1)),
           f"stops {a}={t.stops(a)} {b}={t.stops(b)}"]
+    if not t.comparable(l2 + 1):
+        fail("data: timing gap", "positions around the stops mix real laps", t.gap_text())
+        return
     if l1 not in t.stops(a) or l2 not in t.stops(b):
         fail("undercut: real stops", "a stop is not in the raw PitInTimes", *ev)
         return
@@ -509,7 +543,9 @@ def check_retirement(t: RaceTruth, h: dict[str, Any], fail: Fail) -> None:
     if "laps_completed" in f and abs(f["laps_completed"] - len(done)) > 1:
         fail("retirement: laps completed", f"laps_completed {f['laps_completed']} vs raw {len(done)}", *ev)
     want_pos = last.position if last else None
-    if "last_position" in f and last is not None and f["last_position"] != want_pos:
+    if "last_position" in f and last is not None and not t.comparable(last.lap):
+        fail("data: timing gap", "the last racing position mixes real laps", t.gap_text(), *ev)
+    elif "last_position" in f and last is not None and f["last_position"] != want_pos:
         fail("retirement: last position", f"last_position {f['last_position']} vs raw {want_pos} "
              "(last lap within 115% of the median)", *ev)
     if "reason" in f and off is not None and f["reason"] != off.status:
@@ -655,6 +691,8 @@ def presence(t: RaceTruth, hs: list[dict[str, Any]]) -> list[tuple[str, str]]:
                             f">= MEDIUM | highlights: {near}"))
     for o in t.retired():
         last = t.last_racing_lap(o.driver)
+        if last is not None and not t.comparable(last.lap):
+            continue  # its place at the end is not known from raw data (timing gap)
         pos = last.position if last else o.grid
         if o.status == "Disqualified" or pos is None or pos > 10:
             continue
