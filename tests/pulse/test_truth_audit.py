@@ -117,3 +117,43 @@ def test_highlights_match_raw_data(audit_engine: Engine, raw_cache: Path, ergast
         text = "\n".join(lines)
         print(text)
         pytest.fail(text, pytrace=False)
+
+
+def test_rules_catch_planted_errors(raw_cache: Path, ergast: tr.Ergast) -> None:
+    """The rules have teeth: on 2021 Monza, true highlights pass and planted false ones fail
+    (PER on the podium instead of BOT after his penalty, a lead change and a safety car that
+    never happened, a retirement of the winner, an investigation told as a penalty, ...)."""
+    t = _truth(2021, 14, raw_cache, ergast)
+    top = sorted(t.official.values(), key=lambda o: o.position_order)[:10]
+    top10 = [{"position": o.position_order, "driver": o.driver, "points": o.points} for o in top]
+    assert [o.driver for o in top[:3]] == ["RIC", "NOR", "BOT"]
+
+    def h(kind: str, lap: int, **facts: Any) -> dict[str, Any]:
+        return {"key": kind, "kind": kind, "lap": lap, "priority": 3, "drivers": [], "facts": facts}
+
+    sc_lap = t.status_changes("4")[0][1]
+    true = [
+        h("result", 53, winner="RIC", podium=["RIC", "NOR", "BOT"], top10=top10, provisional=False),
+        h("safety_car", sc_lap, phase="deployed"),
+        h("championship", 53, leader="VER", clinched=False),
+        h("penalty", 7, message="5 SECOND TIME PENALTY FOR CAR 99 (GIO) - UNSAFE REJOIN",
+          penalty="5 second time penalty"),
+    ]
+    for good in true:
+        assert tr.check(t, good) == [], good
+    swapped = [dict(r) for r in top10]
+    swapped[2]["driver"], swapped[3]["driver"] = swapped[3]["driver"], swapped[2]["driver"]
+    planted = {
+        "result: podium": h("result", 53, winner="RIC", podium=["RIC", "NOR", "PER"], top10=swapped,
+                            provisional=False),
+        "lead_change: leaders": h("lead_change", 10, leader="HAM", previous_leader="RIC", cause="on track"),
+        "safety_car: raw status": h("safety_car", 5, phase="deployed"),
+        "retirement: not out": h("retirement", 20, driver="RIC", laps_completed=19, last_position=1,
+                                 reason="Engine", in_pits=False, did_not_start=False),
+        "penalty: decided": h("penalty", 5, message="TURN 5 INCIDENT INVOLVING CARS 99 (GIO) AND 55 (SAI) "
+                              "UNDER INVESTIGATION", penalty="penalty"),
+        "championship: clinched": h("championship", 53, leader="VER", clinched=True),
+        "fastest_lap: too early": h("fastest_lap", 3, driver="X", lap_time_ms=1),
+    }
+    for rule, bad in planted.items():
+        assert rule in {r for r, _ in tr.check(t, bad)}, (rule, tr.check(t, bad))
