@@ -114,9 +114,7 @@ def test_highlights_match_raw_data(audit_engine: Engine, raw_cache: Path, ergast
         lines = [f"{year} {truth.name}: {len(fails)} failures over {len(hs)} highlights",
                  "by rule: " + ", ".join(f"{r} x{c}" for r, c in sorted(per_rule.items()))]
         lines += [f"- {rule}: {msg}" for rule, msg in sorted(fails)]
-        text = "\n".join(lines)
-        print(text)
-        pytest.fail(text, pytrace=False)
+        pytest.fail("\n".join(lines), pytrace=False)
 
 
 def test_rules_catch_planted_errors(raw_cache: Path, ergast: tr.Ergast) -> None:
