@@ -44,6 +44,8 @@ RETIRE_LAP_FACTOR = 1.5  # missing for this many typical laps = out of the race
 RACING_LAP_FACTOR = 1.15  # a lap within 115% of the lap's median counts as racing
 CRIPPLED_LAP_FACTOR = 1.15  # a car this much slower than the field is not being "passed"
 CRAWL_LAP_FACTOR = 1.30  # ...nor one crawling round the next lap
+SWARMED_PLACES = 3  # ...nor one losing this many places in one green lap
+TIMING_GAP_MS = 30_000  # a lap whose clock span exceeds its lap time by this: laps went missing
 FASTEST_LAP_FROM = 10  # a "fastest lap" before this is noise: fuel-heavy laps get beaten
 NEUTRAL = frozenset("4567")  # SC, red, VSC, VSC ending digits in a lap's track status
 
@@ -148,7 +150,8 @@ def detect(feed: RaceFeed, prev: PulseState | None = None) -> tuple[list[PulseHi
     detectors_events.events_upto(feed, state, em, state.last_lap, lap_clock.lap_of)
     if feed.final and not state.final_done:
         em.now = feed.last_lap
-        if feed.info.is_race:
+        gap = _timing_gap_lap(feed)
+        if feed.info.is_race and (gap is None or feed.last_lap < gap):
             _passes(feed, state, em, feed.last_lap, final=True)
         detectors_final.final(feed, state, em)
         if feed.info.is_race and feed.last_lap:
@@ -236,21 +239,48 @@ def _raw_index(feed: RaceFeed) -> dict[tuple[str, int], LapRec]:
     return idx  # type: ignore[no-any-return]
 
 
+def _timing_gap_lap(feed: RaceFeed) -> int | None:
+    """The first lap after which the timing feed lost laps of some cars, or None.
+
+    Seen in 2020 Austria: minutes of timing missing for 15 cars, whose lap counts then
+    lag the real ones, so "lap n" positions compare cars on different laps. Positions
+    from there on are not told (passes, lead changes, battles, undercuts, retirements'
+    places); stops, fastest laps, flags and the official result still are.
+    """
+    cached = feed.__dict__.get("_pulse_gap", ...)
+    if cached is not ...:
+        return cached  # type: ignore[no-any-return]
+    gap = None
+    for r in feed.laps:  # sorted by lap
+        if (r.lap_time_ms and r.lap_start_ms is not None and r.time_ms is not None
+                and r.time_ms - r.lap_start_ms > r.lap_time_ms + TIMING_GAP_MS):
+            gap = r.lap
+            break
+    feed.__dict__["_pulse_gap"] = gap
+    return gap
+
+
 def _race_lap(feed: RaceFeed, state: PulseState, em: Emitter, n: int, clock: _LapClock) -> None:
     cur = feed.by_lap.get(n, {})
     prev = feed.by_lap.get(n - 1, {})
+    gap = _timing_gap_lap(feed)
+    positions_ok = gap is None or n < gap
     if n == 1:
         _start(feed, em, cur)
-    else:
+    elif positions_ok:
         _lead(feed, em, n, cur, prev)
         # Passes of lap n-1 are told now: whether the passed car was crippled (slow on the
         # next lap, or gone) needs lap n. Labelled with their own lap, ordered by lap n.
         _passes(feed, state, em, n - 1)
     _pit_stops(feed, state, em, n, cur)
-    _undercuts(feed, state, em, n)
-    _battles(state, em, n, cur)
+    if positions_ok:
+        _undercuts(feed, state, em, n)
+        _battles(state, em, n, cur)
+    else:
+        state.undercuts = []
     _fastest(feed, state, em, n, cur)
-    _retirements(feed, state, em, n, clock)
+    if positions_ok:
+        _retirements(feed, state, em, n, clock)
 
 
 def _start(feed: RaceFeed, em: Emitter, cur: dict[str, LapRec]) -> None:
@@ -325,6 +355,9 @@ def _crippled(feed: RaceFeed, d: str, n: int, *, final: bool) -> bool:
         return True
     if ref and rec.lap_time_ms and rec.lap_time_ms > CRIPPLED_LAP_FACTOR * ref:
         return True
+    before = feed.by_lap.get(n - 1, {}).get(d)
+    if before and before.position and rec.position and rec.position - before.position >= SWARMED_PLACES:
+        return True  # swamped by several cars in one green lap: damage, not a fair pass
     if final and n >= feed.last_lap:
         return False  # the chequered flag: there is no next lap to look at
     nxt = feed.by_lap.get(n + 1, {}).get(d)
@@ -607,11 +640,19 @@ def retirement(feed: RaceFeed, state: PulseState, em: Emitter, d: str, last: Lap
     running = _last_racing(feed, d, last)
     pos = running.position if running else None
     if pos is None and not did_not_start:
-        pos = feed.drivers[d].grid if d in feed.drivers else None
+        pos = (feed.drivers[d].grid if d in feed.drivers else None) or None  # 0 = pit lane
+    gap = _timing_gap_lap(feed)
+    rank = pos
+    if gap is not None and laps_done >= gap:
+        # Positions after a timing gap compare different laps: say none, but rank the story
+        # by where the car ran before the gap.
+        pos = None
+        early = [r for k in range(1, gap) if (r := feed.by_lap.get(k, {}).get(d)) and r.position]
+        rank = early[-1].position if early else None
     nxt = _raw(feed, d, laps_done + 1) if last else None
     # Last seen in the pit lane: the in-lap was its last lap and it never drove out.
     in_pits = bool(last and last.pit_in_ms is not None and (nxt is None or nxt.pit_out_ms is None))
-    prio = Priority.LOW if did_not_start else _pos_priority(pos or 99)
+    prio = Priority.LOW if did_not_start else _pos_priority(rank or 99)
     em.emit(
         f"retirement:{d}", "retirement", laps_done + 1, prio, (d,),
         driver=d, laps_completed=laps_done, last_position=pos, in_pits=in_pits,

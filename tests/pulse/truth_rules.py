@@ -543,12 +543,16 @@ def check_retirement(t: RaceTruth, h: dict[str, Any], fail: Fail) -> None:
     if "laps_completed" in f and abs(f["laps_completed"] - len(done)) > 1:
         fail("retirement: laps completed", f"laps_completed {f['laps_completed']} vs raw {len(done)}", *ev)
     want_pos = last.position if last else None
-    if "last_position" in f and last is not None and not t.comparable(last.lap):
+    if f.get("last_position") is not None and last is not None and not t.comparable(last.lap):
         fail("data: timing gap", "the last racing position mixes real laps", t.gap_text(), *ev)
-    elif "last_position" in f and last is not None and f["last_position"] != want_pos:
+    elif ("last_position" in f and last is not None and f["last_position"] != want_pos
+          # after a timing gap the place is unknowable: None (saying nothing) is right there
+          and (f["last_position"] is not None or t.comparable(last.lap))):
         fail("retirement: last position", f"last_position {f['last_position']} vs raw {want_pos} "
              "(last lap within 115% of the median)", *ev)
-    if "reason" in f and off is not None and f["reason"] != off.status:
+    # A retirement told live does not know the official reason yet: None says nothing,
+    # a reason given must be the official one.
+    if f.get("reason") is not None and off is not None and f["reason"] != off.status:
         fail("retirement: reason", f"reason {f['reason']!r} vs Ergast {off.status!r}", *ev)
     if f.get("in_pits"):
         rows = t.driver_laps(d)
@@ -558,8 +562,15 @@ def check_retirement(t: RaceTruth, h: dict[str, Any], fail: Fail) -> None:
         if lastrow is None or lastrow.pit_in_ms is None or later_out:
             fail("retirement: in pits", "in_pits but the last raw lap has no PitInTime (or a later PitOutTime)",
                  *ev)
-    if "did_not_start" in f and bool(f["did_not_start"]) != (not done):
-        fail("retirement: did not start", f"did_not_start={f['did_not_start']} but raw laps={len(done)}", *ev)
+    # Timing cannot tell a car that never started from one that crashed on the opening lap
+    # (both have no completed lap): "did not start" must come from the classification
+    # (withdrawn, "Did not start"); a car with laps never "did not start".
+    if f.get("did_not_start"):
+        official_dns = off is not None and (
+            (off.position_text or "").upper() == "W" or "not start" in (off.status or "").lower())
+        if done or not official_dns:
+            fail("retirement: did not start",
+                 f"did_not_start=True but raw laps={len(done)}, official {off}", *ev)
 
 
 def expected_penalty(text: str) -> str | None:
@@ -575,7 +586,8 @@ def expected_penalty(text: str) -> str | None:
     if "DRIVE THROUGH" in up:
         return "drive through"
     if "STOP AND GO" in up or "STOP/GO" in up:
-        return "stop and go"
+        m = re.search(r"(\d+) SECOND STOP(?:/| AND )GO", up)
+        return f"{m.group(1)} second stop and go penalty" if m else "stop and go"
     if "GRID PENALTY" in up:
         return "grid penalty"
     return "penalty"
