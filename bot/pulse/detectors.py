@@ -19,6 +19,7 @@ Why per-pair, per-lap rules:
 from __future__ import annotations
 
 import copy
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
@@ -81,6 +82,7 @@ class PulseState:
     stops: dict[str, int] = field(default_factory=dict)
     undercuts: list[UndercutWatch] = field(default_factory=list)
     rc_seen: set[int] = field(default_factory=set)
+    rc_swept: int = -1  # race-control buckets read up to this lap (`detectors_events`)
     ts_seen: set[int] = field(default_factory=set)
     track_mode: str = "green"
     weather_seen_ms: int = -1
@@ -177,6 +179,16 @@ class _LapClock:
     def __init__(self, feed: RaceFeed) -> None:
         self.feed = feed
         self.ends = [(n, feed.leader_end_ms(n)) for n in sorted(feed.by_lap)]
+        # "The first lap whose end is at or after t" is a bisection over the running
+        # maximum of the ends (equal to the first such lap even if the ends ever dip).
+        self._laps: list[int] = []
+        self._reach: list[int] = []
+        top = -1
+        for n, end in self.ends:
+            if end is not None and end > top:
+                top = end
+                self._laps.append(n)
+                self._reach.append(end)
         self.latest: dict[int, int] = {}
         running = -1
         for n in sorted(feed.by_lap):
@@ -193,9 +205,9 @@ class _LapClock:
             return 0
         if time_ms is None:
             return 1
-        for n, end in self.ends:
-            if end is not None and time_ms <= end:
-                return max(n, 1)
+        i = bisect_left(self._reach, time_ms)
+        if i < len(self._laps):
+            return max(self._laps[i], 1)
         if self.feed.final and self.ends:
             return self.ends[-1][0]
         return None
@@ -324,8 +336,11 @@ def _start(feed: RaceFeed, em: Emitter, cur: dict[str, LapRec]) -> None:
 
 
 def _leader(recs: dict[str, LapRec]) -> str | None:
-    placed = {d: r.position for d, r in recs.items() if r.position}
-    return min(placed, key=lambda d: placed[d]) if placed else None  # type: ignore[arg-type, return-value]
+    best: tuple[int, str] | None = None
+    for d, r in recs.items():
+        if r.position and (best is None or (r.position, d) < best):
+            best = (r.position, d)
+    return best[1] if best else None
 
 
 def _lead(feed: RaceFeed, em: Emitter, n: int, cur: dict[str, LapRec], prev: dict[str, LapRec]) -> None:
@@ -377,7 +392,8 @@ def _passes(feed: RaceFeed, state: PulseState, em: Emitter, n: int, *, final: bo
     p0 = {d: prev[d].position for d in both}
     p1 = {d: cur[d].position for d in both}
     leader0, leader1 = _leader(prev), _leader(cur)
-    for a in sorted(both, key=lambda d: p1[d]):  # type: ignore[arg-type, return-value]
+    gainers = [d for d in both if p1[d] < p0[d]]  # type: ignore[operator]
+    for a in sorted(gainers, key=lambda d: p1[d]):  # type: ignore[arg-type, return-value]
         for b in both:
             if not (p0[a] > p0[b] and p1[a] < p1[b]):  # type: ignore[operator]
                 continue

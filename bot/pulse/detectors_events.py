@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.pulse.state import RaceFeed
+from bot.pulse.state import RaceControlRec, RaceFeed
 from bot.pulse.types import Priority
 
 if TYPE_CHECKING:
@@ -84,8 +84,26 @@ def _drivers_in(message: str) -> list[str]:
     return [code for _num, code in _CAR_RE.findall(message)]
 
 
+def _rc_by_lap(feed: RaceFeed) -> dict[int, list[RaceControlRec]]:
+    """Messages bucketed by the lap they belong to (cached on the feed, like `by_lap`):
+    a lap's walk reads its own bucket instead of every message of the race."""
+    idx = feed.__dict__.get("_pulse_rc")
+    if idx is None:
+        idx = {}
+        for m in feed.race_control:
+            idx.setdefault(max(m.lap or 1, 1) if feed.info.is_race else 0, []).append(m)
+        feed.__dict__["_pulse_rc"] = idx
+    return idx  # type: ignore[no-any-return]
+
+
 def _race_control(feed: RaceFeed, state: PulseState, em: Emitter, n: int) -> None:
-    for m in feed.race_control:
+    buckets = _rc_by_lap(feed)
+    # Walking on to the next lap reads that lap's bucket; any other call (the first lap, the
+    # sweep at the end of each run) reads every bucket up to n, so a message that arrived
+    # late for a lap an earlier live run had already walked still counts.
+    laps = [n] if n == state.rc_swept + 1 and n > 1 else sorted(k for k in buckets if k <= n)
+    state.rc_swept = max(state.rc_swept, n)
+    for m in (m for k in laps for m in buckets.get(k, ())):
         if m.seq in state.rc_seen:
             continue
         lap = max(m.lap or 1, 1) if feed.info.is_race else 0
