@@ -81,14 +81,32 @@ def _truth(year: int, rnd: int, cache: Path, ergast: tr.Ergast) -> tr.RaceTruth:
     return _TRUTH[(year, rnd)]
 
 
-def _highlights(engine: Engine, year: int, rnd: int) -> list[dict[str, Any]]:
+def _detected(engine: Engine, year: int, rnd: int) -> list[Any]:
     from bot.pulse.detectors import detect_all
     from storage import pulse_store
 
     sid = pulse_store.find_session(engine, year, rnd, "R")
+    return detect_all(pulse_store.load_feed(engine, sid))
+
+
+def _told_at_default_floor(found: list[Any]) -> list[Any]:
+    """What a channel at the default floor (medium) is told: headlines, stories, digests."""
+    from bot.pulse.stories import tell
+    from bot.pulse.types import Priority
+
+    return tell(found, wants=lambda h: h.priority >= Priority.MEDIUM)
+
+
+def _posts(told: list[Any]) -> int:
+    """New messages in a channel: a story's later chapters edit its first message."""
+    stories = [t.story for t in told if t.story]
+    return len(told) - (len(stories) - len(set(stories)))
+
+
+def _highlights(engine: Engine, year: int, rnd: int) -> list[dict[str, Any]]:
     return [{"key": h.key, "kind": h.kind, "lap": h.lap, "priority": int(h.priority),
              "drivers": list(h.drivers), "facts": h.facts}
-            for h in detect_all(pulse_store.load_feed(engine, sid))]
+            for h in _detected(engine, year, rnd)]
 
 
 def test_every_cached_race_is_audited(shared_data: Path) -> None:
@@ -109,12 +127,34 @@ def test_highlights_match_raw_data(audit_engine: Engine, raw_cache: Path, ergast
     for h in hs:
         fails.extend(tr.check(truth, h))
     fails.extend(tr.presence(truth, hs))
+    # ...and what a channel at the default floor is actually told (a digest counts: the event
+    # is in it) still holds every lead change, safety car, red flag and top-10 retirement.
+    told = _told_at_default_floor(_detected(audit_engine, year, rnd))
+    delivered = {h.key for t in told for h in t.new}
+    fails.extend((f"told: {rule}", msg) for rule, msg in
+                 tr.presence(truth, [h for h in hs if h["key"] in delivered]))
+    laps = [t.told_lap for t in told]
+    if laps != sorted(laps):
+        fails.append(("told: lap order", f"messages told out of lap order: {laps}"))
+    if _posts(told) > 40:
+        fails.append(("told: volume", f"{_posts(told)} messages at the default floor (at most 40)"))
     if fails:
         per_rule = Counter(rule for rule, _ in fails)
         lines = [f"{year} {truth.name}: {len(fails)} failures over {len(hs)} highlights",
                  "by rule: " + ", ".join(f"{r} x{c}" for r, c in sorted(per_rule.items()))]
         lines += [f"- {rule}: {msg}" for rule, msg in sorted(fails)]
         pytest.fail("\n".join(lines), pytrace=False)
+
+
+def test_default_floor_volume_over_every_race(audit_engine: Engine) -> None:
+    """Issue 18's target: a channel at the default floor gets a median of at most 25 messages
+    a race and never more than 40 (edits of an evolving story are not new messages)."""
+    import statistics
+
+    posts = {f"{y}-R{r}": _posts(_told_at_default_floor(_detected(audit_engine, y, r)))
+             for y, r in RACES}
+    assert statistics.median(posts.values()) <= 25 and max(posts.values()) <= 40, posts
+    assert min(posts.values()) >= 8, posts  # a race is still told: start, leaders, result
 
 
 def test_rules_catch_planted_errors(raw_cache: Path, ergast: tr.Ergast) -> None:
