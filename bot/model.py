@@ -228,4 +228,32 @@ class ChannelPoster(Protocol):
         The keyword is newer than the protocol: callers pass it only to posters
         whose `post` accepts it (`bot.pulse.deliver.post_once`), so an older
         poster without it keeps working.
+
+        A poster MAY also define `edit` (see `EditingPoster`): Track Pulse stories
+        are then edited in place instead of re-posted.
         """
+
+
+@runtime_checkable
+class EditingPoster(ChannelPoster, Protocol):
+    """A `ChannelPoster` that can also edit a message it posted: Track Pulse stories
+    (a battle, the fastest lap) are one message updated as they evolve (issue 18).
+
+    `edit` is optional: a poster without it gets a story's updates as new posts
+    (`bot.pulse.deliver`), which checks with `can_edit`.
+    """
+
+    async def edit(self, channel_id: str, message_id: str, reply: Reply) -> str:
+        """Replace the content of message `message_id` in the channel; return its id.
+
+        Edits are idempotent (a retry sets the same text again), so no key is
+        needed. Raises like `post`: `DeliveryError` when the message or channel is
+        gone for good, `RateLimited` when throttled ("not edited"); any other
+        exception means "maybe edited" and the edit is simply retried.
+        """
+        ...
+
+
+def can_edit(poster: ChannelPoster) -> bool:
+    """Whether `poster` defines the optional `edit` (see `EditingPoster`)."""
+    return callable(getattr(poster, "edit", None))

@@ -79,6 +79,9 @@ class PulseDelivery(SQLModel, table=True):
         Index("ix_pulse_delivery_heads", "status", "channel_id", "seq"),
         # The claim reads due channel heads in order through this (cost independent of backlog).
         Index("ix_pulse_delivery_queue", "status", "is_head", "seq"),
+        # enqueue finds a story's head in a channel; claim finds the rows of a story.
+        Index("ix_pulse_delivery_story", "channel_id", "story"),
+        Index("ix_pulse_delivery_edits", "edits_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -90,6 +93,11 @@ class PulseDelivery(SQLModel, table=True):
     # storage.pulse_heads, which moves the flag on).
     is_head: bool = False
     group_leader_id: int | None = None  # set on members of a burst posted as one message
+    # An evolving story ("2023:14:R:battle:LEC:SAI": scoped by the highlights' session) is
+    # one message per channel, edited as it evolves: its first row (the head, `edits_id`
+    # NULL) is posted, every later row of the story carries the head's id and edits it.
+    story: str | None = None
+    edits_id: int | None = None  # no foreign key: SQLite would have to rebuild the table
     idempotency_key: str
     text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     not_before: float = 0.0  # spoiler delay / rate-limit back-off (UNIX seconds)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, case, func, select, update
+from sqlalchemy import Engine, case, func, or_, select, update
 from sqlmodel import Session as OrmSession
 
 from storage import outbox, queries
@@ -517,12 +517,46 @@ class Message:
     highlights: tuple[StoredHighlight, ...]
     text: str
     not_before: float
+    # An evolving story ("fastest_lap", "battle:LEC:SAI"), unique within the highlights'
+    # session: its first message in a channel is posted, every later one edits it.
+    story: str | None = None
+
+
+def _scoped_story(m: Message) -> str | None:
+    """The story key as stored: prefixed by the session of its highlights, so a story
+    named alike in another session (next race's "fastest_lap") starts a new message."""
+    if m.story is None or not m.highlights:
+        return None
+    h = m.highlights[0]
+    return f"{h.prefix or h.session_id}:{m.story}"
+
+
+def _story_heads(conn: Any, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """(channel, scoped story) -> id of the story's head row in that channel, if queued."""
+    d = table(PulseDelivery)
+    found: dict[tuple[str, str], int] = {}
+    channels = sorted({c for c, _ in wanted})
+    stories = sorted({s for _, s in wanted})
+    for i in range(0, len(channels), 500):
+        rows = conn.execute(
+            select(d.c.channel_id, d.c.story, d.c.id).where(
+                d.c.channel_id.in_(channels[i : i + 500]), d.c.story.in_(stories),
+                d.c.edits_id.is_(None),
+            ).order_by(d.c.seq)  # two heads only after racing enqueues: the older one wins
+        ).all()
+        for c, st, rid in rows:
+            found.setdefault((c, st), int(rid))
+    return found
 
 
 def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = None) -> int:
     """Write deliveries (one row per channel and highlight; a burst's extra rows are
     `grouped` under the first). Already-queued (channel, highlight) pairs are left
-    alone. Returns the number of new messages."""
+    alone. Returns the number of new messages.
+
+    A message with a `story` whose head is already queued for its channel (this call
+    or an earlier one) is written with `edits_id` = the head's id: it will edit that
+    message. The story's first message is an ordinary post, the story's head."""
     now = time.time() if now is None else now
     tbl = table(PulseDelivery)
     new_messages = 0
@@ -541,6 +575,10 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
                     )
                 )
             )
+        wanted = {(m.channel_id, st) for m in messages if (st := _scoped_story(m)) is not None}
+        story_heads = _story_heads(conn, wanted) if wanted else {}
+        new_heads: dict[tuple[str, str], dict[str, Any]] = {}  # stories starting in this call
+        edits_of_new: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (row, its head's row)
         leaders: list[dict[str, Any]] = []
         members: list[tuple[int, list[dict[str, Any]]]] = []
         for m in _interleaved(messages):
@@ -548,12 +586,22 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
             if not fresh:
                 continue
             seq0 += 1
+            story = _scoped_story(m)
             row = {
                 "highlight_id": fresh[0].id, "channel_id": m.channel_id, "seq": seq0,
                 "status": PENDING, "group_leader_id": None,
                 "idempotency_key": idempotency_key(m.channel_id, [h.global_key for h in fresh]),
                 "text": m.text, "not_before": m.not_before, "attempts": 0, "created_at": now,
+                "story": story, "edits_id": None,
             }
+            if story is not None:
+                key = (m.channel_id, story)
+                if key in story_heads:
+                    row["edits_id"] = story_heads[key]
+                elif key in new_heads:
+                    edits_of_new.append((row, new_heads[key]))
+                else:
+                    new_heads[key] = row
             leaders.append(row)
             if len(fresh) > 1:
                 members.append((len(leaders) - 1, [
@@ -565,17 +613,23 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
                 ]))
             new_messages += 1
         # Already-queued pairs were filtered above; a concurrent enqueue's are left alone.
-        upsert(conn, PulseDelivery, leaders, ["channel_id", "highlight_id"], update=())
+        # Edits of a story started in this call go in second, once their head has an id.
+        later = {id(r) for r, _h in edits_of_new}
+        upsert(conn, PulseDelivery, [r for r in leaders if id(r) not in later],
+               ["channel_id", "highlight_id"], update=())
+        if edits_of_new:
+            head_ids = _ids_by_key(conn, [h["idempotency_key"] for _r, h in edits_of_new])
+            for r, h in edits_of_new:
+                # No id: a concurrent enqueue took the head's pair; this row then posts anew.
+                r["edits_id"] = head_ids.get(h["idempotency_key"])
+            upsert(conn, PulseDelivery, [r for r, _h in edits_of_new],
+                   ["channel_id", "highlight_id"], update=())
         first: dict[str, int] = {}
         for row in leaders:  # each channel's first new message (seqs rise within a channel)
             first.setdefault(row["channel_id"], row["seq"])
         heads.start(conn, first.items())
         if members:
-            ids = dict(conn.execute(
-                select(tbl.c.idempotency_key, tbl.c.id).where(
-                    tbl.c.idempotency_key.in_([leaders[i]["idempotency_key"] for i, _ in members])
-                )
-            ).all())
+            ids = _ids_by_key(conn, [leaders[i]["idempotency_key"] for i, _ in members])
             rows = []
             for i, mem in members:
                 lid = ids.get(leaders[i]["idempotency_key"])
@@ -584,6 +638,17 @@ def enqueue(engine: Engine, messages: Sequence[Message], *, now: float | None = 
                     rows.append(r)
             upsert(conn, PulseDelivery, rows, ["channel_id", "highlight_id"], update=())
     return new_messages
+
+
+def _ids_by_key(conn: Any, keys: Sequence[str]) -> dict[str, int]:
+    """Row ids of just-written rows, by idempotency key (unique)."""
+    d = table(PulseDelivery)
+    out: dict[str, int] = {}
+    for i in range(0, len(keys), 500):
+        out.update((k, int(v)) for k, v in conn.execute(
+            select(d.c.idempotency_key, d.c.id).where(d.c.idempotency_key.in_(keys[i : i + 500]))
+        ).all())
+    return out
 
 
 def _interleaved(messages: Sequence[Message]) -> list[Message]:
@@ -614,6 +679,9 @@ class Claimed:
     # An earlier claim of this row ended without a result (the deliverer died, or the post
     # failed ambiguously): the message may already be on the platform. See `release`.
     maybe_posted: bool = False
+    # This row edits a story: the platform id of the message to edit (the head's). None
+    # for an ordinary post, or when the story has no posted message yet (see `claim`).
+    edit_message_id: str | None = None
 
 
 def new_worker_id() -> str:
@@ -660,11 +728,47 @@ def claim(
             return []
         rows = conn.execute(
             select(d.c.id, d.c.channel_id, d.c.text, d.c.idempotency_key, d.c.attempts,
-                   d.c.highlight_id)
+                   d.c.highlight_id, d.c.edits_id, d.c.seq)
             .where(d.c.id.in_(ids), d.c.claimed_by == worker, d.c.status == CLAIMED)
             .order_by(d.c.seq)
         ).all()
-    return [Claimed(*r, maybe_posted=before.get(r[0]) == CLAIMED) for r in rows]
+        targets = _edit_targets(conn, [(r.edits_id, r.seq) for r in rows if r.edits_id is not None])
+    return [
+        Claimed(r.id, r.channel_id, r.text, r.idempotency_key, r.attempts, r.highlight_id,
+                maybe_posted=before.get(r.id) == CLAIMED,
+                edit_message_id=targets.get((r.edits_id, r.seq)))
+        for r in rows
+    ]
+
+
+def _edit_targets(conn: Any, edits: Sequence[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """(head id, seq of an edit row) -> the message that edit row edits.
+
+    A channel has one row in flight and its rows go out in seq order, so a story's
+    head (an earlier seq, same channel) is settled before any edit of it is claimed.
+    The message edited is the story's latest posted one before the row: the head's
+    (its edits record the head's message id). If the head FAILED, was skipped or has
+    no message id, there is none and the edit is posted as a new message instead;
+    the story's later edits then edit that message.
+    """
+    if not edits:
+        return {}
+    d = table(PulseDelivery)
+    head_ids = sorted({h for h, _s in edits})
+    posted: dict[int, list[tuple[int, str]]] = {}  # head id -> (seq, message id), in seq order
+    for hid, eid, seq, mid in conn.execute(
+        select(d.c.id, d.c.edits_id, d.c.seq, d.c.message_id).where(
+            or_(d.c.id.in_(head_ids), d.c.edits_id.in_(head_ids)),
+            d.c.status == POSTED, d.c.message_id.is_not(None),
+        ).order_by(d.c.seq)
+    ).all():
+        posted.setdefault(int(eid if eid is not None else hid), []).append((int(seq), str(mid)))
+    out: dict[tuple[int, int], str] = {}
+    for head, seq in edits:
+        before = [mid for s, mid in posted.get(head, ()) if s < seq]
+        if before:
+            out[(head, seq)] = before[-1]
+    return out
 
 
 def mark_posted(engine: Engine, delivery_id: int, worker: str, message_id: str, *, now: float) -> bool:

@@ -57,6 +57,12 @@ class ConsolePoster:
             self._posted.pop(next(iter(self._posted)))
         return idempotency_key
 
+    async def edit(self, channel_id: str, message_id: str, reply: Reply) -> str:
+        """A terminal cannot change printed lines: a story's update is printed anew,
+        marked "↻" so it reads as the same story moving on, not a new one."""
+        self._write(f"[{channel_id}] ↻ {render(reply, self.mode)}")
+        return message_id
+
 
 async def run_console(
     settings: Settings,

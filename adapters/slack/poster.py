@@ -27,11 +27,12 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_client import AsyncSlackResponse, AsyncWebClient
 
 from bot.errors import DeliveryError, RateLimited
 from bot.model import Platform, Reply
@@ -55,6 +56,10 @@ _PERMANENT = {
     "invalid_blocks",
     "msg_too_long",
     "no_text",
+    # chat.update: the story's message was deleted, or is not ours to edit.
+    "message_not_found",
+    "cant_update_message",
+    "edit_window_closed",
 }
 
 
@@ -142,13 +147,47 @@ class SlackPoster:
         assert first is not None
         return first
 
+    async def edit(self, channel_id: str, message_id: str, reply: Reply) -> str:
+        """Replace a posted message (a Track Pulse story moved on): `chat.update` of the
+        message at ts `message_id`, paced with the channel's posts. Idempotent, so a
+        retry after an ambiguous failure simply updates again.
+
+        The update is the first rendered message; a highlight never needs a second.
+        """
+        try:
+            _team, channel = split_channel_id(channel_id)
+        except ValueError as exc:
+            raise DeliveryError(str(exc)) from None
+        kwargs = render(reply)[0].kwargs()
+        for key in ("unfurl_links", "unfurl_media"):  # chat.update does not take them
+            kwargs.pop(key)
+        lock = self._locks.setdefault(channel, asyncio.Lock())
+        async with lock:
+            await self._pace(channel)
+            await self._call(
+                channel, None, lambda: self.client.chat_update(channel=channel, ts=message_id,
+                                                               **kwargs)
+            )
+        return message_id
+
     async def _post_one(self, channel: str, kwargs: dict[str, Any], key: str) -> str:
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"idempotency_key": key}}
+        resp = await self._call(
+            channel, key, lambda: self.client.chat_postMessage(
+                channel=channel, metadata=metadata, **kwargs
+            )
+        )
+        return str(resp["ts"])
+
+    async def _call(
+        self, channel: str, key: str | None, send: Callable[[], Awaitable[AsyncSlackResponse]]
+    ) -> AsyncSlackResponse:
+        """One Web API write with the poster's error rules: a short 429 waited out once,
+        a long one `RateLimited`, refusals `DeliveryError`, anything ambiguous
+        `PostUncertain` (and, for a post, its `key` marked for a history check)."""
         for attempt in (1, 2):
             try:
-                resp = await self.client.chat_postMessage(
-                    channel=channel, metadata=metadata, **kwargs
-                )
+                resp = await send()
             except SlackApiError as exc:
                 status = exc.response.status_code
                 if status == 429:
@@ -162,10 +201,12 @@ class SlackPoster:
                 if error in _PERMANENT or 400 <= status < 500:
                     raise DeliveryError(f"Slack refused the post to {channel}: {error}") from None
                 # A 5xx may or may not have posted: check history before any retry.
-                self._ambiguous.add(key)
+                if key is not None:
+                    self._ambiguous.add(key)
                 raise PostUncertain(2.0, f"Slack server error {status} ({error})") from None
             except (TimeoutError, aiohttp.ClientError) as exc:
-                self._ambiguous.add(key)
+                if key is not None:
+                    self._ambiguous.add(key)
                 log.warning(
                     "Slack post to %s ended ambiguously (%r); will check before retrying",
                     channel,
@@ -174,8 +215,9 @@ class SlackPoster:
                 raise PostUncertain(2.0, f"Slack connection problem ({exc!r})") from None
             finally:
                 self._last_post[channel] = time.monotonic()
-            self._ambiguous.discard(key)
-            return str(resp["ts"])
+            if key is not None:
+                self._ambiguous.discard(key)
+            return resp
         raise AssertionError("unreachable")
 
     async def _find_existing(self, channel: str, key: str) -> dict[str, str]:

@@ -14,6 +14,12 @@ a short lease, so the next attempt is told `maybe_posted` even after a restart.
 A crash after 3 loses nothing. Rows are only ever given up as `failed` on a permanent
 `DeliveryError`, with the reason stored.
 
+Stories (issue 18): a row with `edit_message_id` updates a message already posted
+(a battle, the fastest lap told as one evolving message). With a poster that
+defines `edit` it is edited in place, and its row records that message's id;
+errors are handled exactly like a post's, and a retry simply edits again (an edit
+is idempotent). A poster without `edit` gets the update as a new post.
+
 Pacing belongs to the platform's adapter, which knows its limits (the Slack
 poster spaces posts to a channel itself; discord.py honours Discord's buckets).
 The deliverer only keeps one message in flight per channel (the claim takes a
@@ -28,11 +34,12 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from sqlalchemy import Engine
 
 from bot.errors import DeliveryError, RateLimited
-from bot.model import ChannelPoster, Reply
+from bot.model import ChannelPoster, EditingPoster, Reply, can_edit
 from storage import pulse_store
 from storage.pulse_store import Claimed
 
@@ -175,10 +182,15 @@ class Deliverer:
             return None
         async with self._sem:
             try:
-                message_id = await post_once(
-                    poster, row.channel_id, Reply(text=row.text),
-                    idempotency_key=row.idempotency_key, maybe_posted=row.maybe_posted,
-                )
+                if row.edit_message_id is not None and can_edit(poster):
+                    message_id = await cast(EditingPoster, poster).edit(
+                        row.channel_id, row.edit_message_id, Reply(text=row.text)
+                    )
+                else:
+                    message_id = await post_once(
+                        poster, row.channel_id, Reply(text=row.text),
+                        idempotency_key=row.idempotency_key, maybe_posted=row.maybe_posted,
+                    )
             except RateLimited as exc:
                 until = self.clock() + max(0.0, exc.retry_after)
                 self._next_ok[row.channel_id] = until

@@ -96,3 +96,13 @@ async def test_console_poster_does_not_print_a_repost_twice() -> None:
     a = await poster.post("console:local:terminal", Reply(text="Lap 1: VER leads"), idempotency_key="k1")
     b = await poster.post("console:local:terminal", Reply(text="Lap 1: VER leads"), idempotency_key="k1")
     assert a == b == "k1" and out == ["[console:local:terminal] Lap 1: VER leads"]
+
+
+async def test_console_poster_prints_a_story_update_marked_as_one() -> None:
+    out: list[str] = []
+    poster = ConsolePoster(out.append)
+    mid = await poster.post("console:local:terminal", Reply(text="Fastest lap: LEC 1:24.1"),
+                            idempotency_key="k1")
+    assert await poster.edit("console:local:terminal", mid, Reply(text="Fastest lap: SAI 1:23.9")) == mid
+    assert out == ["[console:local:terminal] Fastest lap: LEC 1:24.1",
+                   "[console:local:terminal] ↻ Fastest lap: SAI 1:23.9"]

@@ -5,7 +5,8 @@ It behaves like the parts of Discord / Slack the deliverer relies on:
   that posted them (crash tests kill that process with SIGKILL);
 - a post carrying an idempotency key the channel has already seen returns the
   existing message instead of a new one (Discord's `nonce` + `enforce_nonce`);
-- a per-channel rate limit answers `RateLimited(retry_after)` like a 429.
+- a per-channel rate limit answers `RateLimited(retry_after)` like a 429;
+- a message can be edited by id (Discord's PATCH, Slack's chat.update).
 Hooks let a test act right before or after the platform stored a message.
 """
 
@@ -35,7 +36,7 @@ class FakePlatform:
         with self._db() as db:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS message (id INTEGER PRIMARY KEY, channel TEXT, "
-                "nonce TEXT, text TEXT, UNIQUE(channel, nonce))"
+                "nonce TEXT, text TEXT, edits INTEGER NOT NULL DEFAULT 0, UNIQUE(channel, nonce))"
             )
 
     def _db(self) -> sqlite3.Connection:
@@ -60,6 +61,31 @@ class FakePlatform:
                              (channel, nonce, text))
             return str(cur.lastrowid), True
 
+    def edit(self, channel: str, message_id: str, text: str) -> None:
+        """Replace a message's text, like Discord's PATCH / Slack's chat.update (same
+        failures as a post: a gone channel, the channel's rate limit, an unknown message)."""
+        with self._lock, self._db() as db:
+            self.attempts += 1
+            if channel in self.gone:
+                raise DeliveryError(f"unknown channel {channel}")
+            now = self.clock()
+            last = self._last.get(channel)
+            if last is not None and now - last < self.min_interval_s:
+                self.rate_limited += 1
+                raise RateLimited(self.min_interval_s - (now - last))
+            self._last[channel] = now
+            cur = db.execute("UPDATE message SET text=?, edits=edits+1 WHERE id=? AND channel=?",
+                             (text, int(message_id), channel))
+            if cur.rowcount != 1:
+                raise DeliveryError(f"unknown message {message_id} in {channel}")
+
+    def edit_counts(self, channel: str) -> list[tuple[str, int]]:
+        """(message id, times edited) in posting order."""
+        with self._db() as db:
+            rows = db.execute("SELECT id, edits FROM message WHERE channel=? ORDER BY id",
+                              (channel,)).fetchall()
+        return [(str(i), int(n)) for i, n in rows]
+
     def messages(self, channel: str | None = None) -> list[tuple[str, str, str]]:
         """(channel, nonce, text) in posting order."""
         with self._db() as db:
@@ -83,6 +109,7 @@ class FakePoster:
         self.after = after
         self.calls = 0
         self.hints: list[tuple[str, bool]] = []  # (idempotency key, maybe_posted) per call
+        self.edits: list[tuple[str, str, str]] = []  # (channel, message id, text) per edit call
 
     async def post(self, channel_id: str, reply: Reply, *, idempotency_key: str,
                    maybe_posted: bool = False) -> str:
@@ -94,3 +121,27 @@ class FakePoster:
         if self.after:
             self.after(self.calls)
         return mid
+
+    async def edit(self, channel_id: str, message_id: str, reply: Reply) -> str:
+        """Edit a story's message in place (what the Discord / Slack posters do)."""
+        self.calls += 1
+        self.edits.append((channel_id, message_id, reply.text))
+        if self.before:
+            self.before(self.calls)
+        self.store.edit(channel_id, message_id, reply.text)
+        if self.after:
+            self.after(self.calls)
+        return message_id
+
+
+class PostOnlyPoster:
+    """A FakePoster seen through `post` only: a platform poster without `edit`."""
+
+    def __init__(self, inner: FakePoster) -> None:
+        self.inner = inner
+        self.platform: Platform = inner.platform
+
+    async def post(self, channel_id: str, reply: Reply, *, idempotency_key: str,
+                   maybe_posted: bool = False) -> str:
+        return await self.inner.post(channel_id, reply, idempotency_key=idempotency_key,
+                                     maybe_posted=maybe_posted)

@@ -213,6 +213,14 @@ class FakeSlack:
             if channel is None or c.args.get("channel") == channel
         ]
 
+    def updates(self, channel: str | None = None) -> list[Call]:
+        """Successful chat.update calls (edits of a message by ts), optionally for one channel."""
+        return [
+            c
+            for c in self.calls_to("chat.update")
+            if channel is None or c.args.get("channel") == channel
+        ]
+
     async def wait_for(self, predicate: Any, timeout_s: float = 5.0) -> None:
         """Wait until `predicate()` is true (re-checked after every recorded call)."""
         async with self._changed:
@@ -352,11 +360,13 @@ class FakeSlack:
             meta = c.args.get("metadata")
             if isinstance(meta, str):
                 meta = json.loads(meta)
+            ts = c.response.get("ts")
+            edits = [u for u in self.updates(channel) if u.args.get("ts") == ts]
             msg = {
                 "type": "message",
-                "text": c.args.get("text", ""),
+                "text": (edits[-1] if edits else c).args.get("text", ""),  # as last edited
                 "bot_id": BOT_ID,
-                "ts": c.response.get("ts"),
+                "ts": ts,
             }
             if meta and with_meta:
                 msg["metadata"] = meta
