@@ -83,9 +83,10 @@ def bench_stories() -> None:
     """Every shared race: what a channel is told at each floor, the kind mix at the default
     floor (medium), lap order, and detection time. Target: median <= 25 messages a race at
     medium, none above 40; detection <= 10 ms a race."""
+    from sqlalchemy import text as sql
+
     from bench.answers import store as eval_store
     from bot.pulse.stories import tell
-    from sqlalchemy import text as sql
 
     why = eval_store.available()
     if why:

@@ -15,13 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.prompting import LANGUAGE_NAMES, PromptRenderer, Style
-from bot.pulse.stories import Told
+from bot.pulse.stories import BURST_KINDS, Told
 from bot.pulse.types import PulseHighlight
 
 log = logging.getLogger(__name__)
 
-# Kinds told together when several happen on the same lap, and from how many on.
-BURST_KINDS: dict[str, int] = {"pit_stop": 2, "overtake": 3, "battle": 3}
 TEMPLATE_LANGUAGES = ("en",)  # complete template sets; others fall back to English with a note
 
 

@@ -67,7 +67,9 @@ def plan_messages(
         def wants(h: PulseHighlight, sub: Subscription = sub) -> bool:
             return sub.wants(by_key[h.key], session_type)
 
-        for told in tell(new, session=everything, wants=wants, is_race=is_race):
+        # A channel that chose kinds, drivers or teams gets those as they come (no digest).
+        fold = not (sub.kinds or sub.drivers or sub.teams)
+        for told in tell(new, session=everything, wants=wants, is_race=is_race, fold=fold):
             plan.append((sub, told, [by_key[h.key] for h in told.new]))
     return plan
 

@@ -100,12 +100,15 @@ def tell(
     session: Sequence[PulseHighlight] | None = None,
     wants: Callable[[PulseHighlight], bool] = lambda h: True,
     is_race: bool = True,
+    fold: bool = True,
 ) -> list[Told]:
     """The messages one channel gets for the `new` highlights of a session.
 
     `session` is every highlight of the session so far (new ones included): a digest
     closed by a new marker, and a story's earlier chapters, are read from it.
-    `wants` is the channel's filter (kinds, priority floor, drivers/teams).
+    `wants` is the channel's filter (kinds, priority floor, drivers/teams). `fold=False`
+    (a channel that follows chosen kinds, drivers or teams: it asked for exactly these)
+    tells digest material as it comes, same-lap bursts of a kind in one message.
     """
     session = list(session) if session is not None else list(new)
     if not is_race:  # qualifying and practice: every story stands on its own
@@ -125,7 +128,10 @@ def tell(
             if members:
                 out.append(Told(items=members, new=members, told_lap=last, window=(first, last)))
             continue
-        if not wants(h) or r == "digest" or h.key in merged_start:
+        if not wants(h) or h.key in merged_start or (r == "digest" and fold):
+            continue
+        if r == "digest":
+            out.append(Told(items=(h,), new=(h,), told_lap=told_lap(h)))
             continue
         if h.kind == "lead_change" and h.facts.get("cause") == "start" and starts:
             start = next(iter(starts.values()))  # one message for the start and who leads it
@@ -148,7 +154,33 @@ def tell(
     out = [t for t in out if not (len(t.items) == 1 and t.items[0].key in merged_start)]
     order = {h.key: i for i, h in enumerate(session)}
     out.sort(key=lambda t: (t.told_lap, _RANK.get(t.kind, 5), order.get(t.new[0].key, 0)))
-    return _merge_chapters(out)
+    return _merge_chapters(out if fold else _bursts(out))
+
+
+# Kinds told together when several happen on the same lap, and from how many on (channels
+# that follow chosen kinds / drivers, and the demo's replay).
+BURST_KINDS: dict[str, int] = {"pit_stop": 2, "overtake": 3, "battle": 3}
+
+
+def _bursts(out: list[Told]) -> list[Told]:
+    """Several stops (passes, battles) told at the same lap become one message."""
+    buckets: dict[tuple[str, int], list[Told]] = {}
+    for t in out:
+        if not t.story and not t.window and len(t.items) == 1 and t.kind in BURST_KINDS:
+            buckets.setdefault((t.kind, t.told_lap), []).append(t)
+    merged: list[Told] = []
+    placed: set[tuple[str, int]] = set()
+    for t in out:
+        k = (t.kind, t.told_lap)
+        group = buckets.get(k) if not t.story and not t.window and len(t.items) == 1 else None
+        if group and len(group) >= BURST_KINDS[t.kind]:
+            if k not in placed:
+                placed.add(k)
+                items = tuple(g.items[0] for g in group)
+                merged.append(Told(items=items, new=items, told_lap=t.told_lap))
+            continue
+        merged.append(t)
+    return merged
 
 
 def _merge_chapters(out: list[Told]) -> list[Told]:

@@ -41,7 +41,8 @@ def test_bursts_and_language_fallback(monza_highlights: list[PulseHighlight]) ->
     lap20 = next(g for g in groups if g[0].kind == "pit_stop" and g[0].lap == 20)
     assert {h.facts["driver"] for h in lap20} == {"VER", "LEC", "STR"}
     text = Commentator().template_text(lap20, Style(length="short"))
-    assert text.splitlines()[0] == "**Lap 20 · 3 pit stops**" and len(text.splitlines()) == 4
+    # Told on lap 21, when the out-laps are done (the in-laps were lap 20).
+    assert text.splitlines()[0] == "**Lap 21 · 3 pit stops**" and len(text.splitlines()) == 4
     assert sum(len(g) for g in groups) == len(monza_highlights)  # bursts lose nothing
     de = Commentator().template_text(lap20, Style(language="de"))
     assert "German" in de and "3 pit stops" in de
