@@ -120,6 +120,8 @@ def tell(
     for h in new:
         r = role(h)
         if r == "marker":
+            if not fold:
+                continue
             first, last = int(h.facts["first_lap"]), int(h.facts["last_lap"])
             members = tuple(
                 m for m in session
