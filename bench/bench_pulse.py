@@ -169,6 +169,7 @@ class InstantPoster:
     def __init__(self) -> None:
         self.messages: dict[tuple[str, str], str] = {}
         self.attempts = 0
+        self.edits = 0  # an evolving story's update: same message, not a duplicate
 
     async def post(self, channel_id, reply, *, idempotency_key, maybe_posted=False):  # type: ignore[no-untyped-def]
         self.attempts += 1
@@ -176,6 +177,7 @@ class InstantPoster:
 
     async def edit(self, channel_id, message_id, reply):  # type: ignore[no-untyped-def]
         self.attempts += 1
+        self.edits += 1
         return message_id
 
 
@@ -287,7 +289,7 @@ async def bench_fanout(src_engine, channels: int, work: Path, with_pg: bool = Tr
                     attempts = platform.attempts
                 else:
                     got, attempts = len(inner.messages), inner.attempts
-                    dup = attempts - got
+                    dup = attempts - got - inner.edits
                 posted = sum(d.posted for d in dls)
                 claim_s = sum(d.claim_s for d in dls)
                 record_s = sum(d.record_s for d in dls)
