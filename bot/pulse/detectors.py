@@ -122,9 +122,10 @@ class Emitter:
             return
         self.state.emitted.add(key)
         facts.setdefault("lap", lap)
-        facts.setdefault("told_lap", max(self.now, lap))
-        if self.feed.info.total_laps and self.feed.info.is_race:
-            facts.setdefault("total_laps", self.feed.info.total_laps)
+        if self.feed.info.is_race:
+            facts.setdefault("told_lap", max(self.now, lap))
+            if self.feed.info.total_laps:
+                facts.setdefault("total_laps", self.feed.info.total_laps)
         facts.setdefault("event", self.feed.info.event_name)
         facts.setdefault("year", self.feed.info.year)
         self.out.append(
@@ -215,6 +216,14 @@ class _LapClock:
 
 def _neutral(rec: LapRec | None) -> bool:
     return bool(rec and rec.track_status and NEUTRAL & set(rec.track_status))
+
+
+def _under(*recs: LapRec | None) -> str:
+    """What neutralised a stop's laps: the safety car wins over a VSC, a red flag over both."""
+    seen = "".join(r.track_status or "" for r in recs if r is not None)
+    if "5" in seen:
+        return "red flag"
+    return "safety car" if "4" in seen else "virtual safety car"
 
 
 def _red(rec: LapRec | None) -> bool:
@@ -457,6 +466,7 @@ def _pit_stops(feed: RaceFeed, state: PulseState, em: Emitter, n: int, cur: dict
             "position_before": pos_before,
             "position_after": out.position if completed else None,
             "under_neutralisation": neutral,
+            "under": _under(ins, out) if neutral else None,
             "red_flag": red,
             "repair": repair,
         }

@@ -86,6 +86,15 @@ def test_monaco_qualifying(shared_engine: Engine) -> None:
     assert "PER" in {h.facts["driver"] for h in _kind(hs, "quali_surprise")}
     assert _kind(hs, "red_flag")
     assert not _kind(hs, "overtake") and not _kind(hs, "lead_change")
+    # Qualifying stories belong to the session, not to a lap: each its own message, no lap.
+    from bot.prompting import Style
+    from bot.pulse.commentary import Commentator
+    from bot.pulse.stories import tell
+
+    told = tell(hs, is_race=False)
+    assert not any(t.window or t.story for t in told)
+    text = Commentator().template_text([pole], Style())
+    assert text.startswith("**Pole** — VER takes pole"), text
 
 
 @pytest.mark.parametrize(("event", "session"), [("Monaco", "R"), ("Las Vegas", "R"), ("Monaco", "Q")])
