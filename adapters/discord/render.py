@@ -17,7 +17,7 @@ from datetime import datetime
 import discord
 
 from bot.links import neutralise_reply
-from bot.model import Card, LocalTime, Reply
+from bot.model import Card, Image, LocalTime, Reply
 from bot.tablesplit import split_rows
 from bot.textsplit import split_markdown
 
@@ -180,13 +180,50 @@ def render(reply: Reply) -> list[Outgoing]:
         last.embeds.append(embed)
         total += size
 
-    last_files = messages[-1]
-    for image in reply.images:
-        if len(last_files.files) >= MAX_FILES:
-            last_files = Outgoing()
-            messages.append(last_files)
-        last_files.files.append((image.filename, image.data, image.alt))
+    _attach_images(messages, reply.images, _first_line(reply.text))
     return messages
+
+
+def attachment_name(filename: str) -> str:
+    """A file name `attachment://` can point at: Discord rewrites other characters on upload
+    (spaces to underscores, drops others), and then the embed image would not match."""
+    name = _UNSAFE_NAME.sub("_", filename.strip()).strip("._") or "image"
+    return name if "." in name else name + ".png"
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _first_line(text: str) -> str:
+    """An embed title for an image whose reply has no card: the reply's first line, plain."""
+    line = next((x for x in text.strip().splitlines() if x.strip()), "")
+    return _clip(line.strip().strip("#*_ ").strip(), MAX_TITLE)
+
+
+def _attach_images(messages: list[Outgoing], images: list[Image], title: str) -> None:
+    """Attach every image as a file (alt text as its description, for screen readers);
+    each message's first file is shown as an embed image (`_show_first_file`)."""
+    if not images:
+        return
+    target = messages[-1]
+    for image in images:
+        if len(target.files) >= MAX_FILES:
+            target = Outgoing()
+            messages.append(target)
+        name = _unique(attachment_name(image.filename), {f[0] for f in target.files})
+        target.files.append((name, image.data, image.alt))
+    for message in messages:
+        _show_first_file(message, title)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """`name`, or `stem-2.ext`, … : two files of one message must not share a name."""
+    stem, dot, ext = name.rpartition(".")
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}{dot}{ext}"
+    return candidate
 
 
 def render_one(reply: Reply) -> Outgoing:
@@ -200,4 +237,25 @@ def render_one(reply: Reply) -> Outgoing:
         first.files = [f for o in out for f in o.files][:MAX_FILES]
         while first.embeds and sum(len(e) for e in first.embeds) > MAX_EMBED_TOTAL:
             first.embeds.pop()
+        _show_first_file(first, _first_line(reply.text))
     return first
+
+
+def _show_first_file(message: Outgoing, title: str) -> None:
+    """Show the message's first file as its first embed's image (`attachment://` can only
+    name a file of the same message; after merging parts for an edit, a stale one is dropped).
+    A message with files but no embed gets one titled `title`, so the chart shows inline."""
+    names = {f[0] for f in message.files}
+    for embed in message.embeds:
+        url = embed.image.url or ""
+        if url.startswith("attachment://") and url.removeprefix("attachment://") not in names:
+            embed.set_image(url=None)
+    if not message.files or any(e.image.url for e in message.embeds):
+        return
+    url = f"attachment://{message.files[0][0]}"
+    if message.embeds:
+        message.embeds[0].set_image(url=url)
+    else:
+        embed = discord.Embed(title=title or None)
+        embed.set_image(url=url)
+        message.embeds.append(embed)

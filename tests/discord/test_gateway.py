@@ -109,6 +109,7 @@ async def test_cards_and_images_reach_discord_as_embeds_and_files(
         )
         assert edit.files == [("pace.png", png)]  # multipart upload
         assert edit.json["embeds"][0]["color"] == 0xE8002D
+        assert edit.json["embeds"][0]["image"]["url"] == "attachment://pace.png"
         assert edit.json["embeds"][0]["fields"] == [{"name": "Stops", "value": "1", "inline": True}]
         assert "<t:1693746000:R>" in edit.json["content"]  # each member sees local time
         assert edit.json["allowed_mentions"] == {"parse": []}

@@ -818,16 +818,7 @@ class FakeDiscord:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": [
-                {
-                    "id": str(snowflake()),
-                    "filename": name,
-                    "size": len(data),
-                    "url": f"https://cdn.invalid/{name}",
-                    "proxy_url": f"https://cdn.invalid/{name}",
-                }
-                for name, data in rec.files
-            ],
+            "attachments": _attachments(body, rec.files),
             "embeds": body.get("embeds") or [],
             "pinned": False,
             "flags": body.get("flags", 0) or 0,
@@ -888,16 +879,7 @@ class FakeDiscord:
             if key in body:
                 msg[key] = body[key]
         if rec.files:
-            msg["attachments"] = [
-                {
-                    "id": str(snowflake()),
-                    "filename": n,
-                    "size": len(d),
-                    "url": f"https://cdn.invalid/{n}",
-                    "proxy_url": f"https://cdn.invalid/{n}",
-                }
-                for n, d in rec.files
-            ]
+            msg["attachments"] = _attachments(body, rec.files)
         msg["edited_timestamp"] = _now_iso()
         return _json(msg)
 
@@ -979,3 +961,26 @@ class FakeDiscord:
             for m in self.messages.values()
             if m["channel_id"] == str(channel_id) and m["author"]["id"] == str(self.bot.id)
         ]
+
+
+def _attachments(body: dict[str, Any], files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    """Message attachments as Discord returns them: the uploaded files, each with the
+    `description` (alt text) that `payload_json.attachments` gave the file of that index."""
+    described = {
+        int(a["id"]): a.get("description")
+        for a in body.get("attachments") or []
+        if str(a.get("id", "")).isdigit()
+    }
+    out = []
+    for i, (name, data) in enumerate(files):
+        att: dict[str, Any] = {
+            "id": str(snowflake()),
+            "filename": name,
+            "size": len(data),
+            "url": f"https://cdn.invalid/{name}",
+            "proxy_url": f"https://cdn.invalid/{name}",
+        }
+        if described.get(i):
+            att["description"] = described[i]
+        out.append(att)
+    return out
