@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 SLACK_LIMITS = PlatformLimits(max_text=3900, edit_interval_s=1.0)
 # The bot cannot post where it is not a member; a slash command's response_url still works there.
 _NOT_A_MEMBER = {"not_in_channel", "channel_not_found"}
+MAX_ALT_TXT = 1000  # files.getUploadURLExternal: alt_txt is at most 1000 characters
+MAX_TITLE = 250
 
 
 class SlackResponder:
@@ -80,7 +82,7 @@ class SlackResponder:
             if self.thread_ts and self._on_thread_reply:
                 self._on_thread_reply(self.channel, self.thread_ts)
             for image in reply.images:
-                await self._upload(image)
+                await self._upload(image, upload_title(reply, image))
         except SlackApiError as exc:
             if self.response_url and not first and exc.response.get("error") in _NOT_A_MEMBER:
                 await self._via_response_url(reply)
@@ -117,15 +119,29 @@ class SlackResponder:
         except SlackApiError as exc:
             raise _delivery_error(exc) from exc
 
-    async def _upload(self, image: Image) -> None:
+    async def _upload(self, image: Image, title: str) -> None:
+        """One image into this channel and thread, by Slack's external-upload flow
+        (`files_upload_v2`: getUploadURLExternal, POST the bytes, completeUploadExternal;
+        the old `files.upload` is retired). Needs the `files:write` scope. `alt_txt` is
+        what screen readers say for the image."""
         await self.client.files_upload_v2(
             channel=self.channel,
             thread_ts=self.thread_ts,
             filename=image.filename,
             content=image.data,
-            title=image.alt or image.filename,
-            alt_txt=image.alt or None,
+            title=title,
+            alt_txt=image.alt[:MAX_ALT_TXT] if image.alt else None,
         )
+
+
+def upload_title(reply: Reply, image: Image) -> str:
+    """The title Slack shows above an uploaded image: the reply's first line (what the chart
+    answers), else the file name; with several images the file name tells them apart."""
+    first = next((x.strip().strip("#*_ ") for x in reply.text.splitlines() if x.strip()), "")
+    if not first:
+        return image.filename
+    title = first[:MAX_TITLE]
+    return f"{title} ({image.filename})" if len(reply.images) > 1 else title
 
 
 def _delivery_error(exc: SlackApiError) -> Exception:

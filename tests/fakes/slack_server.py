@@ -81,6 +81,23 @@ class _Failure:
     skip: int = 0  # let this many calls through first
 
 
+@dataclass
+class UploadedFile:
+    """One external upload as the fake saw it: announced by files.getUploadURLExternal
+    (name, length, alt_txt), bytes POSTed to the upload URL, shared by
+    files.completeUploadExternal (title, channel, thread)."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    data: bytes | None = None
+    title: str | None = None
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    completed: bool = False
+
+
 class FakeSlack:
     """Fake Slack Web API + Socket Mode websocket. Use as `async with FakeSlack() as fake:`."""
 
@@ -89,6 +106,7 @@ class FakeSlack:
         self.latency_s = latency_s  # added to every Web API answer (benchmarks)
         self.calls: list[Call] = []
         self.uploads: dict[str, bytes] = {}
+        self.files: dict[str, UploadedFile] = {}  # external uploads by file id
         # user id -> users.info "user" object fields (is_admin, is_owner, is_bot, name...)
         self.users: dict[str, dict[str, Any]] = {}
         self.acks: list[dict[str, Any]] = []
@@ -374,12 +392,36 @@ class FakeSlack:
         return {"ok": True, "messages": msgs[: int(args.get("limit", 100))], "has_more": False}
 
     def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("filename") or not str(args.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
         file_id = "F" + uuid.uuid4().hex[:10].upper()
+        self.files[file_id] = UploadedFile(
+            id=file_id,
+            filename=args["filename"],
+            length=int(args["length"]),
+            alt_txt=args.get("alt_txt"),
+        )
         return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
 
     def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
-        files = json.loads(args.get("files", "[]"))
+        files = args.get("files", "[]")
+        files = json.loads(files) if isinstance(files, str) else files
+        found = [self.files.get(f.get("id", "")) for f in files]
+        if not files or any(f is None or f.data is None for f in found):
+            return {"ok": False, "error": "file_not_found"}  # unknown id, or bytes never posted
+        for spec, upload in zip(files, found, strict=True):
+            assert upload is not None and upload.data is not None
+            if len(upload.data) != upload.length:
+                return {"ok": False, "error": "file_upload_size_mismatch"}
+            upload.title = spec.get("title") or upload.filename
+            upload.channel_id = args.get("channel_id")
+            upload.thread_ts = args.get("thread_ts")
+            upload.completed = True
         return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+
+    def shared_files(self) -> list[UploadedFile]:
+        """Files the bot completed (shared into a channel), in upload order."""
+        return [f for f in self.files.values() if f.completed]
 
     def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
@@ -397,7 +439,14 @@ class FakeSlack:
 
     async def _upload(self, request: web.Request) -> web.Response:
         data = await request.read()
-        self.uploads[request.match_info["file_id"]] = data
+        file_id = request.match_info["file_id"]
+        if file_id not in self.files:
+            return web.Response(status=404, text="unknown upload url")
+        self.uploads[file_id] = data
+        self.files[file_id].data = data
+        self.calls.append(Call(method="upload", args={"file_id": file_id, "length": len(data)},
+                               headers=dict(request.headers)))
+        await self._notify()
         return web.Response(text=f"OK - {len(data)}")
 
     # ------------------------------------------------------------------ Socket Mode

@@ -225,6 +225,13 @@ async def test_cards_become_block_kit_and_images_are_uploaded(start_slack, dispa
     assert list(run.fake.uploads.values()) == [PNG]
     (done,) = run.fake.calls_to("files.completeUploadExternal")
     assert done.args["channel_id"] == "C0GENERAL" and done.args["thread_ts"] == root
+    # The external-upload flow, in order: announce, POST the bytes, complete into the thread.
+    methods = [c.method for c in run.fake.calls if c.method.startswith("files.") or c.method == "upload"]
+    assert methods == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    (shared,) = run.fake.shared_files()
+    assert shared.data == PNG and shared.alt_txt == "pace" and shared.title == "Pace chart"
+    assert (shared.channel_id, shared.thread_ts) == ("C0GENERAL", root)
+    assert not run.fake.calls_to("files.upload")  # the retired single-call upload is never used
 
 
 async def test_command_in_a_channel_the_bot_is_not_in_uses_response_url(
@@ -236,3 +243,16 @@ async def test_command_in_a_channel_the_bot_is_not_in_uses_response_url(
     (hook,) = await run.fake.wait_calls("response_url")
     assert hook.args["text"] == "pong" and hook.args["response_type"] == "in_channel"
     assert run.fake.posts() == []
+
+
+async def test_slash_command_chart_is_uploaded_into_the_channel_with_alt_text(
+    start_slack, dispatcher
+) -> None:
+    run = await start_slack(dispatcher)
+    await run.command("chart")
+    await run.fake.wait_calls("files.completeUploadExternal")
+    (url_call,) = run.fake.calls_to("files.getUploadURLExternal")
+    assert url_call.args["alt_txt"] == "pace"  # sent where Slack takes it: with the upload URL
+    (shared,) = run.fake.shared_files()
+    assert shared.channel_id == run.fake.posts()[0].args["channel"] and shared.thread_ts is None
+    assert shared.data == PNG and shared.title == "Pace chart"
