@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
-from typing import Annotated, Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from adapters.console.responder import Shown
 
 RenderOpt = Annotated[
     str,
     typer.Option("--render", help="Show the reply as: plain (terminal), discord or slack (preview)."),
+]
+OutDirOpt = Annotated[
+    Path | None,
+    typer.Option("--out-dir", help="Write chart images (PNG) here; default: a new temp dir per run. "
+                                   "The reply prints each file's path.", file_okay=False),
 ]
 ModOpt = Annotated[bool, typer.Option("--as-moderator", help="Act as a moderator (moderator commands).")]
 
@@ -98,26 +109,46 @@ def _console_app(*, create_store: bool = False) -> Any:
     return build_app(settings, create_store=create_store)
 
 
-async def _ask(text: str, moderator: bool, render: str, *, explain: bool = False, as_json: bool = False) -> str:
+async def _ask(text: str, moderator: bool, render: str, *, explain: bool = False, as_json: bool = False,
+               out_dir: Path | None = None, app: Any = None) -> str:
     from adapters.console.chat import ConsoleSession
 
-    app = _console_app()
+    app = app or _console_app()
     try:
         if not (explain or as_json):
-            session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render, conversation=False)  # type: ignore[arg-type]
+            session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render,  # type: ignore[arg-type]
+                                     conversation=False, out_dir=out_dir)
             return await session.send(text)
         understood = await _understand(app, text)
         if explain:
             for line in explain_lines(understood):
                 typer.echo(line)
         session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render,  # type: ignore[arg-type]
-                                 conversation=False, write=typer.echo if not as_json else _silent)
+                                 conversation=False, write=typer.echo if not as_json else _silent,
+                                 out_dir=out_dir)
         reply = await session.send(text)
         if as_json:
-            typer.echo(json.dumps({"reply": reply, **understood}, ensure_ascii=False, indent=2))
+            shown = reply_json(session.responder.shown)
+            typer.echo(json.dumps({**shown, "reply": reply, **understood}, ensure_ascii=False, indent=2))
         return reply or ("{}" if as_json else "")
     finally:
         await app.aclose()
+
+
+def reply_json(shown: Sequence[Shown]) -> dict[str, Any]:
+    """`ask --json`: the replies of one question as one object (texts joined, cards and images
+    in order); images as the files they were written to, so a script can pick them up."""
+    replies = [s.reply for s in shown]
+    return {
+        "text": "\n\n".join(r.text for r in replies if r.text),
+        "cards": [dataclasses.asdict(c) for r in replies for c in r.cards],
+        "images": [
+            {"path": str(path), "alt": image.alt, "filename": image.filename}
+            for s in shown for image, path in zip(s.reply.images, s.paths, strict=True)
+        ],
+        "suggestions": [x for r in replies for x in r.suggestions],
+        "ephemeral": any(r.ephemeral for r in replies),
+    }
 
 
 def _silent(_text: str) -> None:
@@ -188,12 +219,14 @@ def _slot_text(value: Any) -> str:
     return str(value)
 
 
-async def _chat(moderator: bool, render: str, intro: str | None, app: Any = None) -> None:
+async def _chat(moderator: bool, render: str, intro: str | None, app: Any = None,
+                out_dir: Path | None = None) -> None:
     from adapters.console.chat import ConsoleSession, run_chat
 
     app = app or _console_app()
     try:
-        session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render)  # type: ignore[arg-type]
+        session = ConsoleSession(app.dispatcher, moderator=moderator, mode=render,  # type: ignore[arg-type]
+                                 out_dir=out_dir)
         await run_chat(session, intro=intro)
     finally:
         await app.aclose()
@@ -227,7 +260,10 @@ def register(app: typer.Typer) -> None:
         explain: Annotated[bool, typer.Option(
             "--explain", help="First print how the question was read: intent, slots, words, unknown words.")] = False,
         as_json: Annotated[bool, typer.Option(
-            "--json", help='Print {"reply": ..., "plan": ...} as JSON instead.')] = False,
+            "--json", help='Print the reply as one JSON object instead: {"text", "cards", "images": '
+                           '[{"path", "alt", "filename"}], "suggestions", "ephemeral", "reply" (as printed), '
+                           '"plan" or "command"}.')] = False,
+        out_dir: OutDirOpt = None,
         verbose: Annotated[bool, typer.Option(
             "-v", "--verbose", help="Also print, on stderr, what the model was given and what the claim "
                                     "guard decided (accepted / fresh attempt / fallback, rejected claims).")] = False,
@@ -241,15 +277,16 @@ def register(app: typer.Typer) -> None:
                 logger.setLevel(logging.DEBUG)
                 logger.addHandler(handler)
                 logger.propagate = False  # once, plainly, not again through the root handler
-        out = asyncio.run(_ask(text, as_moderator, _check_render(render), explain=explain, as_json=as_json))
+        out = asyncio.run(_ask(text, as_moderator, _check_render(render), explain=explain, as_json=as_json,
+                               out_dir=out_dir))
         if not out:
             raise typer.Exit(1)
 
     @app.command("chat")
-    def chat(as_moderator: ModOpt = False, render: RenderOpt = "plain") -> None:
+    def chat(as_moderator: ModOpt = False, render: RenderOpt = "plain", out_dir: OutDirOpt = None) -> None:
         """Chat with the bot in the terminal (follow-up questions keep their subject)."""
         intro = "Slipstream chat. Ask about races, or type /f1 help. `quit` to leave." if sys.stdin.isatty() else None
-        asyncio.run(_chat(as_moderator, _check_render(render), intro))
+        asyncio.run(_chat(as_moderator, _check_render(render), intro, out_dir=out_dir))
 
     @app.command("demo")
     def demo(

@@ -8,8 +8,10 @@ import itertools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
+from adapters.console.files import ImageSaver
 from adapters.console.render import RenderMode
 from adapters.console.responder import ConsoleResponder
 from bot.dispatch import Dispatcher
@@ -30,6 +32,7 @@ class ConsoleSession:
         mode: RenderMode = "plain",
         write: Callable[[str], None] = print,
         conversation: bool = True,
+        out_dir: Path | str | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         name = _user_name()
@@ -40,7 +43,8 @@ class ConsoleSession:
             privilege=Privilege.MODERATOR if moderator else Privilege.USER,
         )
         self.channel = ChannelRef("console", "console:local:terminal", is_dm=True, name="terminal")
-        self.responder = ConsoleResponder(write, mode)
+        # Charts are written here (default: a new temp dir, made on the first chart).
+        self.responder = ConsoleResponder(write, mode, ImageSaver(out_dir))
         self._ids = itertools.count(1)
         self.conversation_id = f"console:{os.getpid()}" if conversation else None
 

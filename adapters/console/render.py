@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 from bot.links import neutralise_reply
@@ -54,10 +56,16 @@ def show_time(t: LocalTime, now: dt.datetime | None = None, tz: dt.tzinfo | None
     return f"{shown} ({relative(t.at - now)})"
 
 
-def render_plain(reply: Reply, now: dt.datetime | None = None, tz: dt.tzinfo | None = None) -> str:
+def render_plain(
+    reply: Reply,
+    now: dt.datetime | None = None,
+    tz: dt.tzinfo | None = None,
+    paths: Sequence[Path] = (),
+) -> str:
     """The reply as terminal text; times (`Reply.local_times`) in UTC and local, with a relative time.
 
-    Addresses in the text are made inert (`bot.links`): terminals link them too.
+    Addresses in the text are made inert (`bot.links`): terminals link them too. `paths` are
+    where the reply's images were written (in order); each is shown as `[chart: PATH — alt]`.
     """
     reply = neutralise_reply(reply).show_times(lambda t: show_time(t, now, tz))
     parts: list[str] = []
@@ -72,11 +80,22 @@ def render_plain(reply: Reply, now: dt.datetime | None = None, tz: dt.tzinfo | N
         if card.footer:
             lines.append(f"({card.footer})")
         parts.append("\n".join(lines))
-    for image in reply.images:
-        parts.append(f"[image {image.filename}: {image.alt or 'no description'}]")
+    parts.extend(image_lines(reply, paths))
     if reply.suggestions:
         parts.append("Try: " + " · ".join(reply.suggestions[:5]))
     return "\n\n".join(parts)
+
+
+def image_lines(reply: Reply, paths: Sequence[Path] = ()) -> list[str]:
+    """One line per image: the file it was written to, or (not written) its name; and the alt text."""
+    lines = []
+    for i, image in enumerate(reply.images):
+        alt = image.alt or "no description"
+        if i < len(paths):
+            lines.append(f"[chart: {paths[i]} — {alt}]")
+        else:
+            lines.append(f"[image {image.filename}: {alt}]")
+    return lines
 
 
 def render_discord(reply: Reply) -> str:
@@ -104,9 +123,10 @@ def render_slack(reply: Reply) -> str:
     return "\n".join(out)
 
 
-def render(reply: Reply, mode: RenderMode = "plain") -> str:
-    if mode == "discord":
-        return render_discord(reply)
-    if mode == "slack":
-        return render_slack(reply)
-    return render_plain(reply)
+def render(reply: Reply, mode: RenderMode = "plain", paths: Sequence[Path] = ()) -> str:
+    """The reply for the terminal in `mode`; written images (`paths`) are named in every mode."""
+    if mode == "plain":
+        return render_plain(reply, paths=paths)
+    preview = render_discord(reply) if mode == "discord" else render_slack(reply)
+    written = image_lines(reply, paths) if paths else []
+    return "\n".join([preview, *written])

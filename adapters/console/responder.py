@@ -8,9 +8,20 @@ shows the final text rather than every intermediate edit.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
+from adapters.console.files import ImageSaver
 from adapters.console.render import RenderMode, render
 from bot.model import PlatformLimits, Reply
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A reply as the console delivered it: the reply and where its images were written."""
+
+    reply: Reply
+    paths: tuple[Path, ...] = ()
 
 
 class ConsoleResponder:
@@ -18,9 +29,16 @@ class ConsoleResponder:
 
     limits = PlatformLimits(max_text=4000, edit_interval_s=0.5)
 
-    def __init__(self, write: Callable[[str], None], mode: RenderMode = "plain") -> None:
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        mode: RenderMode = "plain",
+        images: ImageSaver | None = None,
+    ) -> None:
         self._write = write
         self.mode = mode
+        self.images = images or ImageSaver()
+        self.shown: list[Shown] = []  # what the last flush delivered (`ask --json` reads it)
         self.messages: dict[str, Reply] = {}
         self._order: list[str] = []
         self.deferred = False
@@ -42,8 +60,12 @@ class ConsoleResponder:
         return [self.messages[mid] for mid in self._order]
 
     def flush(self) -> str:
-        """Print (and return) everything sent since the last flush."""
-        text = "\n\n".join(render(r, self.mode) for r in self.replies())
+        """Print (and return) everything sent since the last flush; images are written to
+        files first (only final replies: a streamed edit never holds images twice)."""
+        self.shown = [
+            Shown(r, tuple(self.images.save(image) for image in r.images)) for r in self.replies()
+        ]
+        text = "\n\n".join(render(s.reply, self.mode, s.paths) for s in self.shown)
         self.messages.clear()
         self._order.clear()
         if text:

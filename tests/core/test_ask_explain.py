@@ -61,7 +61,8 @@ def test_json_carries_reply_and_plan(cli: tuple[CliRunner, typer.Typer]) -> None
     res = runner.invoke(app, ["ask", "--json", "who won at monza 2023"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    assert set(out) == {"reply", "plan"}
+    assert set(out) == {"text", "cards", "images", "suggestions", "ephemeral", "reply", "plan"}
+    assert winner["surname"] in out["text"] and out["images"] == [] and out["ephemeral"] is False
     assert out["plan"]["intent"] == "winner" and out["plan"]["event"] == f"2023 {race['name']}"
     assert winner["surname"] in out["reply"]
 
