@@ -128,7 +128,7 @@ async def _ask(text: str, moderator: bool, render: str, *, explain: bool = False
                                  out_dir=out_dir)
         reply = await session.send(text)
         if as_json:
-            shown = reply_json(session.responder.shown)
+            shown = reply_json(session.responder.delivered)
             typer.echo(json.dumps({**shown, "reply": reply, **understood}, ensure_ascii=False, indent=2))
         return reply or ("{}" if as_json else "")
     finally:

@@ -38,7 +38,7 @@ class ConsoleResponder:
         self._write = write
         self.mode = mode
         self.images = images or ImageSaver()
-        self.shown: list[Shown] = []  # what the last flush delivered (`ask --json` reads it)
+        self.delivered: list[Shown] = []  # what the last flush delivered (`ask --json` reads it)
         self.messages: dict[str, Reply] = {}
         self._order: list[str] = []
         self.deferred = False
@@ -62,10 +62,10 @@ class ConsoleResponder:
     def flush(self) -> str:
         """Print (and return) everything sent since the last flush; images are written to
         files first (only final replies: a streamed edit never holds images twice)."""
-        self.shown = [
+        self.delivered = [
             Shown(r, tuple(self.images.save(image) for image in r.images)) for r in self.replies()
         ]
-        text = "\n\n".join(render(s.reply, self.mode, s.paths) for s in self.shown)
+        text = "\n\n".join(render(s.reply, self.mode, s.paths) for s in self.delivered)
         self.messages.clear()
         self._order.clear()
         if text:
