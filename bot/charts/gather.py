@@ -291,7 +291,8 @@ class Gatherer:
             a, b = codes
             laps_ = sorted(set(end.get(a, {})) & set(end.get(b, {})))
             ys = [secs((end[b][n] or 0) - (end[a][n] or 0)) for n in laps_]
-            lines = [self._line(race, b, laps_, ys)]
+            # `a` is the zero line, in its own colour: the gap is read against it.
+            lines = [self._line(race, a, laps_, [0.0] * len(laps_)), self._line(race, b, laps_, ys)]
             ylabel, what = f"Gap of {b} to {a} (s; above 0 = {b} behind)", f"Gap {b} to {a}"
             fact = f"after lap {laps_[-1]} {b} is {ys[-1]:+.1f} s to {a}." if laps_ else ""
             invert = False
@@ -408,8 +409,6 @@ class Gatherer:
         known = [x.code for x in final]
         n = r.top_n or MAX_LINES
         codes, notes = _pick(r.drivers, known, f"{year} championship", default=known[:n])
-        if not r.drivers and r.top_n and r.top_n > MAX_LINES:
-            notes.append(f"showing the first {MAX_LINES} of {r.top_n} drivers")
         results = await self.store.season_results(year, "R")
         teams: dict[str, str | None] = {}
         for s in results:
