@@ -13,6 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from PIL import Image as PILImage
 
 # An opaque dark mid-grey background with light text: the PNG carries its own
 # background, so it reads the same on Discord's dark theme and Slack's light one
@@ -51,7 +52,6 @@ class Bar:
     start: float = 0.0
     text: str = ""
     edge: str | None = None
-    hatch: str | None = None
     text_inside: bool = False  # stint length in the bar, not a value after it
 
 
@@ -126,10 +126,12 @@ def _draw_panel(ax: object, p: Panel) -> None:
             if b.row not in rows:
                 rows.append(b.row)
         idx = {r: i for i, r in enumerate(rows)}
+        # One barh call for all bars: one container instead of one per bar (draw time).
+        a.barh([idx[b.row] for b in p.bars], [b.width for b in p.bars],  # type: ignore[attr-defined]
+               left=[b.start for b in p.bars], color=[b.colour for b in p.bars],
+               edgecolor=[b.edge or BG for b in p.bars], linewidth=1.2, height=0.72)
         for b in p.bars:
             y = idx[b.row]
-            a.barh(y, b.width, left=b.start, color=b.colour, edgecolor=b.edge or BG,  # type: ignore[attr-defined]
-                   linewidth=1.2, height=0.72, hatch=b.hatch)
             if b.text:
                 inside = b.text_inside
                 a.text(b.start + b.width / 2 if inside else b.start + b.width, y, f" {b.text}",  # type: ignore[attr-defined]
@@ -176,7 +178,7 @@ def draw(plot: Plot) -> bytes:
     """
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor=BG)
     try:
-        FigureCanvasAgg(fig)
+        canvas = FigureCanvasAgg(fig)
         axes = fig.subplots(1, len(plot.panels), squeeze=False)[0]
         for ax, panel in zip(axes, plot.panels, strict=True):
             _draw_panel(ax, panel)
@@ -185,8 +187,14 @@ def draw(plot: Plot) -> bytes:
         if plot.footnote:
             fig.text(0.01, 0.008, plot.footnote, color="#a8a8a8", fontsize=10, ha="left", va="bottom")
         fig.subplots_adjust(left=0.07, right=0.97, top=0.9, bottom=0.09, wspace=0.18)
+        # Draw once and encode the canvas ourselves: `savefig` would draw the figure a
+        # second time. The image is opaque, so RGB (not RGBA) and zlib level 1: half the
+        # encoding time of savefig's RGBA at level 6, for a file still ~100-250 KB.
+        # Pillow is matplotlib's own dependency (it writes matplotlib's PNGs too).
+        canvas.draw()
+        img = PILImage.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=DPI, facecolor=BG)
+        img.save(buf, format="PNG", compress_level=1)
         return buf.getvalue()
     finally:
         fig.clear()
