@@ -51,7 +51,7 @@ class _Race:
     session: q.SessionInfo
     classification: q.Classification | None
     colours: dict[str, str]  # driver code -> team colour
-    dashed: dict[str, bool]  # driver code -> second driver of the team in this chart's order
+    teams: dict[str, str | None]  # driver code -> constructor ref
     order: tuple[str, ...]  # driver codes in classification order
 
     @property
@@ -155,8 +155,8 @@ class Gatherer:
         rows = cls.rows if cls else ()
         order = tuple(row.driver.short for row in rows)
         teams = {row.driver.short: row.constructor_ref for row in rows}
-        colours, dashed = _team_styles(order, teams, await self.store.team_colours(ev.year))
-        return _Race(session, cls, colours, dashed, order)
+        colours, _ = _team_styles(order, teams, await self.store.team_colours(ev.year))
+        return _Race(session, cls, colours, teams, order)
 
     async def _laps(self, race: _Race, r: Request) -> dict[str, list[ChartLap]]:
         first, last = r.laps if r.laps else (None, None)
@@ -168,9 +168,11 @@ class Gatherer:
         return by
 
     def _line(self, race: _Race, code: str, xs: Sequence[float], ys: Sequence[float | None],
-              **kw: object) -> Line:
+              drawn: Sequence[str], **kw: object) -> Line:
+        """A driver's line in team colour; dashed when a teammate is drawn before him."""
+        _, dashed = _team_styles(drawn, race.teams, {})
         return Line(code, race.colours.get(code, DEFAULT_GREY), tuple(xs), tuple(ys),
-                    dashed=race.dashed.get(code, False), **kw)  # type: ignore[arg-type]
+                    dashed=dashed.get(code, False), **kw)  # type: ignore[arg-type]
 
     async def _shades(self, race: _Race, lo: int, hi: int) -> tuple[tuple[float, float, str], ...]:
         report = await self.store.flags(race.session.id)
@@ -199,7 +201,7 @@ class Gatherer:
             pts = [(float(lap.lap), float(lap.position)) for lap in by.get(c, []) if lap.position]
             if not r.laps and grid.get(c):
                 pts.insert(0, (0.0, float(grid[c] or 0)))
-            lines.append(self._line(race, c, [p[0] for p in pts], [p[1] for p in pts], end_label=True))
+            lines.append(self._line(race, c, [p[0] for p in pts], [p[1] for p in pts], codes, end_label=True))
         n = max(len(race.order), len(by))
         # The key fact: who led at the end, and since when without a break.
         leader_by_lap = {lap.lap: lap.code for laps in by.values() for lap in laps if lap.position == 1}
@@ -232,7 +234,7 @@ class Gatherer:
             used.update(comps)
             marks = tuple((float(lap.lap), secs(lap.lap_time_ms)) for lap in laps
                           if lap.pit_in and lap.lap_time_ms)
-            lines.append(self._line(race, c, [lap.lap for lap in laps], ys,
+            lines.append(self._line(race, c, [lap.lap for lap in laps], ys, codes,
                                     point_colours=tuple(COMPOUND_COLOURS.get(x, COMPOUND_COLOURS["UNKNOWN"]) for x in comps),
                                     marks=marks))
             times += [lap.lap_time_ms for lap in laps if lap.lap_time_ms]
@@ -292,7 +294,7 @@ class Gatherer:
             laps_ = sorted(set(end.get(a, {})) & set(end.get(b, {})))
             ys = [secs((end[b][n] or 0) - (end[a][n] or 0)) for n in laps_]
             # `a` is the zero line, in its own colour: the gap is read against it.
-            lines = [self._line(race, a, laps_, [0.0] * len(laps_)), self._line(race, b, laps_, ys)]
+            lines = [self._line(race, a, laps_, [0.0] * len(laps_), codes), self._line(race, b, laps_, ys, codes)]
             ylabel, what = f"Gap of {b} to {a} (s; above 0 = {b} behind)", f"Gap {b} to {a}"
             fact = f"after lap {laps_[-1]} {b} is {ys[-1]:+.1f} s to {a}." if laps_ else ""
             invert = False
@@ -302,7 +304,7 @@ class Gatherer:
             lines = []
             for c in codes:
                 xs = [n for n in all_laps if n in end.get(c, {})]
-                lines.append(self._line(race, c, xs, [secs((end[c][n] or 0) - lead[n]) for n in xs]))
+                lines.append(self._line(race, c, xs, [secs((end[c][n] or 0) - lead[n]) for n in xs], codes))
             ylabel, what = "Gap to the leader (s)", "Gap to the leader"
             last = all_laps[-1] if all_laps else 0
             fin = [(secs((end[c][last] or 0) - lead[last]), c) for c in codes if last in end.get(c, {})]
@@ -310,7 +312,7 @@ class Gatherer:
             invert = True
         title = _title(race.session, what, race.provisional)
         panel = Panel("", "Lap", ylabel, lines=tuple(lines), invert_y=invert)
-        alt = f"Line chart of {what.lower()} lap by lap in seconds, {race.session.label}, for {_who(codes)}; {fact}"
+        alt = f"Line chart of the {what[0].lower()}{what[1:]} lap by lap in seconds, {race.session.label}, for {_who(codes)}; {fact}"
         return Gathered(Plot(title, (panel,)), alt, _parts(race, codes, r), title, tuple(notes))
 
     async def _distribution(self, r: Request) -> Gathered:

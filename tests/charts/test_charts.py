@@ -218,3 +218,17 @@ async def test_lap_range(charts: Charts) -> None:
     res = await charts.render(ChartRequest("laptimes", drivers=("VER",), laps=(10, 30), **MONZA))
     assert res.image.filename == "laptimes-2023-14-VER-L10-30.png"
     assert "laps 10-30" in res.image.alt
+
+
+async def test_teammates_told_apart_by_line_style(demo_engine: Engine) -> None:
+    from bot.charts.gather import Gatherer, Request
+
+    def req(*codes: str) -> Request:
+        return Request("laptimes", 2023, 14, "R", codes, None, None, None, None)
+
+    got = await Gatherer(Store(demo_engine)).gather(req("VER", "LEC"))
+    assert [(ln.label, ln.dashed) for ln in got.plot.panels[0].lines] == [("VER", False), ("LEC", False)]
+    got = await Gatherer(Store(demo_engine)).gather(req("VER", "PER", "LEC"))
+    lines = got.plot.panels[0].lines
+    assert [(ln.label, ln.dashed) for ln in lines] == [("VER", False), ("PER", True), ("LEC", False)]
+    assert lines[0].colour == lines[1].colour != lines[2].colour
