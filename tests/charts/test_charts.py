@@ -232,3 +232,23 @@ async def test_teammates_told_apart_by_line_style(demo_engine: Engine) -> None:
     lines = got.plot.panels[0].lines
     assert [(ln.label, ln.dashed) for ln in lines] == [("VER", False), ("PER", True), ("LEC", False)]
     assert lines[0].colour == lines[1].colour != lines[2].colour
+
+
+async def test_provisional_classification_says_so(demo_engine: Engine) -> None:
+    # Monza as if only timing had written it: no official source, the timing order only.
+    from sqlalchemy import select, update
+
+    from storage.models import Event, Result, Session
+
+    with demo_engine.begin() as conn:
+        sid = conn.execute(
+            select(Session.id).join(Event, Event.id == Session.event_id)
+            .where(Event.year == 2023, Event.round == 14, Session.type == "R")).scalar_one()
+        conn.execute(update(Result).where(Result.session_id == sid)
+                     .values(official_source=None, timing_position=Result.position_order))
+    ch = Charts(Store(demo_engine))
+    try:
+        res = await ch.render(ChartRequest("laptimes", drivers=("VER", "LEC"), **MONZA))
+    finally:
+        ch.close()
+    assert res.title.endswith("· Race (provisional)")
