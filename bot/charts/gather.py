@@ -445,7 +445,7 @@ class Gatherer:
             if team is None:
                 raise UserError(f"No driver {code} in the {year} season.")
         if team is None:
-            team = next(s.constructor_ref for s in race if s.position == 1 and s.constructor_ref)
+            team = next(s.constructor_ref for s in reversed(race) if s.position == 1 and s.constructor_ref)
         if team not in teams:
             by_name = {(s.team_name or "").lower(): s.constructor_ref for s in race}
             team = by_name.get((r.team or "").lower(), team)
