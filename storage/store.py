@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from storage import chart_data as cd
 from storage import claims
 from storage import conversations as conv
 from storage import queries as q
@@ -226,6 +227,33 @@ class Store:
 
     async def constructors_in_season(self, year: int) -> list[tuple[str, str]]:
         return await self._cached(("teams", year), q.constructors_in_season, year)
+
+    # -- charts (whole-session and whole-season tables, see storage.chart_data)
+    async def chart_laps(
+        self, session_id: int, *, first: int | None = None, last: int | None = None
+    ) -> list[cd.ChartLap]:
+        return await self.run(cd.session_laps, session_id, first=first, last=last)
+
+    async def races_with_laps(self, *, limit: int = 5) -> list[q.EventInfo]:
+        return await self.run(cd.races_with_laps, limit=limit)
+
+    async def season_results(self, year: int, session_type: str = "R") -> list[cd.SeasonResult]:
+        return await self.run(cd.season_results, year, session_type)
+
+    async def points_by_round(self, year: int, *, up_to: int | None = None) -> list[cd.PointsRow]:
+        return await self.run(cd.points_by_round, year, up_to=up_to)
+
+    async def season_rounds(self, year: int) -> dict[int, str]:
+        return await self.run(cd.season_rounds, year)
+
+    async def latest_season_with_results(self) -> int | None:
+        return await self.run(cd.latest_season_with_results)
+
+    async def team_colours(self, year: int) -> dict[str, str]:
+        return await self._cached(("team_colours", year), q.team_colours, year)
+
+    async def flags(self, session_id: int) -> q.FlagsReport | None:
+        return await self.run(q.flags, session_id)
 
     # -- conversation memory (shared by every process on this database)
     async def conversation(self, conversation_id: str) -> conv.ConversationState | None:
