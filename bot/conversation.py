@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.answer import answer
 from bot.app import CommandContext
+from bot.chart_answer import NO_CHARTS, attach_chart, chart_reply
 from bot.context import build_context
 from bot.errors import UserError
 from bot.intents import all_intents, schedule
@@ -145,6 +146,14 @@ class ConversationHandler:
             if better is None:
                 raise
             resolved = better  # validated and completed (defaults, session) by plan_with_llm
+        if resolved.focus == "chart":  # a picture, not a text answer (bot/chart_answer.py)
+            reply = await self._chart(ctx, resolved)
+            if state is not None:
+                state.turns.append((text, reply.text))
+                state.event, state.drivers = resolved.event or state.event, list(resolved.drivers)
+                state.plan = plan_state(resolved)
+                await self._remember(ctx, state)
+            return reply
         res, context, fallback = await self._build(ctx, resolved)
         # A question that names nothing and asks for nothing we know (small talk,
         # "ignore previous instructions ...") gets the plain refusal, not a model call.
@@ -181,7 +190,19 @@ class ConversationHandler:
         if timed is not None:
             return timed
         suggestions = list(_FOLLOW_UPS.get(res.focus, ())) if has_facts else []
-        return Reply(text=text_out or fallback, suggestions=suggestions)
+        reply = Reply(text=text_out or fallback, suggestions=suggestions)
+        # A head-to-head comes with the two drivers' lap times; the field's stints with the
+        # strategy chart (extras: a chart that cannot be drawn leaves the answer as it is).
+        if has_facts and res.focus in ("compare", "pace") and len(res.drivers) == 2:
+            return await attach_chart(deps.charts, reply, res, "laptimes")
+        if has_facts and res.focus == "stints" and not res.drivers:
+            return await attach_chart(deps.charts, reply, res, "strategy")
+        return reply
+
+    async def _chart(self, ctx: CommandContext, res: Resolved) -> Reply:
+        if ctx.deps.charts is None:
+            raise UserError(NO_CHARTS)
+        return await chart_reply(ctx.deps.charts, res, res.chart)
 
     async def _several(
         self, ctx: CommandContext, parts: list[str], state: ConversationState | None

@@ -64,6 +64,7 @@ class QueryPlan:
     compound: str | None = None  # SOFT / MEDIUM / HARD / INTERMEDIATE / WET
     month: int | None = None  # "races in june"
     subject: str | None = None  # "driver" / "team" when the question is about one kind
+    chart: str | None = None  # a chart question: which kind (`bot.charts.CHART_KINDS`)
     spans: list[Span] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # meaningful words nothing accounted for
 
@@ -93,6 +94,7 @@ class QueryPlan:
             "scope": self.scope,
             "compound": self.compound,
             "month": self.month,
+            "chart": self.chart,
             "standings": self.standings_kind if self.focus == "standings" else None,
             "defaults": [n for n in self.notes if n.startswith("default")] or None,
             "words": [{"text": s.text, "slot": s.slot, "value": s.value} for s in self.spans],

@@ -446,6 +446,21 @@ async def read_race_args(
     return plan
 
 
+async def read_chart_args(store: Store, text: str | None, *, now: dt.datetime, kind: str) -> QueryPlan:
+    """`/f1 chart <kind> …`'s free text read like a question: race or season, drivers, laps,
+    team. Nothing is defaulted here: the chart takes the latest race with the data its kind
+    needs (`bot.charts`), which a history-only race would not have."""
+    if re.fullmatch(r"\s*(the )?(last|latest|previous|most recent)\s*", text or "", re.I):
+        text = "last race"
+    plan = await parse_question(store, text or "", now=now)
+    plan.focus, plan.chart = "chart", kind
+    if kind == "quali" and not any(sp.slot == "session" for sp in plan.spans):
+        plan.session_type = "Q"
+    await _check(store, plan, text or "", now, strict=True)
+    await _complete(store, plan, now)
+    return plan
+
+
 async def complete_plan(store: Store, plan: QueryPlan, now: dt.datetime) -> QueryPlan:
     """Defaults and the session for a plan made elsewhere (the model's, already validated)."""
     await _complete(store, plan, now)

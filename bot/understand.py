@@ -145,6 +145,13 @@ def _century(yy: int) -> str:
 
 _CLUES: list[tuple[str, str]] = [
     ("not_held", lx.NOT_HELD.pattern),
+    # A picture of the data: "plot", "chart", "graph", "visualise" (bot/charts draws it).
+    ("chart", r"\b(charts?|plot(ted|ting|s)?|boxplots?|graphs?|graphed|visuali[sz](e|ed|ation)|diagram|infographic)\b|"
+              r"\bdraw (me )?(a|the|out)\b"),
+    ("title_fight", r"\b(title|championship|points) (fight|race|battle|chase|run[ -]in)\b"),
+    ("distribution", r"\bdistributions?\b|\bbox(?= ?plots?\b)|\bviolins?\b"),
+    ("position_changes", r"\bposition(s| changes?)\b|\bplaces? (over|through|during|by lap)\b|\brunning order\b|"
+                         r"\blap by lap positions?\b|\bpositions? chart\b"),
     ("predict", lx.PREDICTION.pattern),
     ("future", r"\bnext week\b|\btomorrow\b|\bthis weekend\b|\bnext weekend\b|\bnext month\b"),
     ("most", r"\b(the )?most\b|\brecord( holder)?s?\b|\bleaders? board\b|\bleaderboard\b|"
@@ -850,6 +857,9 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
 
     if "not_held" in tags:
         return go("unsupported")
+    if "chart" in tags:
+        plan.chart = chart_kind(tags, words, plan)
+        return go("chart")
     if "predict" in tags or ("future" in tags and not ({"calendar", "when", "schedule_next", "sessions"} & tags)):
         return go("prediction")
     if "can_win" in tags:
@@ -1114,6 +1124,34 @@ _CONTENT = {
 
 def _raw_words(plan: QueryPlan) -> set[str]:
     return set(fold(plan.text).split())
+
+
+def chart_kind(tags: set[str], words: set[str], plan: QueryPlan) -> str:
+    """Which picture a chart question asks for (`bot.charts.CHART_KINDS`), from its clue words.
+
+    Order matters: "pit stop times" is the pit-stop ranking, not lap times; "qualifying gaps"
+    the gap to pole, not race gaps; "points" a season's championship.
+    """
+    quali = plan.session_type in ("Q", "SQ") or bool(words & {"qualifying", "quali", "qualy", "pole"})
+    if "teammate" in tags:
+        return "teammates"
+    if "distribution" in tags or words & {"boxplot", "boxplots", "spread", "consistency", "consistent"}:
+        return "distribution"
+    if "fastest_pit" in tags or ("pitstops" in tags and "stints" not in tags):
+        return "pitstops"
+    if "stints" in tags:
+        return "strategy"
+    if quali:
+        return "quali"
+    if {"points", "standings", "champion", "title_fight"} & tags or words & {"championship", "title", "wdc"}:
+        return "points"
+    if "position_changes" in tags:
+        return "positions"
+    if "gap" in tags:
+        return "gaps"
+    if {"lap_time", "best_lap", "compare"} & tags or words & {"pace", "laps"}:
+        return "laptimes"
+    return "laptimes" if plan.drivers else "positions"
 
 
 def _metric(tags: set[str], plan: QueryPlan) -> str | None:

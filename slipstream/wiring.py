@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from bot.app import BotDeps, Clock, utc_now
+from bot.charts import Charts
 from bot.commands import register_all
 from bot.conversation import ConversationHandler
 from bot.dispatch import Dispatcher
@@ -77,6 +78,8 @@ class App:
         Each step runs even if an earlier one failed: a broken LLM connection on the
         way out must not keep queued memory writes from landing in the store.
         """
+        if self.deps.charts is not None:
+            self.deps.charts.close()  # the drawing thread; nothing queued is lost
         if self.deps.llm is not None and hasattr(self.deps.llm, "aclose"):
             try:
                 await self.deps.llm.aclose()
@@ -236,6 +239,7 @@ def build_app(
         prompts=prompts,
         clock=clock,
         conversation=ConversationHandler(),
+        charts=Charts(store),
     )
     # Stored moderators and per-channel settings apply on every path (chat, ask, adapters).
     from bot.policy import install_hooks

@@ -9,12 +9,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
-from PIL import Image as PILImage
-
 # An opaque dark mid-grey background with light text: the PNG carries its own
 # background, so it reads the same on Discord's dark theme and Slack's light one
 # (a transparent image would lose its text on one of them), and every 2023 team
@@ -95,6 +89,9 @@ def _style(ax: object) -> None:
 
 
 def _draw_panel(ax: object, p: Panel) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     a = ax  # matplotlib Axes; typed loosely so stubs are not needed
     _style(a)
     if p.title:
@@ -176,6 +173,12 @@ def draw(plot: Plot) -> bytes:
     this call's alone and is freed with it. `clear()` in `finally` drops its artists
     at once even when drawing fails.
     """
+    # matplotlib and Pillow load on the first drawing (in the worker), not at start-up: they
+    # cost about a second of import that a console or `ask` run without a chart never pays.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image as PILImage
+
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor=BG)
     try:
         canvas = FigureCanvasAgg(fig)

@@ -7,10 +7,11 @@ from bot.registry import Registry
 
 def register_all(registry: Registry) -> None:
     """Register every command module's commands on `registry`."""
-    from bot.commands import admin, info, races
+    from bot.commands import admin, charts, info, races
 
     admin.register(registry)  # service: moderator commands
 
     info.register(registry)
     races.register(registry)
+    charts.register(registry)
     from bot.commands import pulse; pulse.register(registry)  # noqa: E702, I001  (Track Pulse)

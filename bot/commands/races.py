@@ -8,6 +8,7 @@ from bot import format as f
 from bot import messages as m
 from bot.answer import answer
 from bot.app import CommandContext
+from bot.chart_answer import attach_chart
 from bot.context import compare_ctx, event_ctx, session_ctx
 from bot.errors import UserError
 from bot.model import Card, CardField, Reply
@@ -218,7 +219,11 @@ def register(registry: Registry) -> None:
         cmp = await compare_ctx(ctx.store, s, [a, b], plan.lap_range)
         ctxd = {"focus": "compare", "event": event_ctx(s.event), "session": session_ctx(s), "compare": cmp}
         card = _compare_card(s.event, s, cmp) if cmp else None
-        return Reply(text=answer(ctxd), cards=[card] if card else [])
+        reply = Reply(text=answer(ctxd), cards=[card] if card else [])
+        if not (cmp and cmp.get("has_laps")):
+            return reply
+        plan.drivers = [a, b]  # the two compared, whatever the race text named
+        return await attach_chart(ctx.deps.charts, reply, plan, "laptimes")
 
 
 def _compare_card(ev: EventInfo, s: SessionInfo, cmp: dict) -> Card | None:  # type: ignore[type-arg]

@@ -122,7 +122,11 @@ async def main():
     assert "VER vs PER" in out, out
     await app.aclose()
 asyncio.run(main())
-heavy = sorted(m for m in ("pandas", "fastf1", "numpy", "discord", "slack_bolt", "openai") if m in sys.modules)
+heavy = sorted(m for m in ("pandas", "fastf1", "discord", "slack_bolt", "openai") if m in sys.modules)
+# numpy only as matplotlib's, for the lap-time chart a compare answer carries (drawn in the
+# charts' worker thread): never pandas or FastF1.
+if "numpy" in sys.modules and "matplotlib" not in sys.modules:
+    heavy.append("numpy")
 print(",".join(heavy))
 """
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
