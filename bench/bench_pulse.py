@@ -65,20 +65,6 @@ def bench_detection(engine, label: str, year: int, event: str, session: str = "R
           f"highlights {len(hs):>3} (high+ {sum(h.priority >= Priority.HIGH for h in hs)})  [{top}]")
 
 
-def story_counts(told) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """(new messages, edits) of one channel's plan: a story's later chapters are edits."""
-    seen: set[str] = set()
-    posts = edits = 0
-    for t in told:
-        if t.story and t.story in seen:
-            edits += 1
-            continue
-        if t.story:
-            seen.add(t.story)
-        posts += 1
-    return posts, edits
-
-
 def bench_stories() -> None:
     """Every shared race: what a channel is told at each floor, the kind mix at the default
     floor (medium), lap order, and detection time. Target: median <= 25 messages a race at
@@ -86,7 +72,7 @@ def bench_stories() -> None:
     from sqlalchemy import text as sql
 
     from bench.answers import store as eval_store
-    from bot.pulse.stories import tell
+    from bot.pulse.stories import new_messages, posts, tell
 
     why = eval_store.available()
     if why:
@@ -117,16 +103,11 @@ def bench_stories() -> None:
             told = tell(hs, wants=lambda h, f=floor: h.priority >= f)
             laps = [t.told_lap for t in told]
             assert laps == sorted(laps), f"{name}: out of lap order"
-            posts, edits = story_counts(told)
-            cells.append(f"{posts:>4} (+{edits:>2} ed)")
+            new = new_messages(told)
+            cells.append(f"{new:>4} (+{len(told) - new:>2} ed)")
             if floor is Priority.MEDIUM:
-                at_medium.append(posts)
-                seen: set[str] = set()
-                for t in told:
-                    if not (t.story and t.story in seen):
-                        mix[t.kind] += 1
-                    if t.story:
-                        seen.add(t.story)
+                at_medium.append(new)
+                mix.update(t.kind for t in posts(told))
         top = ", ".join(f"{k} {v}" for k, v in mix.most_common(7))
         print(f"{year} {name[:25]:<25} {statistics.median(times):5.1f} ms  " + "  ".join(cells)
               + f"   {top}")

@@ -149,10 +149,7 @@ class ConversationHandler:
         if resolved.focus == "chart":  # a picture, not a text answer (bot/chart_answer.py)
             reply = await self._chart(ctx, resolved)
             if state is not None:
-                state.turns.append((text, reply.text))
-                state.event, state.drivers = resolved.event or state.event, list(resolved.drivers)
-                state.plan = plan_state(resolved)
-                await self._remember(ctx, state)
+                await self._note_turn(ctx, state, text, reply.text, resolved)
             return reply
         res, context, fallback = await self._build(ctx, resolved)
         # A question that names nothing and asks for nothing we know (small talk,
@@ -175,16 +172,7 @@ class ConversationHandler:
         elif has_facts and llm_allowed and deps.llm is not None and deps.prompts is not None:
             text_out, sent = await self._llm_answer(ctx, text, context, fallback, res)
         if state is not None:
-            state.turns.append((text, text_out or fallback))
-            # A season-level answer keeps the race the conversation was about ("who was the other
-            # driver there" → "where did he finish").
-            state.event, state.drivers = res.event or state.event, list(res.drivers)
-            earlier = [i for i in (state.plan or {}).get("mentioned") or [] if i not in {d.id for d in res.drivers}]
-            state.plan = plan_state(res)
-            state.plan["mentioned"] = (state.plan["mentioned"] + earlier)[:4]
-            # The one driver the answer named ("who came second?" → Lauda): "he" in the next turn.
-            state.plan["answered"] = await answered_driver(ctx.store, fallback, res)
-            await self._remember(ctx, state)
+            await self._note_turn(ctx, state, text, text_out or fallback, res, answer=fallback)
         if sent:
             return None  # streamed to the user already
         if timed is not None:
@@ -198,6 +186,20 @@ class ConversationHandler:
         if has_facts and res.focus == "stints" and not res.drivers:
             return await attach_chart(deps.charts, reply, res, "strategy")
         return reply
+
+    async def _note_turn(self, ctx: CommandContext, state: ConversationState, question: str, said: str,
+                         res: Resolved, *, answer: str | None = None) -> None:
+        """Remember the turn: what was asked and said, and the plan the next question builds on."""
+        state.turns.append((question, said))
+        # A season-level answer keeps the race the conversation was about ("who was the other
+        # driver there" → "where did he finish").
+        state.event, state.drivers = res.event or state.event, list(res.drivers)
+        earlier = [i for i in (state.plan or {}).get("mentioned") or [] if i not in {d.id for d in res.drivers}]
+        state.plan = plan_state(res)
+        state.plan["mentioned"] = (state.plan["mentioned"] + earlier)[:4]
+        # The one driver the answer named ("who came second?" → Lauda): "he" in the next turn.
+        state.plan["answered"] = await answered_driver(ctx.store, answer if answer is not None else said, res)
+        await self._remember(ctx, state)
 
     async def _chart(self, ctx: CommandContext, res: Resolved) -> Reply:
         if ctx.deps.charts is None:

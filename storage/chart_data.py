@@ -13,7 +13,7 @@ from sqlalchemy import exists, select
 
 from storage.models import Driver as DriverModel
 from storage.models import DriverStanding, Event, Lap, Result, Session
-from storage.queries import Db, EventInfo, _connect, _event, _event_select
+from storage.queries import Db, EventInfo, _connect, _event, _event_select, lap_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +74,7 @@ def session_laps(
         .join(DriverModel, DriverModel.id == Lap.driver_id)
         .where(Lap.session_id == session_id)
     )
-    if first is not None:
-        stmt = stmt.where(Lap.lap_number >= first)
-    if last is not None:
-        stmt = stmt.where(Lap.lap_number <= last)
+    stmt = lap_window(stmt, first, last)
     with _connect(db) as conn:
         return [
             ChartLap(int(r[0]), _code(r[1], r[2]), int(r[3]), r[4], r[5], r[6], r[7],

@@ -18,8 +18,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, or_, select
+from sqlalchemy import Engine, Select, and_, exists, func, or_, select
 from sqlalchemy.engine import Connection
 
 from storage.models import (
@@ -678,15 +679,21 @@ def laps_of_driver(
         Lap.track_status,
         Lap.deleted,
     ).where(Lap.session_id == session_id, Lap.driver_id == driver_id)
-    if first is not None:
-        stmt = stmt.where(Lap.lap_number >= first)
-    if last is not None:
-        stmt = stmt.where(Lap.lap_number <= last)
+    stmt = lap_window(stmt, first, last)
     with _connect(db) as conn:
         return [
             LapRow(*r[:9], r[9] is not None, r[10] is not None, r[11], r[12])  # type: ignore[arg-type]
             for r in conn.execute(stmt.order_by(Lap.lap_number))
         ]
+
+
+def lap_window(stmt: Select[Any], first: int | None, last: int | None) -> Select[Any]:
+    """`stmt` limited to laps `first`..`last` (either end open when None)."""
+    if first is not None:
+        stmt = stmt.where(Lap.lap_number >= first)
+    if last is not None:
+        stmt = stmt.where(Lap.lap_number <= last)
+    return stmt
 
 
 def stints(db: Db, session_id: int, driver_id: int | None = None) -> list[StintRow]:

@@ -5,14 +5,13 @@ Socket Mode when `SLACK_APP_TOKEN` is set, otherwise HTTP mode (Events API on
 `SLACK_HOST:SLACK_PORT`, signatures checked with `SLACK_SIGNING_SECRET`).
 `SlackPoster` posts Track Pulse highlights (a `ChannelPoster`).
 
-Names are loaded on first use (PEP 562), so reading `adapters.slack.settings`
-does not import slack-bolt and aiohttp.
+Names are loaded on first use (`adapters.lazy`), so reading `adapters.slack.settings` does not
+import slack-bolt and aiohttp.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from adapters.lazy import lazy_attributes
 
 _WHERE = {
     "SLACK_LIMITS": "responder",
@@ -27,8 +26,4 @@ _WHERE = {
 }
 __all__ = sorted(_WHERE)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+__getattr__ = lazy_attributes(__name__, _WHERE)

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.prompting import LANGUAGE_NAMES, PromptRenderer, Style
-from bot.pulse.stories import BURST_KINDS, Told
+from bot.pulse import stories
+from bot.pulse.stories import Told
 from bot.pulse.types import PulseHighlight
 
 log = logging.getLogger(__name__)
@@ -24,26 +25,10 @@ TEMPLATE_LANGUAGES = ("en",)  # complete template sets; others fall back to Engl
 
 
 def group_bursts(highlights: Sequence[PulseHighlight]) -> list[list[PulseHighlight]]:
-    """Group same-kind, same-lap highlights of the burst kinds; keep the order otherwise.
-
-    A group takes the place of its first member, so the order of messages follows
-    detection order.
-    """
-    buckets: dict[tuple[str, int], list[PulseHighlight]] = {}
-    for h in highlights:
-        if h.kind in BURST_KINDS:
-            buckets.setdefault((h.kind, h.lap), []).append(h)
-    out: list[list[PulseHighlight]] = []
-    placed: set[tuple[str, int]] = set()
-    for h in highlights:
-        bkey = (h.kind, h.lap)
-        if h.kind in BURST_KINDS and len(buckets[bkey]) >= BURST_KINDS[h.kind]:
-            if bkey not in placed:
-                placed.add(bkey)
-                out.append(buckets[bkey])
-            continue
-        out.append([h])
-    return out
+    """Same-kind, same-lap highlights of the burst kinds as one group (`stories.group_bursts`)."""
+    return stories.group_bursts(
+        highlights, lambda h: (h.kind, h.lap) if h.kind in stories.BURST_KINDS else None
+    )
 
 
 def _secs(ms: Any) -> str:

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.pulse.types import Priority, PulseHighlight
+
+T = TypeVar("T")
 
 DIGEST_LAPS = 10
 PHASE = "phase"  # the window-closed marker's kind (never shown)
@@ -164,25 +167,57 @@ def tell(
 BURST_KINDS: dict[str, int] = {"pit_stop": 2, "overtake": 3, "battle": 3}
 
 
-def _bursts(out: list[Told]) -> list[Told]:
-    """Several stops (passes, battles) told at the same lap become one message."""
-    buckets: dict[tuple[str, int], list[Told]] = {}
-    for t in out:
-        if not t.story and not t.window and len(t.items) == 1 and t.kind in BURST_KINDS:
-            buckets.setdefault((t.kind, t.told_lap), []).append(t)
-    merged: list[Told] = []
+def group_bursts(items: Sequence[T], key: Callable[[T], tuple[str, int] | None]) -> list[list[T]]:
+    """Group items whose `key` (kind, lap) is shared by at least `BURST_KINDS[kind]` of them;
+    keep the order otherwise (a group takes the place of its first member). `key` is None
+    for an item that never groups."""
+    buckets: dict[tuple[str, int], list[T]] = {}
+    for it in items:
+        if (k := key(it)) is not None:
+            buckets.setdefault(k, []).append(it)
+    out: list[list[T]] = []
     placed: set[tuple[str, int]] = set()
-    for t in out:
-        k = (t.kind, t.told_lap)
-        group = buckets.get(k) if not t.story and not t.window and len(t.items) == 1 else None
-        if group and len(group) >= BURST_KINDS[t.kind]:
+    for it in items:
+        k = key(it)
+        if k is not None and len(buckets[k]) >= BURST_KINDS[k[0]]:
             if k not in placed:
                 placed.add(k)
-                items = tuple(g.items[0] for g in group)
-                merged.append(Told(items=items, new=items, told_lap=t.told_lap))
+                out.append(buckets[k])
             continue
-        merged.append(t)
+        out.append([it])
+    return out
+
+
+def _bursts(out: list[Told]) -> list[Told]:
+    """Several stops (passes, battles) told at the same lap become one message."""
+    def key(t: Told) -> tuple[str, int] | None:
+        single = not t.story and not t.window and len(t.items) == 1
+        return (t.kind, t.told_lap) if single and t.kind in BURST_KINDS else None
+
+    merged: list[Told] = []
+    for group in group_bursts(out, key):
+        if len(group) == 1:
+            merged.append(group[0])
+        else:
+            items = tuple(g.items[0] for g in group)
+            merged.append(Told(items=items, new=items, told_lap=group[0].told_lap))
     return merged
+
+
+def posts(told: Sequence[Told]) -> list[Told]:
+    """The messages a channel sees appear: a story's later chapters edit its first message."""
+    seen: set[str] = set()
+    out = []
+    for t in told:
+        if not (t.story and t.story in seen):
+            out.append(t)
+        if t.story:
+            seen.add(t.story)
+    return out
+
+
+def new_messages(told: Sequence[Told]) -> int:
+    return len(posts(told))
 
 
 def _merge_chapters(out: list[Told]) -> list[Told]:

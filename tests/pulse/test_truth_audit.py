@@ -32,6 +32,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bench.answers import store
+from bot.pulse.stories import new_messages
 from tests.pulse import truth_rules as tr
 
 pytestmark = pytest.mark.shared_data
@@ -97,12 +98,6 @@ def _told_at_default_floor(found: list[Any]) -> list[Any]:
     return tell(found, wants=lambda h: h.priority >= Priority.MEDIUM)
 
 
-def _posts(told: list[Any]) -> int:
-    """New messages in a channel: a story's later chapters edit its first message."""
-    stories = [t.story for t in told if t.story]
-    return len(told) - (len(stories) - len(set(stories)))
-
-
 def _highlights(engine: Engine, year: int, rnd: int) -> list[dict[str, Any]]:
     return [{"key": h.key, "kind": h.kind, "lap": h.lap, "priority": int(h.priority),
              "drivers": list(h.drivers), "facts": h.facts}
@@ -136,8 +131,8 @@ def test_highlights_match_raw_data(audit_engine: Engine, raw_cache: Path, ergast
     laps = [t.told_lap for t in told]
     if laps != sorted(laps):
         fails.append(("told: lap order", f"messages told out of lap order: {laps}"))
-    if _posts(told) > 40:
-        fails.append(("told: volume", f"{_posts(told)} messages at the default floor (at most 40)"))
+    if new_messages(told) > 40:
+        fails.append(("told: volume", f"{new_messages(told)} messages at the default floor (at most 40)"))
     if fails:
         per_rule = Counter(rule for rule, _ in fails)
         lines = [f"{year} {truth.name}: {len(fails)} failures over {len(hs)} highlights",
@@ -151,7 +146,7 @@ def test_default_floor_volume_over_every_race(audit_engine: Engine) -> None:
     a race and never more than 40 (edits of an evolving story are not new messages)."""
     import statistics
 
-    posts = {f"{y}-R{r}": _posts(_told_at_default_floor(_detected(audit_engine, y, r)))
+    posts = {f"{y}-R{r}": new_messages(_told_at_default_floor(_detected(audit_engine, y, r)))
              for y, r in RACES}
     assert statistics.median(posts.values()) <= 25 and max(posts.values()) <= 40, posts
     assert min(posts.values()) >= 8, posts  # a race is still told: start, leaders, result
