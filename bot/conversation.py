@@ -24,7 +24,7 @@ from bot.chart_answer import NO_CHARTS, attach_chart, chart_reply
 from bot.context import build_context
 from bot.errors import UserError
 from bot.intents import all_intents, schedule
-from bot.model import Reply
+from bot.model import Image, Reply
 from bot.question import (
     NotUnderstood,
     answered_driver,
@@ -214,6 +214,7 @@ class ConversationHandler:
         None when any part cannot be read alone (the whole message is then read as one)."""
         prior = state
         texts: list[str] = []
+        images: list[Image] = []
         seen: set[tuple[object, ...]] = set()
         last: Resolved | None = None
         for part in parts:
@@ -228,8 +229,16 @@ class ConversationHandler:
             if key in seen:  # "did they win? who won": one answer
                 continue
             seen.add(key)
-            _, _, text = await self._build(ctx, plan)
-            texts.append(text)
+            if plan.focus == "chart":  # a picture with its title, as when asked alone
+                try:
+                    shown = await self._chart(ctx, plan)
+                except UserError as exc:
+                    shown = Reply(text=exc.message)
+                texts.append(shown.text)
+                images += shown.images
+            else:
+                _, _, text = await self._build(ctx, plan)
+                texts.append(text)
             prior = ConversationState([], plan.event, list(plan.drivers), None, plan_state(plan))
             last = plan
         if last is None:
@@ -237,7 +246,7 @@ class ConversationHandler:
         if state is not None:
             state.turns.append((" / ".join(parts), "\n".join(texts)))
             state.event, state.drivers, state.plan = last.event, list(last.drivers), plan_state(last)
-        return Reply(text="\n".join(texts))
+        return Reply(text="\n".join(texts), images=images)
 
     async def _llm_answer(
         self, ctx: CommandContext, question: str, context: dict[str, Any], fallback: str, res: Resolved,

@@ -146,9 +146,10 @@ def _century(yy: int) -> str:
 _CLUES: list[tuple[str, str]] = [
     ("not_held", lx.NOT_HELD.pattern),
     # A picture of the data: "plot", "chart", "graph", "visualise" (bot/charts draws it).
-    ("chart", r"\b(charts?|plot(ted|ting|s)?|boxplots?|graphs?|graphed|visuali[sz](e|ed|ation)|diagram|infographic)\b|"
+    ("chart", r"\b(chart|charts|plot(ted|ting|s)?|boxplots?|graph|graphs|graphed|visuali[sz](e|ed|ation)|diagram|infographic)\b|"
               r"\bdraw (me )?(a|the|out)\b"),
-    ("title_fight", r"\b(title|championship|points) (fight|race|battle|chase|run[ -]in)\b"),
+    # Only the second word: "title" / "championship" stay clues for the standings rules.
+    ("title_fight", r"(?<=\btitle )(fight|battle|chase)\b|(?<=\bchampionship )(fight|battle|chase)\b"),
     ("distribution", r"\bdistributions?\b|\bbox(?= ?plots?\b)|\bviolins?\b"),
     ("position_changes", r"\bposition(s| changes?)\b|\bplaces? (over|through|during|by lap)\b|\brunning order\b|"
                          r"\blap by lap positions?\b|\bpositions? chart\b"),
@@ -203,7 +204,7 @@ _CLUES: list[tuple[str, str]] = [
     ("fastest_pit", r"\b(fastest|quickest|best|slowest|shortest|longest) (pit ?)?stops?\b|\bfastest pit\b"),
     ("stops_count", r"\b(one|two|three|1|2|3|four) ?stop(per|s|ped)?\b|\bnumber of stops\b|\bhow many (pit )?stops\b"),
     ("pitstops", r"\bpit ?stops?\b|\bpitted\b|\bpits?\b|\bstops?\b|\bbox(ed)?\b"),
-    ("stints", r"\bstints?\b|\btyres?\b|\bcompounds?\b|\brubber\b|\bstrateg(y|ies)\b"),
+    ("stints", r"\bstints?\b|\btyres?\b|\bcompounds?\b|\brubber\b|\bstrateg(y|ies)\b|\bstrats?\b"),
     ("best_lap", r"\b(best|fastest|quickest|personal best|pb) laps?( times?)?\b|\bbest time\b"),
     ("fastest_lap", r"\bfastest laps?\b|\bfl\b|\bpurple\b"),
     ("lap_time", r"\blap ?times?\b|\blaptimes?\b|\btime on\b|\bhow fast\b|\btimes\b|\btime\b"),

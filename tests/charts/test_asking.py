@@ -38,11 +38,26 @@ def _png_size(data: bytes) -> tuple[int, int]:
     ("pit stop chart monza 2023", "pitstops"),
     ("chart the fastest pit stops at monza", "pitstops"),
     ("teammate head to head chart ferrari 2023", "teammates"),
+    # Fans' spelling: typos, slang, no punctuation.
+    ("grpah the gaps at monza 2023 pls", "gaps"),
+    ("show strat chart for monza 23", "strategy"),
+    ("yo can u plot max n charles laptimes monza 23", "laptimes"),
+    ("draw the running order at monza", "positions"),
 ])
 async def test_chart_questions_read_the_kind(app: App, question: str, kind: str) -> None:
     plan = await resolve_question(app.store, question, now=NOW)
     assert plan.focus == "chart" and plan.chart == kind, plan.explain()
     assert not plan.unknown, plan.explain()
+
+
+@pytest.mark.parametrize("question", [
+    "monza 2023 - who led the title race after that",
+    "who led the title fight after monza 2023",
+])
+async def test_title_race_words_still_ask_for_the_standings(app: App, question: str) -> None:
+    """The chart clue for a "title fight" must not take "title" from the standings rules."""
+    plan = await resolve_question(app.store, question, now=NOW)
+    assert plan.focus == "standings", plan.explain()
 
 
 async def test_free_question_gets_the_picture(app: App) -> None:
@@ -51,6 +66,13 @@ async def test_free_question_gets_the_picture(app: App) -> None:
     assert "Lap times" in reply.text and "Italian Grand Prix" in reply.text
     assert len(reply.images) == 1 and _png_size(reply.images[0].data) == (1600, 900)
     assert "VER" in reply.images[0].alt and "LEC" in reply.images[0].alt
+
+
+async def test_two_part_question_gets_the_chart_and_the_answer(app: App) -> None:
+    r = await ask(app, "chart positions monza 2023 and who won?")
+    reply = r.sent[-1]
+    assert "Position changes" in reply.text and "won the 2023 Italian Grand Prix" in reply.text
+    assert len(reply.images) == 1 and reply.images[0].filename.startswith("positions-2023-14")
 
 
 async def test_chart_command_with_drivers_and_laps(app: App) -> None:
