@@ -20,6 +20,7 @@ from bot.lab.types import BattleForecast, CircuitParams, LapRecord
 WINDOW = 5  # green laps in the rolling pace difference
 DRAWS = 4000
 HORIZON = 10
+PASS_NOISE_SHARE = 0.5  # share of a lap's random noise that counts towards a pass
 DRS_RANGE_S = 1.0
 _SEED = 16  # fixed: a forecast is a function of the laps, not of the moment
 
@@ -94,7 +95,9 @@ def forecast(laps_of_two: Sequence[LapRecord], *, chaser: str, leader: str, lap:
     for j in range(HORIZON):
         in_drs = g <= DRS_RANGE_S
         thr = params.pass_threshold_s - params.drs_gain_s * in_drs
-        passes = in_drs & (pace[:, j] > thr) & (passed_at > HORIZON)
+        # A pass needs the car's real pace edge: one lucky lap (noise) counts only in part.
+        edge = pace[:, j] - (1.0 - PASS_NOISE_SHARE) * noise[:, j]
+        passes = in_drs & (edge > thr) & (passed_at > HORIZON)
         passed_at[passes] = j + 1
         # Held up behind: the gap cannot drop below a car's length of time.
         g = np.maximum(g - pace[:, j], 0.2)
