@@ -22,6 +22,9 @@ DRS_RANGE_S = 1.0
 SC_GAP_S = 0.8  # gap per position behind a safety car
 RETIRED = 1e9  # cumulative time of a retired car (+ laps not completed)
 MAX_STOPS = 4
+# Extra lap-time edge a pass needs behind another car (dirty air): the battle forecast's
+# calibrated extra (CircuitParams.battle_extra_s), so both read passes the same way.
+DIRTY_AIR_S = 0.5
 
 
 def plan_arrays(model: RaceModel, strategies: Sequence[Strategy], start_age: np.ndarray
@@ -32,11 +35,13 @@ def plan_arrays(model: RaceModel, strategies: Sequence[Strategy], start_age: np.
     age = np.zeros((len(strategies), L))
     pit = np.zeros((len(strategies), L), dtype=bool)
     ci = {c: i for i, c in enumerate(model.compounds)}
+    by_lap = {ci[c] for c in model.slope_by_lap if c in ci}
     for k, s in enumerate(strategies):
         cur, a, stops = ci.get(s.start, 0), float(start_age[k]), dict(s.stops)
         for lap in range(1, L + 1):
             a += 1
-            comp[k, lap - 1], age[k, lap - 1] = cur, a
+            # Wet tyres' slope runs with the race lap (the track), not the set's age.
+            comp[k, lap - 1], age[k, lap - 1] = cur, (float(lap) if cur in by_lap else a)
             if lap in stops and lap < L:
                 pit[k, lap - 1] = True
                 cur, a = ci.get(stops[lap], cur), 0.0
@@ -89,7 +94,8 @@ def run(
     base = model.base_pace_s[None, :] + rng.standard_normal((runs, n)) * pace_sd[None, :]
     slope = model.deg_linear_s[None, :] + rng.standard_normal((runs, len(model.compounds))) \
         * model.deg_sd_s[None, :]
-    slope = np.maximum(slope, 0.0)
+    dry = np.array([c not in model.slope_by_lap for c in model.compounds])
+    slope = np.where(dry[None, :], np.maximum(slope, 0.0), slope)
     start_key = model.grid[None, :] + rng.standard_normal((runs, n)) * model.start_sd_positions
     pit_noise = rng.standard_normal((runs, n, MAX_STOPS))
     if neutralisations == "drawn":
@@ -163,7 +169,8 @@ def run(
             Ts = np.take_along_axis(Tn, order, axis=1)
             lts = np.take_along_axis(lt, order, axis=1)
             prev_gap = np.diff(np.take_along_axis(T, order, axis=1), axis=1)
-            thr = model.pass_threshold_s - model.drs_gain_s * (prev_gap < DRS_RANGE_S)
+            thr = (model.pass_threshold_s + DIRTY_AIR_S
+                   - model.drs_gain_s * (prev_gap < DRS_RANGE_S))
             ok = green[:, None] & (Ts[:, 1:] < RETIRED / 2)
             for k in range(1, n):
                 ahead = Ts[:, k - 1]

@@ -204,16 +204,20 @@ class RaceModel:
     vsc_lap_factor: float = 1.3
     first_lap_gap_s: float = 0.5  # gap per position after the first lap
     passes_per_race: float | None = None  # on-track passes in this race (green laps)
+    # compounds whose slope runs with the race lap (wet tyres: the track dries), not age
+    slope_by_lap: tuple[str, ...] = ()
 
     def index(self, code: str) -> int:
         return self.codes.index(code.upper())
 
     def circuit_params(self) -> CircuitParams:
         """The circuit part of the model, for the battle forecast."""
+        default = CircuitParams().degradation_s
         return CircuitParams(
             pass_threshold_s=self.pass_threshold_s, drs_gain_s=self.drs_gain_s,
             fuel_per_lap_s=self.fuel_per_lap_s,
-            degradation_s=dict(zip(self.compounds, map(float, self.deg_linear_s), strict=True)),
+            degradation_s={c: (default.get(c, 0.06) if c in self.slope_by_lap else float(s))
+                           for c, s in zip(self.compounds, self.deg_linear_s, strict=True)},
             compound_offset_s=dict(zip(self.compounds, map(float, self.compound_offset_s),
                                        strict=True)),
             lap_noise_s=float(np.median(self.lap_noise_s)) if len(self.lap_noise_s) else 0.35,
