@@ -15,16 +15,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bot.lab.types import RaceModel, SimResult, Strategy
+from bot.lab.types import DIRTY_AIR_S, RaceModel, SimResult, Strategy
 
 MIN_GAP_S = 0.25  # closest a held-up car runs behind the car ahead at the line
 DRS_RANGE_S = 1.0
 SC_GAP_S = 0.8  # gap per position behind a safety car
 RETIRED = 1e9  # cumulative time of a retired car (+ laps not completed)
 MAX_STOPS = 4
-# Extra lap-time edge a pass needs behind another car (dirty air): the battle forecast's
-# calibrated extra (CircuitParams.battle_extra_s), so both read passes the same way.
-DIRTY_AIR_S = 0.5
 
 
 def plan_arrays(model: RaceModel, strategies: Sequence[Strategy], start_age: np.ndarray

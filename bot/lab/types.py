@@ -42,6 +42,13 @@ _NAMES = {
 }
 
 
+# Extra lap-time edge a pass needs behind another car (dirty air), over the circuit's
+# threshold: used by the simulation and the battle forecast alike. Chosen from
+# (0.3, 0.5, 0.7) s on the shared evaluation races; `slipstream lab backtest`
+# re-chooses it leave-one-race-out for the battles and reports that score.
+DIRTY_AIR_S = 0.5
+
+
 class StrategyError(ValueError):
     """A strategy text or list that cannot be a race strategy (message is user-facing)."""
 
@@ -150,10 +157,7 @@ class CircuitParams:
         default_factory=lambda: {"SOFT": -0.5, "MEDIUM": 0.0, "HARD": 0.35,
                                  "INTERMEDIATE": 0.0, "WET": 0.0})
     lap_noise_s: float = 0.35
-    # Extra pace a pass needs in a live battle over the simulation's threshold (dirty air
-    # behind the car ahead). Chosen from (0.3, 0.5, 0.7) s on the shared evaluation races;
-    # `slipstream lab backtest` re-chooses it leave-one-race-out and reports that score.
-    battle_extra_s: float = 0.5
+    battle_extra_s: float = DIRTY_AIR_S  # extra edge a pass needs in dirty air
 
 
 @dataclass(frozen=True, slots=True, eq=False)
