@@ -61,8 +61,8 @@ def forecast(laps_of_two: Sequence[LapRecord], *, chaser: str, leader: str, lap:
     total_hint = max([lap, *mine, *theirs])
     common = sorted(k for k in set(mine) & set(theirs) if _green(mine[k]) and _green(theirs[k]))
     use = common[-WINDOW:]
-    diffs = np.array([_corrected(theirs[k], params, total_hint) - _corrected(mine[k], params, total_hint)
-                      for k in use])
+    diffs = np.array([_corrected(theirs[k], params, total_hint)
+                      - _corrected(mine[k], params, total_hint) for k in use])
     if len(diffs) >= 2:
         # Median: one traffic lap must not flip the forecast.
         delta = float(np.median(diffs))
@@ -87,7 +87,8 @@ def forecast(laps_of_two: Sequence[LapRecord], *, chaser: str, leader: str, lap:
     ahead = np.arange(1, HORIZON + 1)
     # Raw pace difference on lap `lap + j`: the corrected difference plus what each
     # car's tyres will cost by then (offset + degradation at its age).
-    trend = (OBS_WEIGHT * delta + (params.compound_offset_s.get(comp_l, 0.0) - params.compound_offset_s.get(comp_c, 0.0))
+    offsets = params.compound_offset_s
+    trend = (OBS_WEIGHT * delta + (offsets.get(comp_l, 0.0) - offsets.get(comp_c, 0.0))
              + deg_l * (age_l + ahead) - deg_c * (age_c + ahead))
     rng = np.random.default_rng(_SEED)
     z = rng.standard_normal((DRAWS, 1))

@@ -75,7 +75,8 @@ def fit(data: RaceData) -> RaceModel:
     idx = {c: i for i, c in enumerate(codes)}
     green = _green_mask(data)
     recs = [r for r, g in zip(data.laps, green, strict=True) if g and r.code in idx]
-    race_comps = sorted({r.compound for r in data.laps if r.compound in (*DRY_COMPOUNDS, "INTERMEDIATE", "WET")}
+    known = (*DRY_COMPOUNDS, *WET_COMPOUNDS)
+    race_comps = sorted({r.compound for r in data.laps if r.compound in known}
                         | {c for s in data.stints.values() for _, _, c in s if c})
     race_comps = [c for c in race_comps if c in ("SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET")]
     if not race_comps:

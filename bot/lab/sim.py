@@ -172,7 +172,8 @@ def run(
             for k in range(1, n):
                 ahead = Ts[:, k - 1]
                 me = Ts[:, k]
-                held = ok[:, k - 1] & (me < ahead + MIN_GAP_S) & (lts[:, k - 1] - lts[:, k] < thr[:, k - 1])
+                slower = lts[:, k - 1] - lts[:, k] < thr[:, k - 1]
+                held = ok[:, k - 1] & (me < ahead + MIN_GAP_S) & slower
                 Ts[:, k] = np.where(held, ahead + MIN_GAP_S, me)
             T = np.empty_like(Tn)
             T[rows, order] = Ts

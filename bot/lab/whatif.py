@@ -88,7 +88,10 @@ def _batch(model: RaceModel, code: str, cands: list[Strategy], per: int, seed: i
     """Positions and times of `code`, `per` runs for each candidate, in one simulation."""
     i = model.index(code)
     age0 = 0.0 if model.start_tyre_age is None else float(model.start_tyre_age[i])
-    comp, age, pit = plan_arrays(model, cands, np.full(len(cands), age0))
+    # The used starting set only where the candidate starts on that compound.
+    start = model.actual[code].start
+    ages = np.array([age0 if s.start == start else 0.0 for s in cands])
+    comp, age, pit = plan_arrays(model, cands, ages)
     rep = np.repeat(np.arange(len(cands)), per)
     res = run(model, None, runs=len(rep), seed=seed, neutralisations="drawn",
               focus=(i, comp[rep], age[rep], pit[rep]))
@@ -97,7 +100,9 @@ def _batch(model: RaceModel, code: str, cands: list[Strategy], per: int, seed: i
     return pos, t
 
 
-def search(model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5) -> list[RankedStrategy]:
+def search(
+    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5
+) -> list[RankedStrategy]:
     code = code.upper()
     if code not in model.codes:
         raise StrategyError(f"{code} did not start the {model.year} {model.event}")

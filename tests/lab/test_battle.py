@@ -50,7 +50,8 @@ def test_gap_and_drs_from_the_laps() -> None:
 
 def test_on_a_real_race(monza_data: RaceData, monza_model) -> None:  # type: ignore[no-untyped-def]
     two = [r for r in monza_data.laps if r.code in ("LEC", "SAI")]
-    f = battle_forecast(two, chaser="LEC", leader="SAI", lap=40, model_or_circuit_params=monza_model)
+    f = battle_forecast(two, chaser="LEC", leader="SAI", lap=40,
+                        model_or_circuit_params=monza_model)
     # The gap is the two cars' line-crossing times at lap 40, read from the laps.
     t = {r.code: r.time_s for r in two if r.lap == 40}
     assert abs(f.gap_s - max(0.0, t["LEC"] - t["SAI"])) < 1e-9
