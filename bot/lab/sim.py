@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bot.lab.types import DIRTY_AIR_S, RaceModel, SimResult, Strategy
+from bot.lab.types import DIRTY_AIR_S, RaceModel, SimResult, Strategy, StrategyError
 
 MIN_GAP_S = 0.25  # closest a held-up car runs behind the car ahead at the line
 DRS_RANGE_S = 1.0
@@ -79,6 +79,10 @@ def run(
     rng = np.random.default_rng(seed)
     n, L = len(model.codes), model.total_laps
     strategies = dict(strategies or {})
+    for code, strat in strategies.items():
+        if code not in model.codes or not set(strat.compounds) <= set(model.compounds):
+            raise StrategyError(f"{code}: {strat} does not fit this race "
+                                f"({', '.join(c.lower() for c in model.compounds)})")
     plans = [strategies.get(c, model.actual[c]) for c in model.codes]
     start_age = (model.start_tyre_age if model.start_tyre_age is not None else np.zeros(n)).copy()
     for k, c in enumerate(model.codes):

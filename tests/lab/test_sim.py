@@ -83,3 +83,11 @@ def test_best_strategies_obey_the_rules(monza_model: RaceModel) -> None:
         assert 1 <= r.position_80[0] <= r.position_80[1] <= len(monza_model.codes)
         assert 0 <= r.p_win <= r.p_podium <= 1
     assert [r.mean_position for r in ranked] == sorted(r.mean_position for r in ranked)
+
+
+def test_whatif_refuses_a_car_that_retired(monza_model: RaceModel) -> None:
+    retired = [c for c, lap in zip(monza_model.codes, monza_model.retire_lap, strict=True)
+               if 0 < lap < monza_model.total_laps]
+    assert retired
+    with pytest.raises(StrategyError, match="retired on lap"):
+        whatif(monza_model, retired[0], Strategy("MEDIUM", ((10, "HARD"),)), runs=10, seed=1)
