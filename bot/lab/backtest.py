@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.stats import spearmanr
 
-from bot.lab.battle import forecast
+from bot.lab.battle import forecast, from_feed
 from bot.lab.types import CircuitParams, LapRecord, RaceData, RaceModel, SimResult
 from bot.pulse.detectors import detect_all
 from bot.pulse.state import RaceFeed
@@ -91,8 +91,9 @@ def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[
             continue
         passed = any(
             (by[(chaser, k)].position or 99) < (by[(leader, k)].position or 99) for k in window)
-        laps: Sequence[LapRecord] = [r for r in data.laps
-                                     if r.code in (chaser, leader) and r.lap <= n]
+        # The forecast reads the feed, as the live detector would, up to lap n.
+        laps: Sequence[LapRecord] = [r for r in from_feed(feed.laps, (chaser, leader))
+                                     if r.lap <= n]
         f = forecast(laps, chaser=chaser, leader=leader, lap=n, params=params)
         by_extra = tuple(
             forecast(laps, chaser=chaser, leader=leader, lap=n,
