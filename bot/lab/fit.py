@@ -62,7 +62,7 @@ def _huber_lsq(X: np.ndarray, y: np.ndarray, lb: np.ndarray, ub: np.ndarray
         r = y - X @ coef
         scale = 1.4826 * np.median(np.abs(r - np.median(r))) + 1e-6
         u = np.abs(r) / (HUBER_K * scale)
-        w = np.where(u <= 1, 1.0, 1.0 / u)
+        w = 1.0 / np.maximum(u, 1.0)  # Huber: full weight inside k·scale, k·scale/|r| outside
     return coef, y - X @ coef, w
 
 
