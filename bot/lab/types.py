@@ -189,6 +189,17 @@ class RaceModel:
     winner_time_s: float | None  # official winner's race time (history), where known
     is_wet: bool = False
     notes: tuple[str, ...] = ()  # fitting notes: fallbacks to history or defaults
+    # tyre age (laps) of each car's starting set before lap 1 (used sets from qualifying)
+    start_tyre_age: np.ndarray | None = None
+    # per lap: the leader's real lap time on the race's neutralised laps (NaN elsewhere);
+    # "actual" neutralisations replay these (a red flag's stoppage included)
+    neutral_lap_s: np.ndarray | None = None
+    lap1_extra_s: float = 2.0  # standing start and first-lap crowding, over a green lap
+    base_pace_sd_s: np.ndarray | None = None  # standard error of each car's base pace
+    sc_lap_factor: float = 1.4  # drawn SC laps: lap time over a green lap
+    vsc_lap_factor: float = 1.3
+    first_lap_gap_s: float = 0.5  # gap per position after the first lap
+    passes_per_race: float | None = None  # on-track passes in this race (green laps)
 
     def index(self, code: str) -> int:
         return self.codes.index(code.upper())
