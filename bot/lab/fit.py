@@ -227,16 +227,36 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
     for lap, kind in data.neutralised:
         if 1 <= lap <= L:
             neutral_arr[lap - 1] = _KIND_CODE.get(kind, 0)
-    neutral_lap = np.full(L, np.nan)
+    # Neutralised laps replay the leader's real lap: from the leader's line-crossing
+    # times (lap times are often missing under a SC; a red flag's stoppage is in them).
+    ends: dict[int, float] = {}
+    for r in data.laps:
+        if r.time_s is not None:
+            ends[r.lap] = min(ends.get(r.lap, np.inf), r.time_s)
     leaders = {r.lap: r.lap_time_s for r in data.laps if r.position == 1}
-    for lap, kind in data.neutralised:
-        t = leaders.get(lap)
-        if 1 <= lap <= L and t is not None:
-            neutral_lap[lap - 1] = t
+    neutral_lap = np.full(L, np.nan)
+    for lap, _kind in data.neutralised:
+        if 2 <= lap <= L and lap in ends and lap - 1 in ends:
+            neutral_lap[lap - 1] = ends[lap] - ends[lap - 1]
+        elif 1 <= lap <= L and leaders.get(lap) is not None:
+            neutral_lap[lap - 1] = leaders[lap]
+    # A lap with a stoppage in it (red flag) whatever its status digits said.
+    green_ends = [ends[k] - ends[k - 1] for k in range(2, L + 1) if k in ends and k - 1 in ends]
+    if green_ends:
+        med_lap = float(np.median(green_ends))
+        for k in range(2, L + 1):
+            if k in ends and k - 1 in ends and ends[k] - ends[k - 1] > 3 * med_lap:
+                neutral_lap[k - 1] = ends[k] - ends[k - 1]
+                neutral_arr[k - 1] = _KIND_CODE["RED"]
+    def retired_at(c: str) -> int:
+        e = cls[c]
+        status = (e.status or "").lower()
+        finished = status.startswith("finished") or status.startswith("+") or "lap" in status
+        if finished or (e.laps or 0) >= L:
+            return L
+        return min(L, e.laps or 0)
 
-    retire = np.array([
-        L if (cls[c].position is not None or (cls[c].laps or 0) >= L) else min(L, cls[c].laps or 0)
-        for c in codes], dtype=int)
+    retire = np.array([retired_at(c) for c in codes], dtype=int)
     actual: dict[str, Strategy] = {}
     start_age = np.zeros(n)
     for i, c in enumerate(codes):
@@ -256,11 +276,14 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
 
     lap1_extra = 2.0
     if winner is not None and winner_time:
-        wl = [r.lap_time_s for r in data.laps if r.code == winner.code and r.lap > 1]
-        if len(wl) == L - 1 and all(t is not None for t in wl):
+        wend = {r.lap: r.time_s for r in data.laps if r.code == winner.code and r.time_s}
+        if 1 in wend and L in wend:
             w = idx[winner.code]
+            lap1 = winner_time - (wend[L] - wend[1])  # type: ignore[operator]
             pred1 = base[w] + fuel * (L - 1) + float(offset[comps.index(actual[winner.code].start)])
-            lap1_extra = float(np.clip(winner_time - sum(wl) - pred1, 0.0, 15.0))  # type: ignore[arg-type]
+            lap1_extra = float(np.clip(lap1 - pred1, 0.0, 30.0))
+        else:
+            notes.append("first lap: default 2 s over a green lap")
     green_leader = [t for lap, t in leaders.items() if t and lap > 1 and lap not in neutral]
     sc_factor, vsc_factor = 1.4, 1.3
     if green_leader:

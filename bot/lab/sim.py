@@ -120,6 +120,7 @@ def run(
               + model.deg_quad_s[c_l] * a_l**2 + model.fuel_per_lap_s * (L - lap)
               + rng.standard_normal((runs, n)) * model.lap_noise_s[None, :])
         kind = neutral[:, li]
+        prev_kind = neutral[:, li - 1] if li > 0 else np.zeros(runs, dtype=np.int8)
         green = kind == 0
         # Stops: loss by the lap's state, plus the stop-to-stop spread.
         loss = np.where(kind[:, None] == 0, model.pit_loss_green_s,
@@ -147,9 +148,12 @@ def run(
                     sc_time = ref_green * factor + model.fuel_per_lap_s * (L - lap)
                 Ts = np.take_along_axis(T, order, axis=1)
                 lead = Ts[:, :1]
-                bunched = np.where((kind == 2)[:, None], Ts + sc_time[:, None],
-                                   lead + sc_time[:, None] + np.arange(n)[None, :] * SC_GAP_S
-                                   - np.where(kind[:, None] == 1, 0.0, 0.0))
+                # The first SC lap keeps the gaps (the SC has not caught the field yet,
+                # so a stop then is cheap); bunched from the second lap on.
+                first_sc = (kind != 2) & (prev_kind == 0)
+                keep = (kind == 2) | first_sc
+                bunched = np.where(keep[:, None], Ts + sc_time[:, None],
+                                   lead + sc_time[:, None] + np.arange(n)[None, :] * SC_GAP_S)
                 pits = np.take_along_axis(np.where(p_l, extra, 0.0), order, axis=1)
                 Tb = np.empty_like(Tn)
                 Tb[rows, order] = np.maximum.accumulate(bunched, axis=1) + pits
