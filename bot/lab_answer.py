@@ -45,6 +45,7 @@ ASK_STAY_OUT = ("{driver} stopped {n} time(s) at the {race} ({stops}); staying o
 NOT_IN_RACE = "{name} did not start the {race}. Drivers there: {codes}."
 LAP_OUTSIDE = "Lap {lap} is outside the {race}: it had {laps} laps; pit on laps 1–{last}."
 RETIRED = "{code} retired on lap {retired} of the {race} ({status}): a stop on lap {lap} never happened."
+NOT_STARTED = "{code} did not start the {race} ({status}): there is no strategy to change."
 NOT_BEHIND = "{a} and {b} were never both running after lap {lap} of the {race}."
 SAME_STRATEGY = "That is {code}'s actual strategy ({s}): nothing changes. Name another lap or tyre."
 BAD_COMPOUND = "{comp} was not raced at the {race}; its compounds: {have}."
@@ -140,6 +141,8 @@ def check_laps(model: RaceModel, data: RaceData, code: str, laps: list[int]) -> 
     for lap in laps:
         if lap < 1 or lap >= model.total_laps:
             raise UserError(LAP_OUTSIDE.format(lap=lap, race=race, laps=model.total_laps, last=model.total_laps - 1))
+        if retired == 0:
+            raise UserError(NOT_STARTED.format(code=code, race=race, status=_status(data, code)))
         if retired < model.total_laps and lap > retired:
             raise UserError(RETIRED.format(code=code, retired=retired, race=race, status=_status(data, code), lap=lap))
 
@@ -409,26 +412,26 @@ async def battle_answer(ctx: CommandContext, plan: QueryPlan, lap: int | None) -
         a = check_driver(model, first, plan.drivers[0].name)
         b = check_driver(model, second, plan.drivers[1].name)
         note = ""
-        live = not any(c.position for c in data.classification)  # no result yet: a race in progress
-        if lap is None and live:
-            lap = max((r.lap for r in data.laps if r.code in (a, b)), default=None)
-        if lap is None:
+        want = lap
+        if want is None and not any(c.position for c in data.classification):  # a race in progress
+            want = max((r.lap for r in data.laps if r.code in (a, b)), default=None)  # the latest lap
+        if want is None:
             found = closest_lap(data, a, b)
             if found is None:
                 raise UserError(NOT_BEHIND.format(a=a, b=b, lap=data.total_laps * 2 // 3, race=_race_name(model)))
             at, chaser, leader = found
             note = f"Lap {at}: where the two were closest in the last third of the race (name a lap with `lap N`)."
         else:
-            if lap < 2 or lap > model.total_laps:
-                raise UserError(LAP_OUTSIDE.format(lap=lap, race=_race_name(model), laps=model.total_laps,
+            if want < 2 or want > model.total_laps:
+                raise UserError(LAP_OUTSIDE.format(lap=want, race=_race_name(model), laps=model.total_laps,
                                                    last=model.total_laps).replace("pit on", "ask about"))
-            at = lap
-            times = {r.code: r.time_s for r in data.laps if r.lap == lap and r.code in (a, b) and r.time_s is not None}
+            at = want
+            times = {r.code: r.time_s for r in data.laps if r.lap == want and r.code in (a, b) and r.time_s is not None}
             if len(times) < 2:
-                raise UserError(NOT_BEHIND.format(a=a, b=b, lap=lap, race=_race_name(model)).replace("after", "on"))
+                raise UserError(NOT_BEHIND.format(a=a, b=b, lap=want, race=_race_name(model)).replace("after", "on"))
             chaser, leader = (a, b) if times[a] > times[b] else (b, a)
             if chaser != a:
-                note = f"{b} was behind {a} on lap {lap}: {b} is the chaser."
+                note = f"{b} was behind {a} on lap {want}: {b} is the chaser."
         fc = await lab.battle(ev.year, ev.round, chaser, leader, at)
         return Reply(text=battle_text(model, fc, note))
 
