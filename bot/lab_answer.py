@@ -50,6 +50,8 @@ NOT_BEHIND = "{a} and {b} were never both running after lap {lap} of the {race}.
 SAME_STRATEGY = "That is {code}'s actual strategy ({s}): nothing changes. Name another lap or tyre."
 BAD_COMPOUND = "{comp} was not raced at the {race}; its compounds: {have}."
 UNDERSTOOD_FOOT = "_Read as: {what}._"
+INTERVALS = ("_Probabilities in brackets: 80% interval of the simulation; positions and gains: the "
+             "range of the middle 80% of runs. A model, not a verdict: it knows what the data knows._")
 
 _COMPOUND_WORDS = {
     "soft": "SOFT", "softs": "SOFT", "s": "SOFT", "medium": "MEDIUM", "mediums": "MEDIUM", "med": "MEDIUM",
@@ -210,9 +212,11 @@ def alternative(model: RaceModel, data: RaceData, code: str, ask: LabAsk) -> tup
 
 
 def pct(p: float, runs: int) -> str:
-    """"23% (22–24%)": a probability with its 80% Monte Carlo interval (Wilson)."""
+    """"23% (22–24%)": a probability with its 80% Monte Carlo interval (Wilson); one decimal
+    under 10% so a small chance never reads as "1% (1–1%)"."""
     lo, hi = wilson(p, runs)
-    return f"{100 * p:.0f}% ({100 * lo:.0f}–{100 * hi:.0f}%)"
+    digits = 1 if hi < 0.1 else 0
+    return f"{100 * p:.{digits}f}% ({100 * lo:.{digits}f}–{100 * hi:.{digits}f}%)"
 
 
 def wilson(p: float, n: int, z: float = 1.2816) -> tuple[float, float]:
@@ -226,6 +230,8 @@ def wilson(p: float, n: int, z: float = 1.2816) -> tuple[float, float]:
 
 
 def _signed(x: float, unit: str = "", digits: int = 1) -> str:
+    if round(x, digits) == 0:
+        return f"{0:.{digits}f}{unit}"
     return f"{x:+.{digits}f}{unit}".replace("-", "−")
 
 
@@ -256,13 +262,14 @@ def whatif_text(model: RaceModel, wi: WhatIf, how: str) -> str:
         f"• The alternative {verdict}: {_signed(wi.gain_positions, ' places')} on average "
         f"(80%: {_signed(wi.gain_positions_80[0], '', 0)} to {_signed(wi.gain_positions_80[1], '', 0)}), "
         f"{_signed(wi.gain_s, ' s')} (80%: {_signed(wi.gain_s_80[0], ' s')} to {_signed(wi.gain_s_80[1], ' s')}); "
-        "positive = better than what he did",
+        "(positive = the alternative is better)",
     ]
     if wi.decisive_laps:
         lines.append(f"• Decisive laps: {', '.join(map(str, sorted(wi.decisive_laps)))}")
     lines.append(f"• Finishing positions, alternative/actual: {_top_positions(wi)}")
     if official:
         lines.append(f"_Official result: P{official}._")
+    lines.append(INTERVALS)
     lines.append(UNDERSTOOD_FOOT.format(what=how) + " Model assumptions: add `explain`.")
     return "\n".join(lines)
 
@@ -278,6 +285,7 @@ def best_text(model: RaceModel, code: str, ranked: list[RankedStrategy], runs: i
                      f"P(win) {pct(r.p_win, runs)}, P(podium) {pct(r.p_podium, runs)}")
     if not ranked:
         lines.append("No legal one- or two-stop plan was found.")
+    lines.append(INTERVALS)
     lines.append("_Ranked by expected position, then race time. Model assumptions: add `explain`._")
     return "\n".join(lines)
 
@@ -288,8 +296,10 @@ def explain_text(model: RaceModel) -> str:
 
 
 def battle_text(model: RaceModel, fc: BattleForecast, note: str = "") -> str:
-    younger = (f"on tyres {fc.tyre_age_delta} laps younger" if fc.tyre_age_delta > 0
-               else f"on tyres {-fc.tyre_age_delta} laps older" if fc.tyre_age_delta < 0 else "on tyres of the same age")
+    age = abs(fc.tyre_age_delta)
+    laps_word = "lap" if age == 1 else "laps"
+    younger = (f"on tyres {age} {laps_word} younger" if fc.tyre_age_delta > 0
+               else f"on tyres {age} {laps_word} older" if fc.tyre_age_delta < 0 else "on tyres of the same age")
     quicker = "quicker" if fc.pace_delta_s >= 0 else "slower"
     if fc.laps_to_drs is None:
         drs = "not closing: no DRS range in sight at this pace"

@@ -25,6 +25,17 @@ from bot.lab import (
 )
 
 
+def init_worker(niceness: int) -> None:
+    """Run in each new worker: lower its CPU priority. On a machine with few cores the bot's
+    event loop and the simulation compete for the same CPU; the fan waiting for a simple
+    answer must win, the simulation can wait a few ms."""
+    if niceness > 0 and hasattr(os, "nice"):
+        try:
+            os.nice(niceness)
+        except OSError:  # not permitted here: run at normal priority
+            pass
+
+
 def warm() -> int:
     """Import numpy and the lab in the worker before the first real job (its pid)."""
     return os.getpid()

@@ -49,11 +49,12 @@ class RaceLab:
         cache_size: models + answers kept (LRU).
         runs: simulated races per what-if; `best_runs` per candidate of a strategy search.
         seed: fixed, so the same question gets the same figures (and the cache is honest).
+        niceness: how much lower the worker's CPU priority is (0 = the same as the bot's).
     """
 
     def __init__(
         self, store: Store, *, workers: int = 1, timeout_s: float = 60.0, cache_size: int = 64,
-        runs: int = 10_000, best_runs: int = 1_000, seed: int = 16,
+        runs: int = 10_000, best_runs: int = 1_000, seed: int = 16, niceness: int = 10,
     ) -> None:
         self.store = store
         self.workers = max(1, workers)
@@ -62,6 +63,7 @@ class RaceLab:
         self.runs = runs
         self.best_runs = best_runs
         self.seed = seed
+        self.niceness = niceness  # the worker's CPU priority below the bot's (`jobs.init_worker`)
         self._pool: ProcessPoolExecutor | None = None
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
@@ -79,7 +81,8 @@ class RaceLab:
             # their held locks; "spawn" starts a clean interpreter that imports only
             # `bot.lab.jobs` (and numpy).
             self._pool = ProcessPoolExecutor(max_workers=self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"))
+                                             mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=jobs.init_worker, initargs=(self.niceness,))
         return self._pool
 
     def _recycle(self) -> None:
@@ -100,10 +103,11 @@ class RaceLab:
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in the worker process, within `timeout_s`; `LabTimeout` when it runs out
         (the pool is then recycled), `UserError` when the worker died."""
-        loop = asyncio.get_running_loop()
         try:
-            fut = loop.run_in_executor(self._executor(), fn, *args)
-            return await asyncio.wait_for(fut, self.timeout_s)
+            # Submitted from a thread: the first submit starts the worker (fork + exec of this
+            # process, tens of ms), which must not happen on the event loop.
+            submitted = await asyncio.to_thread(self._executor().submit, fn, *args)
+            return await asyncio.wait_for(asyncio.wrap_future(submitted), self.timeout_s)
         except TimeoutError:
             log.warning("race lab job %s ran past %.0f s: worker recycled", getattr(fn, "__name__", fn),
                         self.timeout_s)
