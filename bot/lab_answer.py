@@ -23,6 +23,7 @@ import numpy as np
 
 from bot import messages as m
 from bot.app import CommandContext
+from bot.charts.plot import Plot
 from bot.errors import UserError
 from bot.lab.service import RaceLab
 from bot.lab.types import DRY_COMPOUNDS, BattleForecast, RaceData, RaceModel, RankedStrategy, Strategy, WhatIf
@@ -321,6 +322,43 @@ def battle_text(model: RaceModel, fc: BattleForecast, note: str = "") -> str:
     return "\n".join(lines)
 
 
+def distribution_plot(model: RaceModel, wi: WhatIf) -> Plot:
+    """The two finishing-position distributions (percent of runs per position) as a chart."""
+    from bot.charts.plot import Line, Panel
+
+    alt, act = 100 * wi.distribution("alt"), 100 * wi.distribution("actual")
+    used = [k for k in range(len(alt)) if alt[k] + act[k] > 0]
+    lo, hi = (used[0], used[-1]) if used else (0, len(alt) - 1)
+    xs = tuple(float(k + 1) for k in range(lo, hi + 1))
+    lines = (
+        Line(f"Alternative {wi.alt.format()}", "#4fc3f7", xs, tuple(round(float(alt[k]), 2) for k in range(lo, hi + 1)),
+             point_colours=("#4fc3f7",) * len(xs)),
+        Line(f"Actual {wi.actual.format()} (simulated)", "#ffb000", xs,
+             tuple(round(float(act[k]), 2) for k in range(lo, hi + 1)), dashed=True,
+             point_colours=("#ffb000",) * len(xs)),
+    )
+    panel = Panel(title=f"{wi.code}: finishing position over {wi.runs:,} simulated races", xlabel="Finishing position",
+                  ylabel="% of simulated races", lines=lines, xticks=xs)
+    return Plot(title=f"What if — {wi.code}, {_race_name(model)}", panels=(panel,),
+                footnote="Race Lab Monte Carlo: same model, same random draws, the race's real safety cars")
+
+
+async def with_chart(ctx: CommandContext, reply: Reply, model: RaceModel, wi: WhatIf) -> Reply:
+    """The reply with the distributions drawn, when charts exist; the text stands alone otherwise."""
+    charts = ctx.deps.charts
+    if charts is None:
+        return reply
+    try:
+        plot = distribution_plot(model, wi)
+        alt = (f"Line chart: {wi.code}'s finishing-position distribution with {wi.alt.format()} "
+               f"and with the actual {wi.actual.format()}, {_race_name(model)}.")
+        name = f"whatif-{model.year}-{model.round}-{wi.code}-{wi.alt.format()}.png"
+        reply.images.append(await charts.draw_plot(plot, name, alt))
+    except Exception:  # a chart is extra: the answer goes out without it
+        log.warning("what-if chart not drawn", exc_info=True)
+    return reply
+
+
 # ---------------------------------------------------------------------------- the flows
 
 
@@ -375,13 +413,13 @@ async def whatif_answer(ctx: CommandContext, plan: QueryPlan, ask: LabAsk) -> No
                     wi = await lab.whatif(ev.year, ev.round, code, fits[0].strategy)
                     how = (f"the best {ask.n_stops}-stop plan the search found for {code}, "
                            f"{fits[0].strategy.format()}, against his actual {model.actual[code].format()}")
-                    return Reply(text=whatif_text(model, wi, how))
+                    return await with_chart(ctx, Reply(text=whatif_text(model, wi, how)), model, wi)
                 ranked = fits or ranked
             return Reply(text=best_text(model, code, ranked[:5], lab.best_runs))
         data = await lab.race(ev.year, ev.round)
         alt, how = alternative(model, data, code, ask)
         wi = await lab.whatif(ev.year, ev.round, code, alt)
-        return Reply(text=whatif_text(model, wi, how))
+        return await with_chart(ctx, Reply(text=whatif_text(model, wi, how)), model, wi)
 
     await with_placeholder(ctx, what, work)
 

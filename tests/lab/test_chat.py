@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image as PILImage
 
 from bot.lab.service import TIMEOUT_TEXT, RaceLab
 from bot.lab_answer import SIMULATING, read_command, read_question, wilson
@@ -157,6 +159,11 @@ async def test_whatif_command_compares_like_for_like_in_a_worker_process(lab_app
     assert "80%" in text and "%" in text
     assert "would have won" not in text
     assert f"Official result: P{ergast_result('LEC')['position']}" in text
+    # The two distributions drawn: one 1600x900 PNG with alt text.
+    images = r.sent[0].images
+    assert len(images) == 1 and images[0].alt
+    with PILImage.open(io.BytesIO(images[0].data)) as im:
+        assert im.size == (1600, 900)
     # The simulation really ran in another process.
     assert lab.worker_pids and os.getpid() not in lab.worker_pids
     jobs = lab.jobs
