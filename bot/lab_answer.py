@@ -26,7 +26,15 @@ from bot.app import CommandContext
 from bot.charts.plot import Plot
 from bot.errors import UserError
 from bot.lab.service import RaceLab
-from bot.lab.types import DRY_COMPOUNDS, BattleForecast, RaceData, RaceModel, RankedStrategy, Strategy, WhatIf
+from bot.lab.types import (
+    DRY_COMPOUNDS,
+    BattleForecast,
+    RaceData,
+    RaceModel,
+    RankedStrategy,
+    Strategy,
+    WhatIf,
+)
 from bot.model import Reply
 from bot.plan import QueryPlan
 

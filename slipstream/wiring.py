@@ -29,8 +29,8 @@ from bot.app import BotDeps, Clock, utc_now
 from bot.charts import Charts
 from bot.commands import register_all
 from bot.conversation import ConversationHandler
-from bot.lab.service import RaceLab
 from bot.dispatch import Dispatcher
+from bot.lab.service import RaceLab
 from bot.model import ChannelPoster
 from bot.registry import Registry
 from bot.settings import Settings

@@ -25,9 +25,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from storage import chart_data as cd
-from storage import claims
+from storage import claims, lab_data
 from storage import conversations as conv
-from storage import lab_data
 from storage import queries as q
 from storage.lab_types import RaceData
 from storage.versions import DataVersion, data_version

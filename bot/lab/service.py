@@ -24,7 +24,15 @@ from typing import Any, TypeVar
 
 from bot.errors import UserError
 from bot.lab import jobs
-from bot.lab.types import BattleForecast, LapRecord, RaceData, RaceModel, RankedStrategy, Strategy, WhatIf
+from bot.lab.types import (
+    BattleForecast,
+    LapRecord,
+    RaceData,
+    RaceModel,
+    RankedStrategy,
+    Strategy,
+    WhatIf,
+)
 from storage.lab_data import NoLapData
 from storage.store import Store
 
