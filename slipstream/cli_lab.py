@@ -37,12 +37,13 @@ def _engine(db: str | None) -> Iterator[Any]:
         yield app.engine
 
 
-def run_backtest(engine: Any, *, runs: int, seed: int, as_json: bool, out: Any = sys.stdout) -> dict[str, Any]:
+def run_backtest(engine: Any, *, runs: int, seed: int, as_json: bool, out: Any = None) -> dict[str, Any]:
     """Replay every stored race with laps; print per race, then the summary. Returns the figures."""
+    out = out or sys.stdout  # looked up now: a test runner swaps sys.stdout
     import numpy as np
 
     from bot.lab import CircuitParams, fit_race_model, simulate
-    from bot.lab.backtest import battle_cases, brier, calibration, replay
+    from bot.lab.backtest import battle_cases, brier, calibration, leave_one_race_out, replay
     from storage import pulse_store
     from storage.chart_data import races_with_laps
     from storage.lab_data import NoLapData, race_data
@@ -82,6 +83,7 @@ def run_backtest(engine: Any, *, runs: int, seed: int, as_json: bool, out: Any =
     p = np.array([c.p_pass_5 for c in cases])
     y = np.array([float(c.passed) for c in cases])
     base = float(y.mean()) if len(y) else float("nan")
+    p_cv, base_cv, _, chosen = leave_one_race_out(cases) if cases else (p, p, y, [])
     figures = {
         "races": len(scores), "median_spearman": statistics.median(rhos) if rhos else None,
         "winner_most_likely": hits,
@@ -90,6 +92,8 @@ def run_backtest(engine: Any, *, runs: int, seed: int, as_json: bool, out: Any =
         "battles": len(cases), "passes_within_5": int(y.sum()),
         "brier_forecast": brier(p, y), "brier_base_rate": brier(np.full(len(y), base), y),
         "base_rate": base, "calibration": calibration(p, y),
+        "brier_forecast_cv": brier(p_cv, y), "brier_base_rate_cv": brier(base_cv, y),
+        "calibration_cv": calibration(p_cv, y), "extra_chosen_cv": chosen,
     }
     if as_json:
         return figures
@@ -105,6 +109,14 @@ def run_backtest(engine: Any, *, runs: int, seed: int, as_json: bool, out: Any =
               f"({base:.1%}) {figures['brier_base_rate']:.4f} (lower is better)\n")
     out.write("  P(pass in 5)   cases  mean forecast  observed\n")
     for label, k, mp, obs in figures["calibration"]:
+        out.write(f"  {label:<13} {k:>6}  {mp:>13.1%}  {obs:>8.1%}\n")
+    out.write("  Leave one race out (each race's battles scored with the threshold and base rate "
+              "chosen on the other races):\n")
+    out.write(f"  Brier score: forecast {figures['brier_forecast_cv']:.4f} vs base rate "
+              f"{figures['brier_base_rate_cv']:.4f}; extra threshold chosen per fold: "
+              f"{', '.join(f'{x:.1f}' for x in chosen)} s\n")
+    out.write("  P(pass in 5)   cases  mean forecast  observed\n")
+    for label, k, mp, obs in figures["calibration_cv"]:
         out.write(f"  {label:<13} {k:>6}  {mp:>13.1%}  {obs:>8.1%}\n")
     return figures
 

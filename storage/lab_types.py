@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
-
 @dataclass(frozen=True, slots=True)
 class LapRecord:
     """One lap of one car, seconds (None where the timing had none)."""

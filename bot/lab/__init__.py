@@ -18,9 +18,9 @@ from typing import Literal
 
 from bot.lab.types import (
     BattleForecast,
+    CircuitHistory,
     CircuitParams,
     ClassifiedEntry,
-    CircuitHistory,
     LapRecord,
     RaceData,
     RaceModel,

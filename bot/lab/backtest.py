@@ -9,7 +9,7 @@ up to its report and what happened in the next five laps; `brier` and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -20,6 +20,7 @@ from bot.pulse.detectors import detect_all
 from bot.pulse.state import RaceFeed
 
 PASS_WINDOW = 5
+EXTRAS = (0.3, 0.5, 0.7)  # battle_extra_s candidates, chosen leave-one-race-out
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +68,9 @@ class BattleCase:
     lap: int
     chaser: str
     leader: str
-    p_pass_5: float
+    p_pass_5: float  # with the given circuit parameters
     passed: bool
+    p_by_extra: tuple[float, ...] = ()  # P(pass in 5) for each of EXTRAS (cross-validation)
 
 
 def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[BattleCase]:
@@ -90,7 +92,11 @@ def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[
             (by[(chaser, k)].position or 99) < (by[(leader, k)].position or 99) for k in window)
         laps: Sequence[LapRecord] = [r for r in data.laps if r.code in (chaser, leader) and r.lap <= n]
         f = forecast(laps, chaser=chaser, leader=leader, lap=n, params=params)
-        out.append(BattleCase(f"{data.year} {data.event}", n, chaser, leader, f.p_pass_5, passed))
+        by_extra = tuple(
+            forecast(laps, chaser=chaser, leader=leader, lap=n,
+                     params=replace(params, battle_extra_s=x)).p_pass_5 for x in EXTRAS)
+        out.append(BattleCase(f"{data.year} {data.event}", n, chaser, leader, f.p_pass_5, passed,
+                              by_extra))
     return out
 
 
@@ -107,3 +113,26 @@ def calibration(p: np.ndarray, y: np.ndarray, bins: Sequence[float] = (0, 0.1, 0
         if m.any():
             rows.append((f"{lo:.0%}-{min(hi, 1):.0%}", int(m.sum()), float(p[m].mean()), float(y[m].mean())))
     return rows
+
+
+def leave_one_race_out(cases: Sequence[BattleCase]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """Forecasts and base rates where each race's battles are scored with the extra
+    threshold (and base rate) chosen on the OTHER races only: (p, base, y, chosen)."""
+    races = sorted({c.race for c in cases})
+    y_all = np.array([float(c.passed) for c in cases])
+    P = np.array([c.p_by_extra for c in cases]).reshape(len(cases), len(EXTRAS))
+    race_of = np.array([c.race for c in cases])
+    p = np.zeros(len(cases))
+    base = np.zeros(len(cases))
+    chosen: list[float] = []
+    for r in races:
+        test = race_of == r
+        train = ~test
+        if not train.any():
+            continue
+        scores = ((P[train] - y_all[train, None]) ** 2).mean(axis=0)
+        k = int(np.argmin(scores))
+        chosen.append(EXTRAS[k])
+        p[test] = P[test, k]
+        base[test] = y_all[train].mean()
+    return p, base, y_all, chosen

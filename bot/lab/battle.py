@@ -20,7 +20,10 @@ from bot.lab.types import BattleForecast, CircuitParams, LapRecord
 WINDOW = 5  # green laps in the rolling pace difference
 DRAWS = 4000
 HORIZON = 10
-PASS_NOISE_SHARE = 0.5  # share of a lap's random noise that counts towards a pass
+PASS_NOISE_SHARE = 1.0  # share of a lap's random noise that counts towards a pass
+# Weight of the observed (corrected) pace difference: a chaser stuck in the car ahead's
+# dirty air cannot show its pace, so what it shows says less than the tyre model.
+OBS_WEIGHT = 0.5
 DRS_RANGE_S = 1.0
 _SEED = 16  # fixed: a forecast is a function of the laps, not of the moment
 
@@ -84,7 +87,7 @@ def forecast(laps_of_two: Sequence[LapRecord], *, chaser: str, leader: str, lap:
     ahead = np.arange(1, HORIZON + 1)
     # Raw pace difference on lap `lap + j`: the corrected difference plus what each
     # car's tyres will cost by then (offset + degradation at its age).
-    trend = (delta + (params.compound_offset_s.get(comp_l, 0.0) - params.compound_offset_s.get(comp_c, 0.0))
+    trend = (OBS_WEIGHT * delta + (params.compound_offset_s.get(comp_l, 0.0) - params.compound_offset_s.get(comp_c, 0.0))
              + deg_l * (age_l + ahead) - deg_c * (age_c + ahead))
     rng = np.random.default_rng(_SEED)
     z = rng.standard_normal((DRAWS, 1))
@@ -94,8 +97,8 @@ def forecast(laps_of_two: Sequence[LapRecord], *, chaser: str, leader: str, lap:
     passed_at = np.full(DRAWS, HORIZON + 1)
     for j in range(HORIZON):
         in_drs = g <= DRS_RANGE_S
-        thr = params.pass_threshold_s - params.drs_gain_s * in_drs
-        # A pass needs the car's real pace edge: one lucky lap (noise) counts only in part.
+        thr = params.pass_threshold_s + params.battle_extra_s - params.drs_gain_s * in_drs
+        # A pass needs a pace edge on the lap; PASS_NOISE_SHARE of the lap's noise counts.
         edge = pace[:, j] - (1.0 - PASS_NOISE_SHARE) * noise[:, j]
         passes = in_drs & (edge > thr) & (passed_at > HORIZON)
         passed_at[passes] = j + 1
