@@ -24,9 +24,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
-from bot.lab import CircuitParams
 from bot.pulse import detectors_events, detectors_final
-from bot.pulse.forecast import battle_facts
 from bot.pulse.state import LapRec, RaceFeed
 from bot.pulse.stories import DIGEST_LAPS, PHASE, window_of
 from bot.pulse.types import Priority, PulseHighlight
@@ -105,10 +103,9 @@ class PulseState:
 class Emitter:
     """Collects highlights; drops a key already emitted (state.emitted) so re-runs are safe."""
 
-    def __init__(self, feed: RaceFeed, state: PulseState, circuit: CircuitParams | None = None) -> None:
+    def __init__(self, feed: RaceFeed, state: PulseState) -> None:
         self.feed = feed
         self.state = state
-        self.circuit = circuit  # the battle forecast's circuit parameters (None = defaults)
         self.out: list[PulseHighlight] = []
         self.now = 0  # the lap being walked: when a story is told (its label may be earlier)
 
@@ -138,13 +135,10 @@ class Emitter:
         )
 
 
-def detect(
-    feed: RaceFeed, prev: PulseState | None = None, *, circuit: CircuitParams | None = None
-) -> tuple[list[PulseHighlight], PulseState]:
-    """New highlights since `prev` (None = from the start) and the state after them.
-    `circuit`: the circuit's passing parameters for the battle forecast (the pipeline's)."""
+def detect(feed: RaceFeed, prev: PulseState | None = None) -> tuple[list[PulseHighlight], PulseState]:
+    """New highlights since `prev` (None = from the start) and the state after them."""
     state = copy.deepcopy(prev) if prev is not None else PulseState()
-    em = Emitter(feed, state, circuit)
+    em = Emitter(feed, state)
     lap_clock = _LapClock(feed)
     for n in range(state.last_lap + 1, feed.last_lap + 1):
         em.now = n
@@ -175,9 +169,9 @@ def _phase(em: Emitter, n: int) -> None:
     em.emit(f"phase:{n}", PHASE, n, Priority.LOW, (), first_lap=first, last_lap=n)
 
 
-def detect_all(feed: RaceFeed, *, circuit: CircuitParams | None = None) -> list[PulseHighlight]:
+def detect_all(feed: RaceFeed) -> list[PulseHighlight]:
     """Whole-session run."""
-    return detect(feed, None, circuit=circuit)[0]
+    return detect(feed, None)[0]
 
 
 class _LapClock:
@@ -302,7 +296,7 @@ def _race_lap(feed: RaceFeed, state: PulseState, em: Emitter, n: int, clock: _La
     _pit_stops(feed, state, em, n, cur)
     if positions_ok:
         _undercuts(feed, state, em, n)
-        _battles(feed, state, em, n, cur)
+        _battles(state, em, n, cur)
     else:
         state.undercuts = []
     _fastest(feed, state, em, n, cur)
@@ -565,7 +559,7 @@ def _undercuts(feed: RaceFeed, state: PulseState, em: Emitter, n: int) -> None:
             positions_after={w.first: me.position, w.rival: rival_out.position},
         )
     state.undercuts = keep
-def _battles(feed: RaceFeed, state: PulseState, em: Emitter, n: int, cur: dict[str, LapRec]) -> None:
+def _battles(state: PulseState, em: Emitter, n: int, cur: dict[str, LapRec]) -> None:
     order = sorted((r for r in cur.values() if r.position), key=lambda r: r.position)  # type: ignore[arg-type, return-value]
     pairs_now: set[tuple[str, str]] = set()
     for ahead, behind in zip(order, order[1:], strict=False):
@@ -595,8 +589,6 @@ def _battles(feed: RaceFeed, state: PulseState, em: Emitter, n: int, cur: dict[s
                     gap_ms=gap, gaps_ms=recent, laps_close=len(b.gaps),
                     closing=closing, trend_ms_per_lap=round((recent[-1] - recent[0]) / (len(recent) - 1)),
                     story="battle:" + ":".join(sorted(pair)),
-                    # Once per battle story (not per lap): the Race Lab's forecast line.
-                    **battle_facts(feed, behind.driver, ahead.driver, n, em.circuit),
                 )
         elif b is not None:
             if not b.reported:

@@ -1,18 +1,26 @@
 """The battle forecast line of a Track Pulse battle highlight (issue 16, part 4).
 
-Pure: `battle_facts` reads the two cars' laps the detector already holds (the feed, up to
-the lap being told) and calls the Race Lab's pure `battle_forecast` with the circuit
-parameters the pipeline passed in (`detect(..., circuit=...)`); no I/O. It runs once per
-battle story (when the battle is first told), not every lap, so detection stays fast.
+Pure: `add_forecasts` reads the two cars' laps from the same feed the detectors read (up to
+the lap the battle is told, never later) and calls the Race Lab's pure `battle_forecast`
+with the circuit parameters the pipeline fitted; no I/O.
+
+Why a step after detection and not inside `_battles`: one forecast is a small Monte Carlo
+(~0.9 ms), and a race has ~25 battles, so inside the detector it took detection from ~4 ms
+to ~25 ms a race (bench_pulse, target <= 10 ms). After detection it runs only for battles
+not stored yet (`bot.pulse.pipeline.detect_session`): each battle is forecast once, when
+it is first told, and a live lap with no new battle costs nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot.lab import CircuitParams, LapRecord, battle_forecast
 from bot.pulse.state import LapRec, RaceFeed
+from bot.pulse.types import PulseHighlight
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +51,16 @@ def battle_facts(feed: RaceFeed, chaser: str, leader: str, lap: int,
         "laps_to_drs": None if fc.laps_to_drs is None else round(fc.laps_to_drs, 1),
         "pace_delta_s": round(fc.pace_delta_s, 2), "forecast_confidence": fc.confidence,
     }
+
+
+def add_forecasts(feed: RaceFeed, highlights: Sequence[PulseHighlight], circuit: CircuitParams | None, *,
+                  skip: Collection[str] = ()) -> list[PulseHighlight]:
+    """`highlights` with each battle (key not in `skip`) carrying its forecast facts, read
+    from the laps up to the battle's lap (live and replay give the same line)."""
+    out = []
+    for h in highlights:
+        if h.kind == "battle" and h.key not in skip and "forecast" not in h.facts:
+            extra = battle_facts(feed, str(h.facts["behind"]), str(h.facts["ahead"]), h.lap, circuit)
+            h = dataclasses.replace(h, facts={**h.facts, **extra})
+        out.append(h)
+    return out

@@ -21,6 +21,7 @@ from bot.lab import CircuitParams
 from bot.prompting import Style
 from bot.pulse.commentary import Commentator
 from bot.pulse.detectors import detect_all
+from bot.pulse.forecast import add_forecasts
 from bot.pulse.stories import PHASE, Told, tell
 from bot.pulse.types import PulseHighlight
 from storage import pulse_store
@@ -32,7 +33,12 @@ log = logging.getLogger(__name__)
 def detect_session(engine: Engine, session_id: int, *, now: float | None = None) -> list[StoredHighlight]:
     """Run detection over the stored session; store and return the highlights not stored yet."""
     feed = pulse_store.load_feed(engine, session_id)
-    highlights = detect_all(feed, circuit=circuit_params(engine, feed))
+    highlights = detect_all(feed)
+    # Battles told for the first time carry the Race Lab forecast (`bot.pulse.forecast`); the
+    # circuit is fitted only when there is one (most ingests of a live race have none).
+    stored = {s.key for s in pulse_store.session_highlights(engine, session_id)}
+    if any(h.kind == "battle" and h.key not in stored for h in highlights):
+        highlights = add_forecasts(feed, highlights, circuit_params(engine, feed), skip=stored)
     teams = {code: d.team for code, d in feed.drivers.items()}
     return pulse_store.save_highlights(engine, session_id, highlights, teams=teams, now=now)
 
