@@ -270,8 +270,8 @@ def whatif_text(model: RaceModel, wi: WhatIf, how: str) -> str:
         f"P(win) {pct(wi.p_win_actual, n)}, P(podium) {pct(wi.p_podium_actual, n)}",
         f"• The alternative {verdict}: {_signed(wi.gain_positions, ' places')} on average "
         f"(80%: {_signed(wi.gain_positions_80[0], '', 0)} to {_signed(wi.gain_positions_80[1], '', 0)}), "
-        f"{_signed(wi.gain_s, ' s')} (80%: {_signed(wi.gain_s_80[0], ' s')} to {_signed(wi.gain_s_80[1], ' s')}); "
-        "(positive = the alternative is better)",
+        f"{_signed(wi.gain_s, ' s')} (80%: {_signed(wi.gain_s_80[0], ' s')} to {_signed(wi.gain_s_80[1], ' s')}) "
+        "— positive = the alternative is better",
     ]
     if wi.decisive_laps:
         lines.append(f"• Decisive laps: {', '.join(map(str, sorted(wi.decisive_laps)))}")
