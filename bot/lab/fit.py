@@ -168,7 +168,6 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
     # Pit loss from this race's green stops: in-lap + out-lap over two predicted laps.
     neutral = dict(data.neutralised)
     losses: list[float] = []
-    sc_losses: list[float] = []
     for st in data.stops:
         if st.code not in idx:
             continue
@@ -178,11 +177,8 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
         d = idx[st.code]
         pred = 2 * base[d] + fuel * (2 * L - 2 * st.lap - 1)
         loss = a.lap_time_s + b.lap_time_s - pred  # type: ignore[attr-defined]
-        kinds = {neutral.get(st.lap), neutral.get(st.lap + 1)} - {None}
-        if not kinds and st.lap > 1:
+        if not ({neutral.get(st.lap), neutral.get(st.lap + 1)} - {None}) and st.lap > 1:
             losses.append(loss)
-        elif kinds <= {"SC", "VSC"}:
-            sc_losses.append(loss)
     if len(losses) >= 3:
         arr = np.array(losses)
         med = float(np.median(arr))
@@ -198,6 +194,9 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
         pit_green, pit_sd = 22.0, 1.5
         notes.append("pit loss: default 22 s")
     pit_green = float(np.clip(pit_green, 10.0, 45.0))
+    # Under a SC the field runs slowly, so a stop costs about half; the VSC, with its
+    # fixed delta, in between. (Stops made under a SC are not used to measure it: their
+    # in/out laps are SC laps, so they would count the SC's slowness as pit loss.)
     pit_sc = 0.55 * pit_green
     pit_vsc = 0.7 * pit_green
 
