@@ -94,11 +94,16 @@ class RaceLab:
         return self._pool
 
     def _recycle(self) -> None:
-        """Kill the pool's processes (a hung job cannot be cancelled) and start afresh next time."""
+        """Kill the pool's processes (a hung job cannot be cancelled) and start afresh next time.
+        Other jobs queued on it end with `BrokenProcessPool` ("ask again")."""
+        if self._pool is not None:
+            self.recycles += 1
+        self._kill()
+
+    def _kill(self) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        self.recycles += 1
         # Hazard: ProcessPoolExecutor has no public way to stop a running job before Python
         # 3.14 (`terminate_workers`); `_processes` is its pid → Process map.
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
@@ -138,8 +143,7 @@ class RaceLab:
 
     def close(self) -> None:
         """Stop the workers: jobs in progress are abandoned (nobody is waiting at teardown)."""
-        self._recycle()
-        self.recycles = max(0, self.recycles - 1)  # closing is not a recycle
+        self._kill()
 
     # ------------------------------------------------------------------ the cache
 

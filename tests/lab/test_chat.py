@@ -275,3 +275,14 @@ def test_wiring_builds_one_lab_and_closes_it(demo_url: str) -> None:
     assert isinstance(lab, RaceLab) and lab.workers == 2 and lab.timeout_s == 5
     app.close()
     assert lab._pool is None
+
+
+async def test_a_follow_up_keeps_the_driver_and_race(lab_app: App) -> None:
+    first = RecordingResponder()
+    await lab_app.dispatcher.handle(incoming("what if leclerc had pitted on lap 30 at monza 2023",  # type: ignore[arg-type]
+                                             conversation_id="lab-follow"), first)
+    assert "-30-H" in _placeholder_then_edit(first)
+    then = RecordingResponder()
+    await lab_app.dispatcher.handle(incoming("and what about lap 35?", conversation_id="lab-follow"), then)  # type: ignore[arg-type]
+    text = _placeholder_then_edit(then)
+    assert "LEC" in text and "-35-H" in text and "Italian Grand Prix" in text
