@@ -21,7 +21,8 @@ import pytest
 from PIL import Image as PILImage
 
 from bot.lab.service import TIMEOUT_TEXT, RaceLab
-from bot.lab_answer import SIMULATING, read_command, read_question, wilson
+from bot.lab_answer import read_command, read_question
+from bot.lab_words import SIMULATING, wilson
 from bot.question import resolve_question
 from slipstream.wiring import App, build_app
 from storage.demo import demo_data_dir
