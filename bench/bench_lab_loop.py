@@ -117,6 +117,38 @@ async def bench(url: str, runs: int, questions: int) -> None:
     print(f"what-if end to end: cold median {statistics.median(cold):.2f} s (max {max(cold):.2f}), "
           f"cached median {1000 * statistics.median(cached):.1f} ms")
     print(f"worker pids {sorted(lab.worker_pids)} (this process {os.getpid()}); jobs {lab.jobs}, cache hits {lab.hits}")
+    pulse_forecast(url)
+
+
+def pulse_forecast(url: str) -> None:
+    """The Track Pulse forecast step (after detection, once per new battle) on Monza 2023."""
+    from bot.pulse.detectors import detect_all
+    from bot.pulse.forecast import add_forecasts
+    from bot.pulse.pipeline import circuit_params
+    from storage import pulse_store
+    from storage.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        feed = pulse_store.load_feed(engine, pulse_store.find_session(engine, 2023, "Monza", "R"))
+        t = time.perf_counter()
+        circuit = circuit_params(engine, feed)
+        fit_s = time.perf_counter() - t
+    finally:
+        engine.dispose()
+    found = detect_all(feed)
+    battles = sum(h.kind == "battle" for h in found)
+    detect_ms, step_ms = [], []
+    for _ in range(7):
+        t = time.perf_counter()
+        found = detect_all(feed)
+        detect_ms.append(1000 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        add_forecasts(feed, found, circuit)
+        step_ms.append(1000 * (time.perf_counter() - t))
+    print(f"Track Pulse, Monza 2023: detection median {statistics.median(detect_ms):.1f} ms a race (unchanged: "
+          f"no forecast inside); forecast step for its {battles} battles {statistics.median(step_ms):.1f} ms "
+          f"({statistics.median(step_ms) / max(1, battles):.2f} ms a battle, once per battle); circuit fit {fit_s:.2f} s")
 
 
 def main() -> int:
