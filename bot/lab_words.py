@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from bot.charts.plot import Line, Panel, Plot
+from bot.lab.battle import DRAWS as BATTLE_DRAWS  # the forecast's Monte Carlo draws (its interval)
 from bot.lab.types import BattleForecast, RaceModel, RankedStrategy, WhatIf
 
 # ---------------------------------------------------------------------------- user-visible text
@@ -143,8 +144,8 @@ def battle_text(model: RaceModel, fc: BattleForecast, note: str = "") -> str:
         f"• Gap {fc.gap_s:.1f} s; {fc.chaser} is {abs(fc.pace_delta_s):.2f} s a lap {quicker} "
         f"(±{fc.pace_delta_sd_s:.2f} s), corrected for fuel, tyre age and compound, {younger}",
         f"• {drs}",
-        f"• P(pass within 5 laps) {100 * fc.p_pass_5:.0f}%, within 10 laps {100 * fc.p_pass_10:.0f}%; "
-        f"confidence {fc.confidence}",
+        f"• P(pass within 5 laps) {pct(fc.p_pass_5, BATTLE_DRAWS)}, within 10 laps "
+        f"{pct(fc.p_pass_10, BATTLE_DRAWS)}; confidence {fc.confidence}",
         f"_{fc.line}_",
     ]
     if note:

@@ -204,9 +204,10 @@ async def test_battle_forecast_defaults_to_the_closest_lap_of_the_last_third(lab
     laps = race_laps()
     lap = int(text.split("after lap ")[1].split(" ")[0])
     assert laps - laps // 3 <= lap <= laps
-    p5 = int(text.split("P(pass within 5 laps) ")[1].split("%")[0])
-    p10 = int(text.split("within 10 laps ")[1].split("%")[0])
+    p5 = float(text.split("P(pass within 5 laps) ")[1].split("%")[0])
+    p10 = float(text.split("within 10 laps ")[1].split("%")[0])
     assert 0 <= p5 <= p10 <= 100
+    assert text.count("–") >= 2  # each probability with its interval
 
 
 async def test_battle_at_a_named_lap(lab_app: App) -> None:
