@@ -288,3 +288,49 @@ async def test_a_follow_up_keeps_the_driver_and_race(lab_app: App) -> None:
     await lab_app.dispatcher.handle(incoming("and what about lap 35?", conversation_id="lab-follow"), then)  # type: ignore[arg-type]
     text = _placeholder_then_edit(then)
     assert "LEC" in text and "-35-H" in text and "Italian Grand Prix" in text
+
+
+async def test_best_strategy_ranks_legal_one_and_two_stop_plans(lab_app: App) -> None:
+    r = await ask(lab_app, "best strategy for sainz at monza 2023")
+    text = _placeholder_then_edit(r)
+    rows = [ln for ln in text.splitlines() if ln[:2] in {f"{k}." for k in range(1, 10)}]
+    assert 1 <= len(rows) <= 5, text
+    means = [float(ln.split("expected P")[1].split(" ")[0]) for ln in rows]
+    assert means == sorted(means)  # ranked by expected position
+    for ln in rows:
+        plan = ln.split("**")[1]
+        letters = plan.split("-")[::2]
+        assert 1 <= len(letters) - 1 <= 2 and len(set(letters)) >= 2, plan  # 1-2 stops, two compounds (dry)
+    assert f"actual: M-{ergast_stops('SAI')[0]}-H" in text
+
+
+async def test_stayed_out_drops_the_last_stop_of_a_two_stopper_and_asks_a_one_stopper(lab_app: App) -> None:
+    first, last = ergast_stops("PIA")  # two stops at Monza 2023
+    text = _placeholder_then_edit(await ask(lab_app, "should piastri have stayed out at monza 2023"))
+    assert f"stays out on lap {last}" in text and f"-{first}-" in text, text
+    (only,) = ergast_stops("HAM")
+    asked = _placeholder_then_edit(await ask(lab_app, "should hamilton have stayed out at monza 2023"))
+    assert "Which stop should move" in asked and f"lap {only}" in asked
+
+
+async def test_two_fans_asking_at_once_share_one_simulation(lab_app: App) -> None:
+    import asyncio
+
+    from bot.lab.types import Strategy
+
+    lab = lab_app.deps.lab
+    await lab.model(2023, 14)
+    jobs = lab.jobs
+    alt = Strategy.parse("M-33-H")
+    a, b = await asyncio.gather(lab.whatif(2023, 14, "NOR", alt), lab.whatif(2023, 14, "NOR", alt))
+    assert a is b and lab.jobs == jobs + 1
+
+
+async def test_whatif_end_to_end_on_sqlite_and_postgresql(demo_store_url: str) -> None:
+    """The same question, the same figures on both stores (same data, same seed)."""
+    app = build_app(make_settings(demo_store_url, lab_runs=300), clock=lambda: NOW)
+    try:
+        text = _placeholder_then_edit(await ask(app, "/f1 whatif VER pit 28 hard monza 2023"))
+        assert f"-{ergast_stops('VER')[0]}-" in text and "-28-H" in text and "P(win)" in text
+    finally:
+        await app.aclose()
