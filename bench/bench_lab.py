@@ -1,12 +1,14 @@
 """Race Lab benchmark: fitting a race model, and 10,000 Monte Carlo runs of a race.
 
-    python bench/bench_lab.py [--repeat 7] [--runs 10000]
+    python bench/bench_lab.py [--repeat 7] [--runs 10000] [--shared]
 
 Prints the median time to fit the race model of the bundled Monza 2023 race (target
 <= 1 s; reading the race from the store shown apart), and the median time of
 10,000 runs of a 58-lap, 20-car race (target <= 2 s): the Monza model stretched to
 58 laps, actual strategies, real neutralisations (none) and drawn ones. Also the
 what-if (2 x 2,000 runs) and the strategy search (2,000 runs for the finalists).
+`--shared`: also fit each race of the shared evaluation store (built by
+`bench/answers/store.py` when missing) and print the median and slowest fit.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--runs", type=int, default=10_000)
+    ap.add_argument("--shared", action="store_true", help="also fit every shared race")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/demo.db")
@@ -82,6 +85,30 @@ def main() -> None:
     best_s, best = timed(lambda: best_strategies(model, "LEC", runs=2000, seed=1), 1)  # type: ignore[arg-type]
     print(f"best strategies (screen + 12 finalists x 2,000 runs): {best_s:.2f} s; top: "
           f"{best[0].strategy} mean position {best[0].mean_position:.2f}")  # type: ignore[index]
+    if args.shared:
+        bench_shared(args.repeat)
+
+
+def bench_shared(repeat: int) -> None:
+    """Fit time of each race of the shared evaluation store."""
+    from bench.answers import store as eval_store
+    from storage.chart_data import races_with_laps
+
+    why = eval_store.available()
+    if why:
+        print(f"(shared: {why})")
+        return
+    engine = make_engine(eval_store.ensure(verbose=False))
+    fits = []
+    for ev in races_with_laps(engine, limit=100):
+        data = race_data(engine, ev.year, ev.round)
+        fit_s, _ = timed(lambda data=data: fit_race_model(data), repeat)  # type: ignore[misc]
+        fits.append((fit_s, f"{ev.year} {ev.name}"))
+    engine.dispose()
+    slow = max(fits)
+    med = statistics.median(f for f, _ in fits)
+    print(f"fit, {len(fits)} shared races: median {med * 1000:.0f} ms,"
+          f" slowest {slow[0] * 1000:.0f} ms ({slow[1]})")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ def _engine(db: str | None) -> Iterator[Any]:
         yield app.engine
 
 
-def run_backtest(engine: Any, *, runs: int, seed: int, as_json: bool, out: Any = None) -> dict[str, Any]:
+def run_backtest(
+    engine: Any, *, runs: int, seed: int, as_json: bool, out: Any = None
+) -> dict[str, Any]:
     """Replay every stored race with laps; print per race, then the summary. Returns the figures."""
     out = out or sys.stdout  # looked up now: a test runner swaps sys.stdout
     import numpy as np
@@ -74,7 +76,8 @@ def run_backtest(engine: Any, *, runs: int, seed: int, as_json: bool, out: Any =
         # Battle forecasts with pre-race knowledge only: circuit passing difficulty from
         # history, default tyre and fuel figures (the live detector has no full-race fit).
         params = CircuitParams(pass_threshold_s=model.pass_threshold_s, drs_gain_s=model.drs_gain_s)
-        feed = pulse_store.load_feed(engine, pulse_store.find_session(engine, ev.year, ev.round, "R"))
+        sid = pulse_store.find_session(engine, ev.year, ev.round, "R")
+        feed = pulse_store.load_feed(engine, sid)
         cases.extend(battle_cases(data, feed, params))
 
     rhos = [s.spearman for s in scores]
@@ -102,7 +105,8 @@ def run_backtest(engine: Any, *, runs: int, seed: int, as_json: bool, out: Any =
               f"(target >= {TARGET_SPEARMAN})\n")
     out.write(f"  winner the most likely winner: {hits} of {len(scores)} "
               f"(target >= {TARGET_WINNER_SHARE:.0%})\n")
-    out.write(f"  winner's race time within 0.5%: {figures['winner_time_within_0_5pct']} of {len(errs)}; "
+    within = figures["winner_time_within_0_5pct"]
+    out.write(f"  winner's race time within 0.5%: {within} of {len(errs)}; "
               f"median |error| {figures['median_winner_time_error']:.2%}\n")
     out.write(f"\nBattle forecast: {len(cases)} battles, {int(y.sum())} passed within {5} laps\n")
     out.write(f"  Brier score: forecast {figures['brier_forecast']:.4f} vs base rate "

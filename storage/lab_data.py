@@ -53,8 +53,10 @@ def race_data(db: Db, year: int, round_: int) -> RaceData:
                        p.lap, _s(p.pit_lane_ms), _s(p.duration_ms), p.compound_after)
             for p in q.pit_stops(conn, sess.id) if not p.under_red_flag)
         stints: dict[str, list[tuple[int, int, str | None]]] = defaultdict(list)
-        for r in conn.execute(select(Stint.driver_id, Stint.start_lap, Stint.end_lap, Stint.compound)
-                              .where(Stint.session_id == sess.id)):
+        for r in conn.execute(
+            select(Stint.driver_id, Stint.start_lap, Stint.end_lap, Stint.compound)
+            .where(Stint.session_id == sess.id)
+        ):
             stints[codes_by_id.get(int(r[0]), str(r[0]))].append((int(r[1]), int(r[2]), r[3]))
         total = sess.total_laps or max((lap.lap for lap in laps), default=0)
         neutralised = _neutralised(conn, laps, year, round_)
@@ -175,7 +177,8 @@ def _history(conn: q.Connection, circuit_ref: str | None, year: int, round_: int
         first_lap[int(r[0])].append(abs(int(r[1]) - int(r[2])))
     return CircuitHistory(
         circuit_ref=circuit_ref,
-        races=len(here), safety_cars=tally(here, "safety_car"), vscs=tally(here, "virtual_safety_car"),
+        races=len(here), safety_cars=tally(here, "safety_car"),
+        vscs=tally(here, "virtual_safety_car"),
         red_flags=tally(here, "red_flag"), laps=sum(int(r[3] or 0) for r in here),
         all_races=len(races), all_safety_cars=tally(races, "safety_car"),
         all_vscs=tally(races, "virtual_safety_car"), all_laps=sum(int(r[3] or 0) for r in races),

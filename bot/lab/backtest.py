@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.stats import spearmanr
 
-from bot.lab.battle import forecast
+from bot.lab.battle import forecast, from_feed
 from bot.lab.types import CircuitParams, LapRecord, RaceData, RaceModel, SimResult
 from bot.pulse.detectors import detect_all
 from bot.pulse.state import RaceFeed
@@ -45,7 +45,8 @@ def replay(model: RaceModel, sim: SimResult) -> ReplayScore:
     pwin = sim.p_win()
     off = model.official_position
     classified = np.nonzero(off > 0)[0]
-    rho = float(spearmanr(off[classified], mean[classified]).statistic) if len(classified) > 2 else float("nan")
+    rho = (float(spearmanr(off[classified], mean[classified]).statistic)
+           if len(classified) > 2 else float("nan"))
     winner_i = int(np.argmax(off == 1)) if (off == 1).any() else None
     err = None
     if winner_i is not None and model.winner_time_s:
@@ -90,7 +91,9 @@ def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[
             continue
         passed = any(
             (by[(chaser, k)].position or 99) < (by[(leader, k)].position or 99) for k in window)
-        laps: Sequence[LapRecord] = [r for r in data.laps if r.code in (chaser, leader) and r.lap <= n]
+        # The forecast reads the feed, as the live detector would, up to lap n.
+        laps: Sequence[LapRecord] = [r for r in from_feed(feed.laps, (chaser, leader))
+                                     if r.lap <= n]
         f = forecast(laps, chaser=chaser, leader=leader, lap=n, params=params)
         by_extra = tuple(
             forecast(laps, chaser=chaser, leader=leader, lap=n,
@@ -104,18 +107,22 @@ def brier(p: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((p - y) ** 2)) if len(p) else float("nan")
 
 
-def calibration(p: np.ndarray, y: np.ndarray, bins: Sequence[float] = (0, 0.1, 0.25, 0.5, 0.75, 1.0001)
-                ) -> list[tuple[str, int, float, float]]:
+def calibration(
+    p: np.ndarray, y: np.ndarray, bins: Sequence[float] = (0, 0.1, 0.25, 0.5, 0.75, 1.0001)
+) -> list[tuple[str, int, float, float]]:
     """(bin, cases, mean forecast, observed rate) per probability bin."""
     rows = []
     for lo, hi in zip(bins, bins[1:], strict=False):
         m = (p >= lo) & (p < hi)
         if m.any():
-            rows.append((f"{lo:.0%}-{min(hi, 1):.0%}", int(m.sum()), float(p[m].mean()), float(y[m].mean())))
+            rows.append((f"{lo:.0%}-{min(hi, 1):.0%}", int(m.sum()), float(p[m].mean()),
+                         float(y[m].mean())))
     return rows
 
 
-def leave_one_race_out(cases: Sequence[BattleCase]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+def leave_one_race_out(
+    cases: Sequence[BattleCase],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
     """Forecasts and base rates where each race's battles are scored with the extra
     threshold (and base rate) chosen on the OTHER races only: (p, base, y, chosen)."""
     races = sorted({c.race for c in cases})

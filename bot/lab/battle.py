@@ -11,11 +11,12 @@ the circuit's passing threshold (less DRS) is a pass.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from bot.lab.types import BattleForecast, CircuitParams, LapRecord
+from bot.pulse.state import LapRec
 
 WINDOW = 5  # green laps in the rolling pace difference
 DRAWS = 4000
@@ -33,6 +34,21 @@ LINE_QUICKER = ("{chaser} is {delta:.1f} s a lap quicker{tyres}: a pass is {word
                 "{when} ({p5:.0%} within 5 laps, {p10:.0%} within 10)")
 LINE_SLOWER = ("{chaser} is {delta:.1f} s a lap slower than {leader}{tyres}: a pass is {word} "
                "({p5:.0%} within 5 laps, {p10:.0%} within 10)")
+
+
+def from_feed(laps: Iterable[LapRec], codes: Iterable[str] = ()) -> list[LapRecord]:
+    """Track Pulse's feed laps (milliseconds) as Race Lab laps (seconds), optionally only
+    those of `codes`: what the live detector hands to `battle_forecast`."""
+    keep = {c.upper() for c in codes}
+    return [
+        LapRecord(code=r.driver, lap=r.lap,
+                  lap_time_s=None if r.lap_time_ms is None else r.lap_time_ms / 1000.0,
+                  compound=r.compound, tyre_life=r.tyre_life, stint=r.stint,
+                  pit_in=r.pit_in_ms is not None, pit_out=r.pit_out_ms is not None,
+                  position=r.position, track_status=r.track_status,
+                  time_s=None if r.time_ms is None else r.time_ms / 1000.0)
+        for r in laps if not keep or r.driver in keep
+    ]
 
 
 def _green(r: LapRecord) -> bool:
@@ -61,8 +77,8 @@ def forecast(laps_of_two: Sequence[LapRecord], *, chaser: str, leader: str, lap:
     total_hint = max([lap, *mine, *theirs])
     common = sorted(k for k in set(mine) & set(theirs) if _green(mine[k]) and _green(theirs[k]))
     use = common[-WINDOW:]
-    diffs = np.array([_corrected(theirs[k], params, total_hint) - _corrected(mine[k], params, total_hint)
-                      for k in use])
+    diffs = np.array([_corrected(theirs[k], params, total_hint)
+                      - _corrected(mine[k], params, total_hint) for k in use])
     if len(diffs) >= 2:
         # Median: one traffic lap must not flip the forecast.
         delta = float(np.median(diffs))
@@ -87,7 +103,8 @@ def forecast(laps_of_two: Sequence[LapRecord], *, chaser: str, leader: str, lap:
     ahead = np.arange(1, HORIZON + 1)
     # Raw pace difference on lap `lap + j`: the corrected difference plus what each
     # car's tyres will cost by then (offset + degradation at its age).
-    trend = (OBS_WEIGHT * delta + (params.compound_offset_s.get(comp_l, 0.0) - params.compound_offset_s.get(comp_c, 0.0))
+    offsets = params.compound_offset_s
+    trend = (OBS_WEIGHT * delta + (offsets.get(comp_l, 0.0) - offsets.get(comp_c, 0.0))
              + deg_l * (age_l + ahead) - deg_c * (age_c + ahead))
     rng = np.random.default_rng(_SEED)
     z = rng.standard_normal((DRAWS, 1))

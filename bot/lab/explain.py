@@ -22,7 +22,8 @@ def assumptions(m: RaceModel) -> list[str]:
         f"{m.pit_loss_sc_s:.1f} s under a safety car, {m.pit_loss_vsc_s:.1f} s under a VSC; "
         "new tyres are assumed fresh.",
         f"To pass, a car needs to be {m.pass_threshold_s:.1f} s a lap quicker "
-        f"({m.pass_threshold_s - m.drs_gain_s:.1f} s with DRS within 1 s); otherwise it is held up.",
+        f"({m.pass_threshold_s - m.drs_gain_s:.1f} s with DRS within 1 s), plus 0.5 s in dirty "
+        "air; otherwise it is held up.",
         f"The first lap reshuffles the grid by about {m.start_sd_positions:.1f} places (spread).",
         "Safety cars, VSCs and red flags happen as they did in the race (what-if); the strategy "
         f"search draws them: {m.sc_prob_per_lap * m.total_laps:.2f} SC and "

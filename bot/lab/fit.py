@@ -21,7 +21,14 @@ from collections import defaultdict
 import numpy as np
 from scipy.optimize import lsq_linear
 
-from bot.lab.types import DRY_COMPOUNDS, RaceData, RaceModel, Strategy, StrategyError
+from bot.lab.types import (
+    DRY_COMPOUNDS,
+    WET_COMPOUNDS,
+    RaceData,
+    RaceModel,
+    Strategy,
+    StrategyError,
+)
 
 FUEL_BOUNDS = (0.02, 0.12)  # s per lap of fuel burnt (≈ 0.03 s/kg × 0.7–4 kg a lap)
 DEG_BOUNDS = (0.005, 0.5)  # s per lap of tyre age
@@ -68,7 +75,8 @@ def fit(data: RaceData) -> RaceModel:
     idx = {c: i for i, c in enumerate(codes)}
     green = _green_mask(data)
     recs = [r for r, g in zip(data.laps, green, strict=True) if g and r.code in idx]
-    race_comps = sorted({r.compound for r in data.laps if r.compound in (*DRY_COMPOUNDS, "INTERMEDIATE", "WET")}
+    known = (*DRY_COMPOUNDS, *WET_COMPOUNDS)
+    race_comps = sorted({r.compound for r in data.laps if r.compound in known}
                         | {c for s in data.stints.values() for _, _, c in s if c})
     race_comps = [c for c in race_comps if c in ("SOFT", "MEDIUM", "HARD", "INTERMEDIATE", "WET")]
     if not race_comps:
@@ -88,8 +96,11 @@ def fit(data: RaceData) -> RaceModel:
     if len(recs) >= 3 * max(1, n):
         drv = np.array([idx[r.code] for r in recs])
         comp = np.array([ci[r.compound] for r in recs])  # type: ignore[index]
-        age = np.array([float(r.tyre_life) for r in recs])  # type: ignore[arg-type]
         lap = np.array([float(r.lap) for r in recs])
+        # Wet tyres: the trend is the track drying (or wetting), shared by every car on
+        # them, so their slope runs with the race lap, not the set's age.
+        age = np.array([float(r.lap) if r.compound in WET_COMPOUNDS else float(r.tyre_life)  # type: ignore[arg-type]
+                        for r in recs])
         y = np.array([float(r.lap_time_s) for r in recs])  # type: ignore[arg-type]
         # Columns: driver bases | compound offsets (ref excluded) | slopes | fuel
         off_cols = [c for c in range(nc) if race_comps[c] != ref]
@@ -100,8 +111,12 @@ def fit(data: RaceData) -> RaceModel:
             X[comp == c, n + j] = 1.0
         X[np.arange(len(y)), n + len(off_cols) + comp] = age
         X[:, -1] = L - lap
-        lb = np.r_[np.full(n, 0.0), np.full(len(off_cols), -5.0), np.full(nc, DEG_BOUNDS[0]), FUEL_BOUNDS[0]]
-        ub = np.r_[np.full(n, 1e4), np.full(len(off_cols), 5.0), np.full(nc, DEG_BOUNDS[1]), FUEL_BOUNDS[1]]
+        wet = np.array([c in WET_COMPOUNDS for c in race_comps])
+        wet_off = np.array([race_comps[c] in WET_COMPOUNDS for c in off_cols], dtype=bool)
+        lb = np.r_[np.full(n, 0.0), np.where(wet_off, -30.0, -5.0),
+                   np.where(wet, -2.0, DEG_BOUNDS[0]), FUEL_BOUNDS[0]]
+        ub = np.r_[np.full(n, 1e4), np.where(wet_off, 30.0, 5.0),
+                   np.where(wet, 2.0, DEG_BOUNDS[1]), FUEL_BOUNDS[1]]
         coef, resid, w = _huber_lsq(X, y, lb, ub)
         fuel = float(coef[-1])
         for j, c in enumerate(off_cols):
@@ -110,21 +125,27 @@ def fit(data: RaceData) -> RaceModel:
         counts = np.bincount(drv, minlength=n)
         sigma = 1.4826 * np.median(np.abs(resid))
         # Standard errors from the weighted normal equations (Huber weights as given).
-        try:
-            cov = np.linalg.pinv((X * w[:, None]).T @ X) * sigma**2
-            se = np.sqrt(np.clip(np.diag(cov), 0, None))
-        except np.linalg.LinAlgError:  # pragma: no cover - pinv does not raise on finite input
-            se = np.full(k, 0.05)
+        cov = np.linalg.pinv((X * w[:, None]).T @ X) * sigma**2
+        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        # A driver's base matters against the others': the error of the field's common
+        # level (shared with the compound offsets and fuel) moves nobody past anybody,
+        # so each base's spread is that of (base - field mean), not of the base alone.
+        C = np.eye(n) - 1.0 / n
+        rel_se = np.sqrt(np.clip(np.diag(C @ cov[:n, :n] @ C.T), 0, None))
         for c in range(nc):
             if not np.any(comp == c):
                 slope[c] = np.nan  # filled from the other compounds below
             else:
                 slope_sd[c] = max(0.005, float(se[n + len(off_cols) + c]))
+        # Lap noise per driver net of what every car had on that lap (track evolution,
+        # wind, a drying line): a shared slow lap moves nobody past anybody.
+        lap_med = {int(k): float(np.median(resid[lap == k])) for k in np.unique(lap)}
+        own = resid - np.array([lap_med[int(k)] for k in lap])
         for d in range(n):
             if counts[d] >= 3:
                 base[d] = coef[d]
-                base_sd[d] = max(0.05, float(se[d]))
-                rd = resid[drv == d]
+                base_sd[d] = max(0.05, float(rel_se[d]))
+                rd = own[drv == d]
                 noise[d] = float(np.clip(1.4826 * np.median(np.abs(rd - np.median(rd))), 0.15, 1.5))
     else:
         notes.append("too few green laps to fit: default pace model")
@@ -167,6 +188,7 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
 
     # Pit loss from this race's green stops: in-lap + out-lap over two predicted laps.
     neutral = dict(data.neutralised)
+    ci_all = {c: i for i, c in enumerate(comps)}
     losses: list[float] = []
     for st in data.stops:
         if st.code not in idx:
@@ -175,7 +197,14 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
         if a is None or b is None or a.lap_time_s is None or b.lap_time_s is None:  # type: ignore[attr-defined]
             continue
         d = idx[st.code]
+        # Predicted in-lap (old set) and out-lap (new set, 1 lap old) at racing speed.
         pred = 2 * base[d] + fuel * (2 * L - 2 * st.lap - 1)
+        for rec, lap_no in ((a, st.lap), (b, st.lap + 1)):
+            comp = rec.compound  # type: ignore[attr-defined]
+            if comp in ci_all:
+                c = ci_all[comp]
+                x = float(lap_no) if comp in WET_COMPOUNDS else float(rec.tyre_life or 1)  # type: ignore[attr-defined]
+                pred += offset[c] + slope[c] * x
         loss = a.lap_time_s + b.lap_time_s - pred  # type: ignore[attr-defined]
         if not ({neutral.get(st.lap), neutral.get(st.lap + 1)} - {None}) and st.lap > 1:
             losses.append(loss)
@@ -309,6 +338,7 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
         start_tyre_age=start_age, neutral_lap_s=neutral_lap, lap1_extra_s=lap1_extra,
         base_pace_sd_s=base_sd, sc_lap_factor=sc_factor, vsc_lap_factor=vsc_factor,
         passes_per_race=float(passes),
+        slope_by_lap=tuple(c for c in comps if c in WET_COMPOUNDS),
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from bot.lab.types import RaceModel, SimResult, Strategy
+from bot.lab.types import DIRTY_AIR_S, RaceModel, SimResult, Strategy, StrategyError
 
 MIN_GAP_S = 0.25  # closest a held-up car runs behind the car ahead at the line
 DRS_RANGE_S = 1.0
@@ -32,11 +32,13 @@ def plan_arrays(model: RaceModel, strategies: Sequence[Strategy], start_age: np.
     age = np.zeros((len(strategies), L))
     pit = np.zeros((len(strategies), L), dtype=bool)
     ci = {c: i for i, c in enumerate(model.compounds)}
+    by_lap = {ci[c] for c in model.slope_by_lap if c in ci}
     for k, s in enumerate(strategies):
         cur, a, stops = ci.get(s.start, 0), float(start_age[k]), dict(s.stops)
         for lap in range(1, L + 1):
             a += 1
-            comp[k, lap - 1], age[k, lap - 1] = cur, a
+            # Wet tyres' slope runs with the race lap (the track), not the set's age.
+            comp[k, lap - 1], age[k, lap - 1] = cur, (float(lap) if cur in by_lap else a)
             if lap in stops and lap < L:
                 pit[k, lap - 1] = True
                 cur, a = ci.get(stops[lap], cur), 0.0
@@ -77,6 +79,10 @@ def run(
     rng = np.random.default_rng(seed)
     n, L = len(model.codes), model.total_laps
     strategies = dict(strategies or {})
+    for code, strat in strategies.items():
+        if code not in model.codes or not set(strat.compounds) <= set(model.compounds):
+            raise StrategyError(f"{code}: {strat} does not fit this race "
+                                f"({', '.join(c.lower() for c in model.compounds)})")
     plans = [strategies.get(c, model.actual[c]) for c in model.codes]
     start_age = (model.start_tyre_age if model.start_tyre_age is not None else np.zeros(n)).copy()
     for k, c in enumerate(model.codes):
@@ -89,7 +95,8 @@ def run(
     base = model.base_pace_s[None, :] + rng.standard_normal((runs, n)) * pace_sd[None, :]
     slope = model.deg_linear_s[None, :] + rng.standard_normal((runs, len(model.compounds))) \
         * model.deg_sd_s[None, :]
-    slope = np.maximum(slope, 0.0)
+    dry = np.array([c not in model.slope_by_lap for c in model.compounds])
+    slope = np.where(dry[None, :], np.maximum(slope, 0.0), slope)
     start_key = model.grid[None, :] + rng.standard_normal((runs, n)) * model.start_sd_positions
     pit_noise = rng.standard_normal((runs, n, MAX_STOPS))
     if neutralisations == "drawn":
@@ -163,12 +170,14 @@ def run(
             Ts = np.take_along_axis(Tn, order, axis=1)
             lts = np.take_along_axis(lt, order, axis=1)
             prev_gap = np.diff(np.take_along_axis(T, order, axis=1), axis=1)
-            thr = model.pass_threshold_s - model.drs_gain_s * (prev_gap < DRS_RANGE_S)
+            thr = (model.pass_threshold_s + DIRTY_AIR_S
+                   - model.drs_gain_s * (prev_gap < DRS_RANGE_S))
             ok = green[:, None] & (Ts[:, 1:] < RETIRED / 2)
             for k in range(1, n):
                 ahead = Ts[:, k - 1]
                 me = Ts[:, k]
-                held = ok[:, k - 1] & (me < ahead + MIN_GAP_S) & (lts[:, k - 1] - lts[:, k] < thr[:, k - 1])
+                slower = lts[:, k - 1] - lts[:, k] < thr[:, k - 1]
+                held = ok[:, k - 1] & (me < ahead + MIN_GAP_S) & slower
                 Ts[:, k] = np.where(held, ahead + MIN_GAP_S, me)
             T = np.empty_like(Tn)
             T[rows, order] = Ts

@@ -42,6 +42,13 @@ _NAMES = {
 }
 
 
+# Extra lap-time edge a pass needs behind another car (dirty air), over the circuit's
+# threshold: used by the simulation and the battle forecast alike. Chosen from
+# (0.3, 0.5, 0.7) s on the shared evaluation races; `slipstream lab backtest`
+# re-chooses it leave-one-race-out for the battles and reports that score.
+DIRTY_AIR_S = 0.5
+
+
 class StrategyError(ValueError):
     """A strategy text or list that cannot be a race strategy (message is user-facing)."""
 
@@ -150,10 +157,7 @@ class CircuitParams:
         default_factory=lambda: {"SOFT": -0.5, "MEDIUM": 0.0, "HARD": 0.35,
                                  "INTERMEDIATE": 0.0, "WET": 0.0})
     lap_noise_s: float = 0.35
-    # Extra pace a pass needs in a live battle over the simulation's threshold (dirty air
-    # behind the car ahead). Chosen from (0.3, 0.5, 0.7) s on the shared evaluation races;
-    # `slipstream lab backtest` re-chooses it leave-one-race-out and reports that score.
-    battle_extra_s: float = 0.5
+    battle_extra_s: float = DIRTY_AIR_S  # extra edge a pass needs in dirty air
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -204,16 +208,20 @@ class RaceModel:
     vsc_lap_factor: float = 1.3
     first_lap_gap_s: float = 0.5  # gap per position after the first lap
     passes_per_race: float | None = None  # on-track passes in this race (green laps)
+    # compounds whose slope runs with the race lap (wet tyres: the track dries), not age
+    slope_by_lap: tuple[str, ...] = ()
 
     def index(self, code: str) -> int:
         return self.codes.index(code.upper())
 
     def circuit_params(self) -> CircuitParams:
         """The circuit part of the model, for the battle forecast."""
+        default = CircuitParams().degradation_s
         return CircuitParams(
             pass_threshold_s=self.pass_threshold_s, drs_gain_s=self.drs_gain_s,
             fuel_per_lap_s=self.fuel_per_lap_s,
-            degradation_s=dict(zip(self.compounds, map(float, self.deg_linear_s), strict=True)),
+            degradation_s={c: (default.get(c, 0.06) if c in self.slope_by_lap else float(s))
+                           for c, s in zip(self.compounds, self.deg_linear_s, strict=True)},
             compound_offset_s=dict(zip(self.compounds, map(float, self.compound_offset_s),
                                        strict=True)),
             lap_noise_s=float(np.median(self.lap_noise_s)) if len(self.lap_noise_s) else 0.35,

@@ -18,23 +18,40 @@ SCREEN_RUNS = 60  # runs per candidate in the first pass of the search
 FINALISTS = 12
 
 
-def _check(model: RaceModel, code: str, alt: Strategy) -> str:
+# User-visible refusals, kept together.
+NOT_IN_RACE = "{code} did not start the {year} {event}"
+PAST_THE_END = "lap {lap} is past the end of the race ({laps} laps)"
+NOT_RUN = "{compound} was not run in this race ({compounds})"
+RETIRED = ("{code} retired on lap {lap}: the simulation keeps retirements as they happened, "
+           "so it cannot say how a different strategy would have ended")
+TOO_LATE = "{code} was out of the race by lap {lap}"
+
+
+def check(model: RaceModel, code: str, alt: Strategy | None = None, *,
+          finished: bool = False) -> str:
+    """The car's code, upper-cased, once `code` and `alt` make sense for this race."""
     code = code.upper()
     if code not in model.codes:
-        raise StrategyError(f"{code} did not start the {model.year} {model.event}")
-    for lap, comp in alt.stops:
-        if lap >= model.total_laps:
-            raise StrategyError(f"lap {lap} is past the end of the race ({model.total_laps} laps)")
+        raise StrategyError(NOT_IN_RACE.format(code=code, year=model.year, event=model.event))
+    retired = int(model.retire_lap[model.index(code)])
+    if finished and retired < model.total_laps:
+        raise StrategyError(RETIRED.format(code=code, lap=retired))
+    if alt is None:
+        return code
+    names = ", ".join(c.lower() for c in model.compounds)
+    for comp in alt.compounds:
         if comp not in model.compounds:
-            raise StrategyError(f"{comp.lower()} was not run in this race "
-                                f"({', '.join(c.lower() for c in model.compounds)})")
-    if alt.start not in model.compounds:
-        raise StrategyError(f"{alt.start.lower()} was not run in this race")
+            raise StrategyError(NOT_RUN.format(compound=comp.lower(), compounds=names))
+    for lap, _ in alt.stops:
+        if lap >= model.total_laps:
+            raise StrategyError(PAST_THE_END.format(lap=lap, laps=model.total_laps))
+        if lap > retired:
+            raise StrategyError(TOO_LATE.format(code=code, lap=lap))
     return code
 
 
 def compare(model: RaceModel, code: str, alt: Strategy, *, runs: int, seed: int) -> WhatIf:
-    code = _check(model, code, alt)
+    code = check(model, code, alt, finished=True)
     base = run(model, None, runs=runs, seed=seed, track=(code,))
     other = run(model, {code: alt}, runs=runs, seed=seed, track=(code,))
     i = model.index(code)
@@ -88,7 +105,10 @@ def _batch(model: RaceModel, code: str, cands: list[Strategy], per: int, seed: i
     """Positions and times of `code`, `per` runs for each candidate, in one simulation."""
     i = model.index(code)
     age0 = 0.0 if model.start_tyre_age is None else float(model.start_tyre_age[i])
-    comp, age, pit = plan_arrays(model, cands, np.full(len(cands), age0))
+    # The used starting set only where the candidate starts on that compound.
+    start = model.actual[code].start
+    ages = np.array([age0 if s.start == start else 0.0 for s in cands])
+    comp, age, pit = plan_arrays(model, cands, ages)
     rep = np.repeat(np.arange(len(cands)), per)
     res = run(model, None, runs=len(rep), seed=seed, neutralisations="drawn",
               focus=(i, comp[rep], age[rep], pit[rep]))
@@ -97,10 +117,10 @@ def _batch(model: RaceModel, code: str, cands: list[Strategy], per: int, seed: i
     return pos, t
 
 
-def search(model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5) -> list[RankedStrategy]:
-    code = code.upper()
-    if code not in model.codes:
-        raise StrategyError(f"{code} did not start the {model.year} {model.event}")
+def search(
+    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5
+) -> list[RankedStrategy]:
+    code = check(model, code, finished=True)
     cands = candidates(model)
     # Pass 1: every candidate, few runs each; pass 2: the finalists with `runs` each.
     pos, t = _batch(model, code, cands, SCREEN_RUNS, seed)

@@ -41,5 +41,6 @@ def ergast_result(year: int = YEAR, round_: int = ROUND) -> list[dict[str, str]]
     with open(base / "drivers.csv", newline="") as f:
         codes = {r["driverId"]: r["code"] for r in csv.DictReader(f)}
     with open(base / "results.csv", newline="") as f:
-        rows = [dict(r, code=codes[r["driverId"]]) for r in csv.DictReader(f) if r["raceId"] == race_id]
+        rows = [dict(r, code=codes[r["driverId"]]) for r in csv.DictReader(f)
+                if r["raceId"] == race_id]
     return sorted(rows, key=lambda r: int(r["positionOrder"]))

@@ -50,8 +50,27 @@ def test_gap_and_drs_from_the_laps() -> None:
 
 def test_on_a_real_race(monza_data: RaceData, monza_model) -> None:  # type: ignore[no-untyped-def]
     two = [r for r in monza_data.laps if r.code in ("LEC", "SAI")]
-    f = battle_forecast(two, chaser="LEC", leader="SAI", lap=40, model_or_circuit_params=monza_model)
+    f = battle_forecast(two, chaser="LEC", leader="SAI", lap=40,
+                        model_or_circuit_params=monza_model)
     # The gap is the two cars' line-crossing times at lap 40, read from the laps.
     t = {r.code: r.time_s for r in two if r.lap == 40}
     assert abs(f.gap_s - max(0.0, t["LEC"] - t["SAI"])) < 1e-9
     assert f.confidence in ("low", "medium", "high")
+
+
+def test_feed_laps_match_the_race_data(monza_data: RaceData, demo_url: str) -> None:
+    """Two paths to the same laps: Track Pulse's feed (what the live detector holds)
+    converted by `from_feed`, and `race_data`."""
+    from bot.lab.battle import from_feed
+    from storage import pulse_store
+    from storage.db import make_engine
+
+    engine = make_engine(demo_url)
+    try:
+        feed = pulse_store.load_feed(engine, pulse_store.find_session(engine, 2023, 14, "R"))
+    finally:
+        engine.dispose()
+    got = sorted(from_feed(feed.laps, ("LEC", "SAI")), key=lambda r: (r.code, r.lap))
+    want = sorted((r for r in monza_data.laps if r.code in ("LEC", "SAI")),
+                  key=lambda r: (r.code, r.lap))
+    assert got == want

@@ -83,3 +83,26 @@ def test_best_strategies_obey_the_rules(monza_model: RaceModel) -> None:
         assert 1 <= r.position_80[0] <= r.position_80[1] <= len(monza_model.codes)
         assert 0 <= r.p_win <= r.p_podium <= 1
     assert [r.mean_position for r in ranked] == sorted(r.mean_position for r in ranked)
+
+
+def test_whatif_refuses_a_car_that_retired(monza_model: RaceModel) -> None:
+    retired = [c for c, lap in zip(monza_model.codes, monza_model.retire_lap, strict=True)
+               if 0 < lap < monza_model.total_laps]
+    assert retired
+    with pytest.raises(StrategyError, match="retired on lap"):
+        whatif(monza_model, retired[0], Strategy("MEDIUM", ((10, "HARD"),)), runs=10, seed=1)
+
+
+def test_drawn_neutralisations_follow_the_circuit_rate(monza_model: RaceModel) -> None:
+    """Share of runs with at least one safety car vs 1 - (1 - p)^(laps it can start on)."""
+    from bot.lab.sim import _draw_neutral
+
+    runs = 4000
+    drawn = _draw_neutral(monza_model, np.random.default_rng(11), runs)
+    starts = (drawn == 1) & (np.diff(np.c_[np.zeros(runs), drawn == 1], axis=1) > 0)
+    share = starts.any(axis=1).mean()
+    p = monza_model.sc_prob_per_lap
+    expected = 1 - (1 - p) ** (monza_model.total_laps - 2)
+    assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / runs) + 0.02
+    green = simulate(monza_model, runs=50, seed=1, neutralisations="drawn")
+    assert green.neutralisations == "drawn" and green.positions.shape == (50, len(monza_model.codes))
