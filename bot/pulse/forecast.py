@@ -18,28 +18,20 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from bot.lab import CircuitParams, LapRecord, battle_forecast
-from bot.pulse.state import LapRec, RaceFeed
+from bot.lab import CircuitParams, battle_forecast
+from bot.lab.battle import from_feed
+from bot.pulse.state import RaceFeed
 from bot.pulse.types import PulseHighlight
 
 log = logging.getLogger(__name__)
 
 
-def _record(r: LapRec) -> LapRecord:
-    return LapRecord(
-        code=r.driver, lap=r.lap,
-        lap_time_s=r.lap_time_ms / 1000 if r.lap_time_ms is not None else None,
-        compound=r.compound, tyre_life=r.tyre_life, stint=r.stint,
-        pit_in=r.pit_in_ms is not None, pit_out=r.pit_out_ms is not None, position=r.position,
-        track_status=r.track_status, time_s=r.time_ms / 1000 if r.time_ms is not None else None,
-    )
-
-
 def battle_facts(feed: RaceFeed, chaser: str, leader: str, lap: int,
                  circuit: CircuitParams | None) -> dict[str, Any]:
     """Facts for the highlight: the forecast's one line and its numbers ({} if it cannot be made)."""
-    laps = [_record(r) for n in range(1, lap + 1)
-            for r in (feed.by_lap.get(n, {}).get(chaser), feed.by_lap.get(n, {}).get(leader)) if r is not None]
+    # The same conversion the backtest uses (`bot.lab.battle.from_feed`), on laps up to `lap` only.
+    laps = from_feed(r for n in range(1, lap + 1)
+                     for r in (feed.by_lap.get(n, {}).get(chaser), feed.by_lap.get(n, {}).get(leader)) if r is not None)
     try:
         fc = battle_forecast(laps, chaser=chaser, leader=leader, lap=lap,
                              model_or_circuit_params=circuit or CircuitParams())
