@@ -30,6 +30,7 @@ from bot.charts import Charts
 from bot.commands import register_all
 from bot.conversation import ConversationHandler
 from bot.dispatch import Dispatcher
+from bot.lab.service import RaceLab
 from bot.model import ChannelPoster
 from bot.registry import Registry
 from bot.settings import Settings
@@ -80,6 +81,8 @@ class App:
         """
         if self.deps.charts is not None:
             self.deps.charts.close()  # the drawing thread; nothing queued is lost
+        if self.deps.lab is not None:
+            self.deps.lab.close()  # the simulation worker process; nothing is stored there
         if self.deps.llm is not None and hasattr(self.deps.llm, "aclose"):
             try:
                 await self.deps.llm.aclose()
@@ -240,6 +243,9 @@ def build_app(
         clock=clock,
         conversation=ConversationHandler(),
         charts=Charts(store),
+        # The worker process starts on the first what-if, not here (`ask` never pays for it).
+        lab=RaceLab(store, workers=settings.lab_workers, timeout_s=settings.lab_timeout_s,
+                    runs=settings.lab_runs),
     )
     # Stored moderators and per-channel settings apply on every path (chat, ask, adapters).
     from bot.policy import install_hooks
