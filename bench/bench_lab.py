@@ -9,6 +9,9 @@ Prints the median time to fit the race model of the bundled Monza 2023 race (tar
 what-if (2 x 2,000 runs) and the strategy search (2,000 runs for the finalists).
 `--shared`: also fit each race of the shared evaluation store (built by
 `bench/answers/store.py` when missing) and print the median and slowest fit.
+Then, unless `--no-loop`, `bench/bench_lab_loop.py` in its own process: the event loop's
+longest block while 10,000-run what-ifs run in the Race Lab worker (target <= 50 ms), and a
+what-if end to end, cold and cached.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +63,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--runs", type=int, default=10_000)
     ap.add_argument("--shared", action="store_true", help="also fit every shared race")
+    ap.add_argument("--no-loop", action="store_true", help="skip the event-loop figures")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/demo.db")
@@ -87,6 +92,10 @@ def main() -> None:
           f"{best[0].strategy} mean position {best[0].mean_position:.2f}")  # type: ignore[index]
     if args.shared:
         bench_shared(args.repeat)
+    if not args.no_loop:
+        # Its own process: the Race Lab worker is spawned and re-imports the script's module.
+        subprocess.run([sys.executable, str(ROOT / "bench" / "bench_lab_loop.py"), "--runs", str(args.runs)],
+                       check=True)
 
 
 def bench_shared(repeat: int) -> None:
