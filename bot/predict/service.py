@@ -58,8 +58,11 @@ class PredictCore:
 
     # ------------------------------------------------------------------ state
 
-    def _load(self) -> None:
-        """Reload the history and the posterior when the race data or the posterior changed."""
+    def _load(self) -> UpdateReport | None:
+        """Reload the history and the posterior when the race data or the posterior changed.
+
+        Returns the report of the first fit when the store had no posterior yet.
+        """
         dv = data_version(self.engine)
         if dv != self._data_version:
             self._history = ps.race_history(self.engine)
@@ -67,11 +70,11 @@ class PredictCore:
             self._cache.clear()
         stored = ps.latest_posterior(self.engine)
         if stored is None and any(r.race for r in self._history):
-            self._save_refit(self._history, time.perf_counter(), "first fit")
-            return
+            return self._save_refit(self._history, time.perf_counter(), "first fit")
         if stored is not None and (self._stored is None or stored.version != self._stored.version):
             self._fit, self._stored = Fit.loads(stored.blob), stored
             self._cache.clear()
+        return None
 
     def _fitted_at(self) -> dt.datetime:
         at = self._stored.fitted_at if self._stored else time.time()
@@ -97,7 +100,9 @@ class PredictCore:
         """Fold new races; refold from the season of the earliest changed or inserted one."""
         t0 = time.perf_counter()
         self._data_version = None  # force a fresh read of the history
-        self._load()
+        first = self._load()
+        if first is not None:
+            return first
         stored, f = self._stored, self._fit
         if stored is None or f is None:
             return UpdateReport(0, None, False, time.perf_counter() - t0, None, 0, ("no history",))
