@@ -46,10 +46,11 @@ class PredictCore:
     """Synchronous model service over one engine: fit, update, forecast."""
 
     def __init__(self, engine: Engine, *, params: Params | None = None, seed: int = 17,
-                 draws: int = 250, sims: int = 16) -> None:
+                 draws: int = 250, sims: int = 16, title_draws: int = 100, title_sims: int = 20) -> None:
         self.engine = engine
         self.params = params or Params()
         self.seed, self.draws, self.sims = seed, draws, sims
+        self.title_draws, self.title_sims = title_draws, title_sims
         self._fit: Fit | None = None
         self._stored: ps.StoredPosterior | None = None
         self._history: list[ps.RaceRows] = []
@@ -68,6 +69,9 @@ class PredictCore:
             self._history = ps.race_history(self.engine)
             self._data_version = dv
             self._cache.clear()
+        version = ps.posterior_version(self.engine)
+        if self._stored is not None and version == self._stored.version:
+            return None  # the posterior in memory is current
         stored = ps.latest_posterior(self.engine)
         if stored is None and any(r.race for r in self._history):
             return self._save_refit(self._history, time.perf_counter(), "first fit")
@@ -193,7 +197,8 @@ class PredictCore:
             weekends = [Weekend(r.round, bool(r.sprint), year == 2014 and r.round == last) for r in left.races]
             return fc.title_forecast(fit_, self._history, year=year, after_round=rnd, kind=kind,
                                      standings=standings, remaining=weekends, max_points=left.max_points,
-                                     p=self.params, seed=self.seed, fitted_at=self._fitted_at())
+                                     p=self.params, seed=self.seed, fitted_at=self._fitted_at(),
+                                     draws=self.title_draws, sims=self.title_sims)
 
         return self._cached(("title", year, after_round, kind), make)  # type: ignore[no-any-return]
 
