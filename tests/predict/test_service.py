@@ -13,6 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bot.predict.service import Predictor
+from bot.predict.types import PredictUnavailable
 from bot.settings import Settings
 from slipstream import cli_data
 from slipstream.service import IngestResult, Service, SessionSlot
@@ -69,6 +70,8 @@ async def test_build_app_wires_one_predictor_and_aclose_closes_it(tmp_path: Path
     app = build_app(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}"))
     predictor = app.deps.predictor
     assert isinstance(predictor, Predictor) and predictor.store is app.store
+    with pytest.raises(PredictUnavailable, match="No race history"):  # an empty store
+        await predictor.race(2023, 1)
     await app.aclose()
     with pytest.raises(RuntimeError):  # its worker thread is gone
         await predictor.race(2023, 1)
