@@ -11,6 +11,7 @@ import datetime as dt
 
 import numpy as np
 
+from bot.predict.calibrate import recalibrate
 from bot.predict.model import Fit, Params, State, outcome, state_before, with_quali
 from bot.predict.points import points_system, scoring_positions
 from bot.predict.simulate import Entrant, RaceSim, Weekend, simulate_race, simulate_title
@@ -83,8 +84,10 @@ def pre_race_state(fit: Fit, history: list[RaceRows], year: int, round_: int, p:
 
 def run_race(state: State, field: list[Entrant], p: Params, *, year: int, round_: int, seed: int,
              after_quali: bool, draws: int = 250, sims: int = 16) -> RaceSim:
-    return simulate_race(state, field, p, seed=_seed(seed, year, round_, int(after_quali)), draws=draws,
-                         sims=sims, scoring=scoring_positions(year), grid_known=after_quali)
+    sim = simulate_race(state, field, p, seed=_seed(seed, year, round_, int(after_quali)), draws=draws,
+                        sims=sims, scoring=scoring_positions(year), grid_known=after_quali)
+    # One place for the recalibration, so chat, CLI and the backtest give the same numbers.
+    return recalibrate(sim, "after_quali" if after_quali else "pre_quali") if p.calibrate else sim
 
 
 def race_forecast(

@@ -59,11 +59,12 @@ class Params:
     scale_race: float = 1.4  # Plackett–Luce sharpness of a race result
     scale_sprint: float = 0.8
     scale_quali: float = 1.15
-    grid_weight: float = 1.15
-    sharp_pre: float = 1.5  # pace multiplier of a forecast before qualifying (calibration)  # pace bonus per unit of -log(grid) once the grid is known
+    grid_weight: float = 1.15  # pace bonus per unit of -log(grid) once the grid is known
+    sharp_pre: float = 1.5  # pace multiplier of a forecast before qualifying (calibration)
     rel_prior: float = 3.0  # pseudo-starts of the era's rate behind a constructor's DNF rate
     rel_keep: float = 0.5  # constructor reliability counts kept across a winter
     glob_keep: float = 0.995  # per race decay of the era's DNF rates
+    calibrate: bool = True  # apply the monotone recalibration learned on 1996–2013 (calibrate.py)
 
 
 @dataclass(slots=True)
