@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.predict.forecast import entrants, has_grid, run_race
+from bot.predict.forecast import entrants, form_positions, has_grid, run_race
 from bot.predict.model import Params, State, advance, fold_race, with_quali
 from bot.predict.simulate import Entrant
 from storage.predict_store import RaceRows
@@ -145,8 +145,9 @@ def run(history: list[RaceRows], p: Params, bt: Backtest, *, start: int, end: in
             for stage, aq in stages:
                 s = with_quali(state, race, p) if aq else state.copy()
                 advance(s, race.year, p)
-                fld = field_ if aq else [Entrant(e.driver_ref, e.code, e.name, e.constructor_ref, e.team)
-                                         for e in field_]
+                fld = field_ if aq else form_positions(
+                    [Entrant(e.driver_ref, e.code, e.name, e.constructor_ref, e.team) for e in field_],
+                    season_pts, last_final)
                 sim = run_race(s, fld, p, year=race.year, round_=race.round, seed=seed, after_quali=aq,
                                draws=draws, sims=sims)
                 sc = season.setdefault(stage, {})

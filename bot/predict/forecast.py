@@ -7,7 +7,9 @@ rounds), so a forecast never sees its own result or a later one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections import defaultdict
 
 import numpy as np
 
@@ -66,6 +68,32 @@ def entrants(weekend: RaceRows | None, previous: RaceRows | None, *, with_grid: 
     return sorted(out, key=lambda e: e.driver_ref)
 
 
+def season_points(history: list[RaceRows], year: int, round_: int) -> tuple[dict[str, float], dict[str, int]]:
+    """Drivers' points this season before `round_` and last season's final order (from the results rows).
+
+    Accumulated in the same order as the backtest does, so both rank ties alike.
+    """
+    prev: dict[str, float] = defaultdict(float)
+    cur: dict[str, float] = defaultdict(float)
+    for race in history:
+        if not race.race or race.year not in (year - 1, year) or (race.year == year and race.round >= round_):
+            continue
+        acc = prev if race.year == year - 1 else cur
+        for part in (race.race, race.sprint):
+            for r in part:
+                if r.points:
+                    acc[r.driver_ref] += r.points
+    ranked = sorted(prev, key=lambda k: -prev[k])
+    return dict(cur), {k: i + 1 for i, k in enumerate(ranked)}
+
+
+def form_positions(field: list[Entrant], points: dict[str, float], last_final: dict[str, int]) -> list[Entrant]:
+    """`field` with each entrant's championship position before the race (ties share the best place;
+    round 1 uses last season's final order)."""
+    keys = [(-points.get(e.driver_ref, 0.0), last_final.get(e.driver_ref, 99)) for e in field]
+    return [dataclasses.replace(e, form=1 + sum(1 for k in keys if k < keys[i])) for i, e in enumerate(field)]
+
+
 def has_grid(weekend: RaceRows | None) -> bool:
     return weekend is not None and (bool(weekend.quali) or any(r.grid for r in weekend.race))
 
@@ -105,6 +133,8 @@ def race_forecast(
     field = entrants(weekend, earlier[-1] if earlier else None, with_grid=after_quali)
     if len(field) < 2:
         raise PredictUnavailable(NO_ENTRANTS.format(year=year, round=round_))
+    if not after_quali:
+        field = form_positions(field, *season_points(history, year, round_))
     state = pre_race_state(fit, history, year, round_, p, after_quali=after_quali)
     sim = run_race(state, field, p, year=year, round_=round_, seed=seed, after_quali=after_quali,
                    draws=draws, sims=sims)

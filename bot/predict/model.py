@@ -60,10 +60,13 @@ class Params:
     scale_sprint: float = 0.8
     scale_quali: float = 1.15
     grid_weight: float = 1.15  # pace bonus per unit of -log(grid) once the grid is known
-    sharp_pre: float = 1.5  # pace multiplier of a forecast before qualifying (calibration)
+    sharp_pre: float = 1.35  # pace multiplier of a forecast before qualifying (calibration)
     rel_prior: float = 3.0  # pseudo-starts of the era's rate behind a constructor's DNF rate
     rel_keep: float = 0.5  # constructor reliability counts kept across a winter
     glob_keep: float = 0.995  # per race decay of the era's DNF rates
+    # Pace bonus per unit of -log(championship position) before qualifying; chosen with sharp_pre on
+    # 1996–2013 by pre-qualifying log loss + 0.01 per season lost to the standings baseline.
+    form_weight: float = 0.4
     calibrate: bool = True  # apply the monotone recalibration learned on 1996–2013 (calibrate.py)
 
 

@@ -55,11 +55,12 @@ def test_backtest_walk_forward_equals_the_service_path(demo_engine: Engine, full
     for obj in rows[3::6]:
         for stage, aq in (("pre_quali", False), ("after_quali", True)):
             fc = full.race(2023, int(obj["round"]), after_quali=aq)  # type: ignore[call-overload]
-            mine = {d.code: d.p_win for d in fc.drivers}
-            walked = {d["code"]: d["p_win"] for d in obj[stage]}  # type: ignore[index]
-            assert walked.keys() == mine.keys()
-            for code, p in walked.items():
-                assert p == pytest.approx(mine[code], abs=1e-4)  # the backtest rounds to 4 places
+            for key in ("p_win", "p_podium"):  # both recalibrated in the one shared path
+                mine = {d.code: getattr(d, key) for d in fc.drivers}
+                walked = {d["code"]: d[key] for d in obj[stage]}  # type: ignore[index]
+                assert walked.keys() == mine.keys()
+                for code, p in walked.items():
+                    assert p == pytest.approx(mine[code], abs=1e-4)  # the backtest rounds to 4 places
 
 
 def _grid_is_quali_round() -> int:
