@@ -59,7 +59,7 @@ def main() -> None:
                     hs.extend(float(h) for h in hit)
     for (stage, kind), (ps, hs) in pooled.items():
         kx, ky = learn(np.array(ps), np.array(hs))
-        print(f"({stage!r}, {kind!r}): (\n    {kx},\n    {ky}),")
+        print(f"(\"{stage}\", \"{kind}\"): (\n    {kx},\n    {ky}),")
 
 
 if __name__ == "__main__":
