@@ -32,6 +32,7 @@ from bot.conversation import ConversationHandler
 from bot.dispatch import Dispatcher
 from bot.lab.service import RaceLab
 from bot.model import ChannelPoster
+from bot.predict.service import Predictor
 from bot.registry import Registry
 from bot.settings import Settings
 from storage.db import init_db, make_engine
@@ -81,6 +82,8 @@ class App:
         """
         if self.deps.charts is not None:
             self.deps.charts.close()  # the drawing thread; nothing queued is lost
+        if self.deps.predictor is not None:
+            self.deps.predictor.close()  # the model thread; a running update finishes first
         if self.deps.lab is not None:
             self.deps.lab.close()  # the simulation worker process; nothing is stored there
         if self.deps.llm is not None and hasattr(self.deps.llm, "aclose"):
@@ -203,6 +206,7 @@ def _build_service(app: App) -> None:
         posters=app.posters,
         deliverer_factory=Deliverer,
         metrics=metrics,
+        on_results=app.deps.predictor.update if app.deps.predictor is not None else None,
     )
 
 
@@ -243,6 +247,7 @@ def build_app(
         clock=clock,
         conversation=ConversationHandler(),
         charts=Charts(store),
+        predictor=Predictor(store),
         # The worker process starts on the first what-if, not here (`ask` never pays for it).
         lab=RaceLab(store, workers=settings.lab_workers, timeout_s=settings.lab_timeout_s,
                     runs=settings.lab_runs),

@@ -1,0 +1,1 @@
+"""Race and championship predictions (issue 17): model, Monte Carlo, service."""
