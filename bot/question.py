@@ -461,6 +461,20 @@ async def read_chart_args(store: Store, text: str | None, *, now: dt.datetime, k
     return plan
 
 
+_NEXT_ONLY = re.compile(r"\s*(the )?(next|upcoming|coming)( race| gp| grand prix| round| one)?\s*", re.I)
+
+
+async def read_forecast_args(store: Store, text: str | None, *, now: dt.datetime) -> QueryPlan:
+    """`/f1 predict [race]`'s text read like a forecast question: the race (its coming running
+    when no season is named), drivers, teams. No race = the next one (`bot.forecast_answer`)."""
+    if _NEXT_ONLY.fullmatch(text or ""):
+        text = ""
+    plan = await parse_question(store, text or "", now=now, forecast=True)
+    plan.focus = "prediction"
+    await _check(store, plan, text or "", now, strict=True)
+    return plan
+
+
 async def complete_plan(store: Store, plan: QueryPlan, now: dt.datetime) -> QueryPlan:
     """Defaults and the session for a plan made elsewhere (the model's, already validated)."""
     await _complete(store, plan, now)

@@ -261,7 +261,7 @@ _SEASON_REL = re.compile(
 
 
 async def parse_question(store: Store, text: str, *, now: dt.datetime,
-                         prior: QueryPlan | None = None) -> QueryPlan:
+                         prior: QueryPlan | None = None, forecast: bool = False) -> QueryPlan:
     """Read a question into a plan. Raises `UserError` only for what cannot be a plan at all
     (no data in the store); names not found end up in `plan.unknown` / `plan.notes`."""
     words, caps = normalise(text)
@@ -271,7 +271,7 @@ async def parse_question(store: Store, text: str, *, now: dt.datetime,
     if not seasons:
         raise UserError(m.NO_DATA)
     current = await _current_season(store, seasons)
-    tags: set[str] = set()
+    tags: set[str] = {"predict"} if forecast else set()  # `/f1 predict <race>`: about what is to come
 
     _last_race(tx, plan)
     _season_words(tx, plan, current, prior)

@@ -1,0 +1,158 @@
+"""A forecast question or command → a reply from the `Predictor` (`bot.predict`).
+
+Free questions ("who wins sunday?", "chances of a mclaren podium at monza", "title odds
+2023 after round 10") and `/f1 predict`, `/f1 odds title` share the query plan: the parser
+reads the race (its coming running: `bot.resolve.upcoming_event_index`), drivers, teams,
+season and round; this module picks race or title, the market (win, podium, points), asks
+the predictor and writes the reply with `bot.forecast_format`. A question about what is to
+come is never answered with a past result: without a predictor the reply says there is no
+forecast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from bot import messages as m
+from bot.errors import UserError
+from bot.forecast_format import Focus, Market, odds_line, race_text, title_text
+from bot.model import Reply
+from bot.plan import QueryPlan
+from bot.predict.types import PredictUnavailable, TitleForecast, TitleKind
+from storage.queries import fold
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- user strings
+NO_FORECAST = "No forecast for that: {reason}"
+NO_NEXT_RACE = "there is no race left to run in the calendar I hold."
+NOT_IN_CALENDAR = "the {year} season is not in the calendar I hold."
+ALREADY_FOLDED = ("the {year} {event} has been run and the model already includes its result, so I can't "
+                  "show the forecast made before it. Ask *who won the {year} {event}* for the result.")
+FORECAST_SUGGESTIONS = ("Title odds", "Who is favourite for the next race?")
+
+_TITLE_WORDS = frozenset({"title", "titles", "championship", "championships", "champion", "champions", "wdc",
+                          "wcc", "crown", "crowned"})
+_TEAM_WORDS = frozenset({"constructors", "constructor", "teams", "team", "wcc"})
+
+
+def predictor_of(deps: Any) -> Any | None:
+    """The app's Predictor, or None when the bot runs without one."""
+    return getattr(deps, "predictor", None)
+
+
+def _tags(plan: QueryPlan) -> set[str]:
+    return {n[4:] for n in plan.notes if n.startswith("tag:")}
+
+
+def wants_title(plan: QueryPlan) -> bool:
+    """"title odds", "championship chances 2025": the title; a race named makes it the race."""
+    if plan.event is not None:
+        return False
+    return bool({"champion", "title_fight", "standings", "can_win"} & _tags(plan)
+                or set(fold(plan.text).split()) & _TITLE_WORDS)
+
+
+def market_of(plan: QueryPlan) -> Market:
+    """What the chance is of: a podium, a points finish, else the win."""
+    tags = _tags(plan)
+    words = set(fold(plan.text).split())
+    if "podium" in tags or words & {"podium", "podiums", "rostrum", "top3"}:
+        return "podium"
+    if {"points_finish", "points"} & tags:
+        return "points"
+    return "win"
+
+
+def title_kind(plan: QueryPlan) -> TitleKind:
+    if plan.standings_kind == "constructors":
+        return "constructors"
+    words = set(fold(plan.text).split())
+    return "constructors" if not plan.drivers and (plan.teams or words & _TEAM_WORDS) else "drivers"
+
+
+async def forecast_reply(store: Store, predictor: Any | None, plan: QueryPlan, *, now: dt.datetime,
+                         title: bool | None = None) -> Reply:
+    """The forecast the plan asks for (`title` None: read from the plan); a short refusal
+    when there is none."""
+    if predictor is None:
+        return Reply(text=m.NO_PREDICTIONS)
+    try:
+        if wants_title(plan) if title is None else title:
+            text = await _title(store, predictor, plan, now)
+        else:
+            text = await _race(store, predictor, plan, now)
+    except PredictUnavailable as exc:
+        log.info("no forecast for %r: %s", plan.text, exc.message)
+        return Reply(text=NO_FORECAST.format(reason=exc.message))
+    return Reply(text=text, suggestions=list(FORECAST_SUGGESTIONS))
+
+
+async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> str:
+    event = plan.event
+    if event is None and plan.round is not None and plan.years:
+        event = await store.event_by_round(plan.years[0], plan.round)
+    if event is None:
+        nxt = await predictor.next_race(now)
+        if nxt is None:
+            raise PredictUnavailable(NO_NEXT_RACE)
+        year, rnd = nxt
+        event = await store.event_by_round(year, rnd)
+    else:
+        year, rnd = event.year, event.round
+    past = event is not None and event.date is not None and event.date < now.date()
+    fc = await predictor.race(year, rnd)
+    if past and fc.data_through is not None and fc.data_through >= (year, rnd):
+        raise PredictUnavailable(ALREADY_FOLDED.format(year=year, event=fc.event_name))
+    focus = Focus(codes=tuple(d.code for d in plan.drivers if d.code),
+                  teams=tuple(plan.teams), market=market_of(plan))
+    return race_text(fc, focus, past=past)
+
+
+async def title_season(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> int:
+    """The season named, else the one of the next race, else the latest with results."""
+    if plan.years:
+        year = plan.years[0]
+        if year not in await store.seasons():
+            raise PredictUnavailable(NOT_IN_CALENDAR.format(year=year))
+        return year
+    nxt = await predictor.next_race(now)
+    if nxt is not None:
+        return int(nxt[0])
+    latest = await store.latest_season_with_results()
+    if latest is None:
+        raise UserError(m.NO_DATA)
+    return latest
+
+
+async def _title(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> str:
+    tf = await title_forecast(store, predictor, plan, now)
+    return title_text(tf, named=_named_keys(plan, tf))
+
+
+async def title_forecast(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> TitleForecast:
+    year = await title_season(store, predictor, plan, now)
+    after = plan.round if plan.round is not None else None
+    return await predictor.title(year, after_round=after, kind=title_kind(plan))
+
+
+def _named_keys(plan: QueryPlan, tf: TitleForecast) -> list[str]:
+    if tf.kind == "drivers":
+        return [d.code for d in plan.drivers if d.code]
+    return [ref for ref, _ in plan.teams]
+
+
+async def title_odds_for(predictor: Any | None, ctx: dict[str, Any], named: list[str]) -> str:
+    """The title-odds line a "can X still win the title" answer carries ("" without a predictor
+    or a forecast): the same season, round and championship as its mathematical answer."""
+    if predictor is None or not ctx.get("year") or ctx.get("remaining") == 0:
+        return ""
+    try:
+        tf = await predictor.title(int(ctx["year"]), after_round=ctx.get("round"), kind=ctx.get("kind", "drivers"))
+    except PredictUnavailable as exc:
+        log.info("no title odds for the can-win answer: %s", exc.message)
+        return ""
+    return odds_line(tf, named)
