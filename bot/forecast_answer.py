@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 NO_FORECAST = "No forecast for that: {reason}"
 NO_NEXT_RACE = "there is no race left to run in the calendar I hold."
 NOT_IN_CALENDAR = "the {year} season is not in the calendar I hold."
+NO_QUALI = "I forecast races (win, podium, points) and the title, not qualifying or pole."
+ONE_RACE = "_I forecast one race at a time (and the title); this is the next race._"
 ALREADY_FOLDED = ("the {year} {event} has been run and the model already includes its result, so I can't "
                   "show the forecast made before it. Ask *who won the {year} {event}* for the result.")
 FORECAST_SUGGESTIONS = ("Title odds", "Who is favourite for the next race?")
@@ -62,7 +64,7 @@ def market_of(plan: QueryPlan) -> Market:
     words = set(fold(plan.text).split())
     if "podium" in tags or words & {"podium", "podiums", "rostrum", "top3"}:
         return "podium"
-    if {"points_finish", "points"} & tags:
+    if {"points_finish", "points"} & tags or words & {"points", "pts"}:
         return "points"
     return "win"
 
@@ -92,6 +94,8 @@ async def forecast_reply(store: Store, predictor: Any | None, plan: QueryPlan, *
 
 
 async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> str:
+    if plan.session_type in ("Q", "SQ") or "pole" in _tags(plan):
+        raise PredictUnavailable(NO_QUALI)
     event = plan.event
     if event is None and plan.round is not None and plan.years:
         event = await store.event_by_round(plan.years[0], plan.round)
@@ -109,7 +113,9 @@ async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime)
         raise PredictUnavailable(ALREADY_FOLDED.format(year=year, event=fc.event_name))
     focus = Focus(codes=tuple(d.code for d in plan.drivers if d.code),
                   teams=tuple(plan.teams), market=market_of(plan))
-    return race_text(fc, focus, past=past)
+    text = race_text(fc, focus, past=past)
+    # "will norris win a race this year": a season question; we answer the next race, and say so.
+    return f"{ONE_RACE}\n{text}" if plan.event is None and plan.years else text
 
 
 async def title_season(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> int:
