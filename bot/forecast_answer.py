@@ -33,7 +33,7 @@ NOT_IN_CALENDAR = "the {year} season is not in the calendar I hold."
 NO_QUALI = "I forecast races (win, podium, points) and the title, not qualifying or pole."
 ONE_RACE = "_I forecast one race at a time (and the title); this is the next race._"
 ALREADY_FOLDED = ("the {year} {event} has been run and the model already includes its result, so I can't "
-                  "show the forecast made before it. Ask *who won the {year} {event}* for the result.")
+                  "show the forecast made before it. Ask for the {year} {event} results instead.")
 FORECAST_SUGGESTIONS = ("Title odds", "Who is favourite for the next race?")
 
 _TITLE_WORDS = frozenset({"title", "titles", "championship", "championships", "champion", "champions", "wdc",
