@@ -118,10 +118,16 @@ def register(app: typer.Typer) -> None:
         try:
             with _engine(create=True) as engine, _progress("history import") as progress:
                 rep = import_history(engine, directory, years=year or None, progress=progress)
+                # The predictions posterior follows the history: fold new / changed races.
+                from bot.predict.service import PredictCore
+
+                upd = PredictCore(engine).update()
         except HistoryError as exc:
             raise _fail(f"{exc} (nothing was imported)") from None
         parts = ", ".join(f"{k} {v}" for k, v in rep.rows.items())
         typer.echo(f"imported {rep.total_rows} rows in {rep.elapsed_s:.1f} s: {parts}")
+        typer.echo(f"predictions: {upd.races_folded} race(s) folded in {upd.seconds:.2f} s"
+                   + (" (full refit)" if upd.refit else ""))
 
     app.add_typer(history, name="history")
 

@@ -218,6 +218,7 @@ class Service:
         holder: str | None = None,
         autowake: bool = True,
         metrics: Any | None = None,
+        on_results: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -240,6 +241,8 @@ class Service:
         self.deliverer_factory = deliverer_factory
         self.autowake = autowake
         self.metrics = metrics
+        # Called after a race, sprint or qualifying ingest wrote results (the predictions update).
+        self.on_results = on_results
         self.reminders = ReminderSender(engine, self.posters, clock=clock)
         self.scheduler: AsyncIOScheduler | None = None
         self._jobs: set[asyncio.Task[None]] = set()  # running job bodies (ours, not APScheduler's)
@@ -486,6 +489,12 @@ class Service:
             log.exception("job %s failed", key)
             status, result = "failed", {"error": f"{type(exc).__name__}: {exc}"[:500]}
         await asyncio.to_thread(finish_job, self.engine, key, owner, status, _now(self.clock), result)
+        if (status == "done" and kind in ("ingest", "final") and slot is not None
+                and slot.type in ("R", "S", "Q") and self.on_results is not None):
+            try:
+                await self.on_results()
+            except Exception:  # a failed model update must not fail the ingest job
+                log.exception("predictions update after %s failed", key)
         self.history.append((key, status))
         self._count_job(kind, status)
         if status == "failed" and kind in ("ingest", "final"):

@@ -31,6 +31,7 @@ from bot.commands import register_all
 from bot.conversation import ConversationHandler
 from bot.dispatch import Dispatcher
 from bot.model import ChannelPoster
+from bot.predict.service import Predictor
 from bot.registry import Registry
 from bot.settings import Settings
 from storage.db import init_db, make_engine
@@ -80,6 +81,8 @@ class App:
         """
         if self.deps.charts is not None:
             self.deps.charts.close()  # the drawing thread; nothing queued is lost
+        if self.deps.predictor is not None:
+            self.deps.predictor.close()  # the model thread; a running update finishes first
         if self.deps.llm is not None and hasattr(self.deps.llm, "aclose"):
             try:
                 await self.deps.llm.aclose()
@@ -200,6 +203,7 @@ def _build_service(app: App) -> None:
         posters=app.posters,
         deliverer_factory=Deliverer,
         metrics=metrics,
+        on_results=app.deps.predictor.update if app.deps.predictor is not None else None,
     )
 
 
@@ -240,6 +244,7 @@ def build_app(
         clock=clock,
         conversation=ConversationHandler(),
         charts=Charts(store),
+        predictor=Predictor(store),
     )
     # Stored moderators and per-channel settings apply on every path (chat, ask, adapters).
     from bot.policy import install_hooks

@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 from storage import (
     claim_models,  # noqa: F401  (event claims and shared rate counters, across workers)
     models,  # noqa: F401  (registers the tables on SQLModel.metadata)
+    predict_models,  # noqa: F401  (predictions: stored posterior, folded races)
     pulse_models,  # noqa: F401  (Track Pulse: highlights, deliveries, subscriptions)
     service_models,  # noqa: F401  (service tables: settings, reminders, audit, jobs)
 )
