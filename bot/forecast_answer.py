@@ -42,8 +42,8 @@ _TEAM_WORDS = frozenset({"constructors", "constructor", "teams", "team", "wcc"})
 
 
 def predictor_of(deps: Any) -> Any | None:
-    """The app's Predictor, or None when the bot runs without one."""
-    return getattr(deps, "predictor", None)
+    """The app's Predictor (`BotDeps.predictor`), or None when the bot runs without one."""
+    return deps.predictor
 
 
 def _tags(plan: QueryPlan) -> set[str]:
@@ -102,6 +102,10 @@ async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime)
     if event is None:
         nxt = await predictor.next_race(now)
         if nxt is None:
+            # The predictor's next race is the first without results; a store holding results
+            # past the clock (a replay, the demo) still has a next race by the calendar.
+            nxt = await _next_by_clock(store, now)
+        if nxt is None:
             raise PredictUnavailable(NO_NEXT_RACE)
         year, rnd = nxt
         event = await store.event_by_round(year, rnd)
@@ -118,6 +122,24 @@ async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime)
     return f"{ONE_RACE}\n{text}" if plan.event is None and plan.years else text
 
 
+async def _next_by_clock(store: Store, now: dt.datetime) -> tuple[int, int] | None:
+    """The first race on or after today by the stored calendar."""
+    year = now.year
+    coming = [e for e in await store.events(year) if e.date is not None and e.date >= now.date()]
+    if not coming:
+        coming = [e for e in await store.events(year + 1) if e.date is not None]
+    first = min(coming, key=lambda e: (e.date, e.round), default=None)
+    return (first.year, first.round) if first is not None else None
+
+
+async def _round_by_clock(store: Store, year: int, now: dt.datetime) -> int | None:
+    """The last round of `year` run before today, while the season is still going (None once
+    it is over or not begun: the predictor then takes the last round with results)."""
+    events = await store.events(year)
+    run = [e.round for e in events if e.date is not None and e.date < now.date()]
+    return max(run) if run and len(run) < len(events) else None
+
+
 async def title_season(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> int:
     """The season named, else the one of the next race, else the latest with results."""
     if plan.years:
@@ -125,7 +147,7 @@ async def title_season(store: Store, predictor: Any, plan: QueryPlan, now: dt.da
         if year not in await store.seasons():
             raise PredictUnavailable(NOT_IN_CALENDAR.format(year=year))
         return year
-    nxt = await predictor.next_race(now)
+    nxt = await predictor.next_race(now) or await _next_by_clock(store, now)
     if nxt is not None:
         return int(nxt[0])
     latest = await store.latest_season_with_results()
@@ -141,7 +163,7 @@ async def _title(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime
 
 async def title_forecast(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> TitleForecast:
     year = await title_season(store, predictor, plan, now)
-    after = plan.round if plan.round is not None else None
+    after = plan.round if plan.round is not None else await _round_by_clock(store, year, now)
     return await predictor.title(year, after_round=after, kind=title_kind(plan))
 
 

@@ -52,21 +52,27 @@ TOP_RACE = 8  # contenders listed in a race forecast
 TOP_TITLE = 8  # contenders listed in title odds
 
 
-def pct(p: float) -> str:
-    """0.623 → "62%"; never "0%" for a chance that exists nor "100%" for one that is not sure."""
-    if p <= 0.0:
+def pct(p: float, *, settled: bool = False) -> str:
+    """0.623 → "62%". Only a `settled` outcome (a decided title, one ruled out by the maths)
+    shows "0%" or "100%": a simulation that never saw it happen is "<1%", not impossible."""
+    if settled and p <= 0.0:
         return "0%"
+    if settled and p >= 1.0:
+        return "100%"
     if p < 0.005:
         return "<1%"
-    if p >= 1.0:
-        return "100%"
     if p > 0.995:
         return ">99%"
     return f"{round(p * 100)}%"
 
 
 def interval(iv: tuple[float, float]) -> str:
+    """"(48–75%)"; an interval that rounds to one end says so ("(80%: <1%)")."""
     lo, hi = (max(0, min(100, round(x * 100))) for x in iv)
+    if hi == 0:
+        return "(80%: <1%)"
+    if lo == 100:
+        return "(80%: >99%)"
     return f"({lo}–{hi}%)"
 
 
@@ -192,6 +198,8 @@ def _title_line(i: int, e: TitleEntry, tf: TitleForecast) -> str:
     key = f" ({e.key})" if tf.kind == "drivers" and e.key != e.name else ""
     if not e.can_win:
         odds = OUT_OF_IT
+    elif tf.decided:
+        odds = pct(1.0 if e.key == tf.champion else 0.0, settled=True)
     else:
         odds = chance(e.p_title, e.p_title_interval)
     line = TITLE_LINE.format(i=i, name=e.name, key=key, odds=odds, pts=_pts(e.points))

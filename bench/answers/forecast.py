@@ -27,7 +27,7 @@ OUT = Path(__file__).resolve().parent / "forecast.jsonl"
 Rec = dict[str, Any]
 CLASS = 11
 
-CHANCE = r"(?:\d{1,2}%|<1%|>99%) \(\d{1,3}–\d{1,3}%\)"  # "62% (48–75%)"
+CHANCE = r"(?:\d{1,2}%|<1%|>99%) \((?:\d{1,3}–\d{1,3}%|80%: [<>]\d{1,2}%)\)"  # "62% (48–75%)"
 MODEL = r"80% intervals"  # the model's footer: what the ranges mean
 CERTAIN = r"\b(will win|guaranteed|locked|definitely|certain to|sure to|is going to win)\b"
 PAST = [FORBID_WON, r"\bfinished P\d", r"\btook pole\b", CERTAIN]

@@ -22,7 +22,7 @@ import pytest
 from bot.forecast_format import pct
 from bot.question import resolve_question
 from slipstream.wiring import App, build_app
-from tests.core.conftest import ask, make_settings
+from tests.core.conftest import make_settings
 
 DEMO_CSV = Path(__file__).resolve().parents[2] / "slipstream" / "demo_data" / "ergast"
 MID = dt.datetime(2023, 8, 20, 12, 0, tzinfo=dt.UTC)  # after round 12 (Spa), before round 13
@@ -104,8 +104,10 @@ async def test_past_questions_stay_past(mid_app: App, question: str) -> None:
 
 
 def test_percentages_never_claim_certainty() -> None:
-    assert pct(0.0) == "0%" and pct(0.001) == "<1%" and pct(0.996) == ">99%" and pct(0.5) == "50%"
-    assert pct(0.9951) != "100%" and pct(1.0) == "100%"
+    assert pct(0.001) == "<1%" and pct(0.996) == ">99%" and pct(0.5) == "50%"
+    # A simulation that never saw it is not a certainty; only a settled outcome reads 0 or 100.
+    assert pct(0.0) == "<1%" and pct(1.0) == ">99%"
+    assert pct(0.0, settled=True) == "0%" and pct(1.0, settled=True) == "100%"
     from bot import forecast_answer, forecast_format
 
     strings = [v for mod in (forecast_format, forecast_answer) for k, v in vars(mod).items()
