@@ -22,7 +22,7 @@ import pytest
 from bot.forecast_format import pct
 from bot.question import resolve_question
 from slipstream.wiring import App, build_app
-from tests.core.conftest import make_settings
+from tests.core.conftest import NOW, ask, make_settings
 
 DEMO_CSV = Path(__file__).resolve().parents[2] / "slipstream" / "demo_data" / "ergast"
 MID = dt.datetime(2023, 8, 20, 12, 0, tzinfo=dt.UTC)  # after round 12 (Spa), before round 13
@@ -54,6 +54,16 @@ def round_of(name: str) -> int:
 @pytest.fixture
 async def mid_app(demo_url: str) -> AsyncIterator[App]:
     a = build_app(make_settings(demo_url), clock=lambda: MID)
+    try:
+        yield a
+    finally:
+        await a.aclose()
+
+
+@pytest.fixture
+async def late_app(demo_url: str) -> AsyncIterator[App]:
+    """The clock after the 2023 season (as the core tests' app)."""
+    a = build_app(make_settings(demo_url), clock=lambda: NOW)
     try:
         yield a
     finally:
@@ -113,3 +123,139 @@ def test_percentages_never_claim_certainty() -> None:
     strings = [v for mod in (forecast_format, forecast_answer) for k, v in vars(mod).items()
                if k.isupper() and isinstance(v, str)]
     assert strings and not any(CERTAIN.search(s) for s in strings)
+
+
+# --------------------------------------------------------------------------- answers (real predictor)
+
+_LINE = re.compile(r"^\d+\. \*\*(?P<name>[^*]+)\*\* \((?P<code>[A-Z]{3}), [^)]*\)[^—]*— win (?P<win>[<>]?\d+)% "
+                   r"\((?P<wlo>\d+)–(?P<whi>\d+)%\), podium (?P<pod>[<>]?\d+)% \((?P<plo>\d+)–(?P<phi>\d+)%\)", re.M)
+
+
+def _standings(name: str, year: int, rnd: int, key: str) -> list[tuple[str, float]]:
+    """(id, points) after a round, best first, from the bundled CSV."""
+    race = next(r["raceId"] for r in _rows("races.csv") if r["year"] == str(year) and r["round"] == str(rnd))
+    rows = [(r[key], float(r["points"]), int(r["position"])) for r in _rows(name) if r["raceId"] == race]
+    return [(k, p) for k, p, _ in sorted(rows, key=lambda t: t[2])]
+
+
+def _code(driver_id: str) -> str:
+    return next(d["code"] for d in _rows("drivers.csv") if d["driverId"] == driver_id)
+
+
+def _check_forecast_text(text: str) -> list[re.Match[str]]:
+    """Every contender line is a chance with an 80% interval around it; no certainty word."""
+    assert not CERTAIN.search(text), text
+    assert "80% intervals" in text and "Model updated" in text and "What drives it" in text, text
+    lines = list(_LINE.finditer(text))
+    assert lines, text
+    for mt in lines:
+        for p, lo, hi in (("win", "wlo", "whi"), ("pod", "plo", "phi")):
+            v = int(mt[p].lstrip("<>"))
+            assert 0 <= int(mt[lo]) <= 100 and 0 <= int(mt[hi]) <= 100 and int(mt[lo]) <= int(mt[hi])
+            assert int(mt[lo]) - 1 <= v <= int(mt[hi]) + 1, mt.group(0)
+    return lines
+
+
+async def test_next_race_by_command_and_by_question_agree_with_the_predictor(mid_app: App) -> None:
+    rnd = next_round(MID)
+    race = f"2023 {race_named(2023, rnd)}"
+    cmd = (await ask(mid_app, "/f1 predict")).text
+    free = (await ask(mid_app, "who's gonna win the next race?")).text
+    assert race in cmd and race in free
+    assert cmd == free  # one path: the same forecast either way
+    lines = _check_forecast_text(cmd)
+    fc = await mid_app.deps.predictor.race(2023, rnd)
+    assert [m["code"] for m in lines] == [d.code for d in fc.drivers[: len(lines)]]
+    assert f"win {pct(fc.drivers[0].p_win)}" in lines[0].group(0)
+    assert fc.data_through is not None and fc.data_through < (2023, rnd)  # made before the race
+    stage = "after qualifying" if fc.stage == "after_quali" else "before qualifying"
+    assert stage in cmd
+    assert "won the" not in cmd
+
+
+async def test_a_named_race_and_a_named_team_or_driver(mid_app: App) -> None:
+    monza = round_of("Italian Grand Prix")
+    text = (await ask(mid_app, "chances of a mclaren podium at monza")).text
+    assert "2023 Italian Grand Prix" in text
+    _check_forecast_text(text)
+    fc = await mid_app.deps.predictor.race(2023, monza)
+    cars = [d for d in fc.drivers if d.constructor_ref == "mclaren"]
+    assert len(cars) == 2
+    lo, hi = max(d.p_podium for d in cars), min(1.0, sum(d.p_podium for d in cars))
+    assert f"between {pct(lo)} and {pct(hi)}" in text  # at least one car: between these bounds
+    win = (await ask(mid_app, "odds for a ferrari win at monza")).text
+    ferrari = sum(d.p_win for d in fc.drivers if d.constructor_ref == "ferrari")
+    assert f"**Ferrari** win (either car): {pct(ferrari)}" in win  # a win is one car's: the sum
+    vegas = round_of("Las Vegas Grand Prix")
+    ham = (await ask(mid_app, "will hamilton score points in vegas")).text
+    fv = await mid_app.deps.predictor.race(2023, vegas)
+    d = next(d for d in fv.drivers if d.code == "HAM")
+    assert f"chance to score points {pct(d.p_points)}" in ham and "Lewis Hamilton" in ham
+
+
+async def test_title_odds_after_the_clocks_round_and_the_teams(mid_app: App) -> None:
+    last_run = max(int(r["round"]) for r in _rows("races.csv") if r["year"] == "2023"
+                   and r["date"] < MID.date().isoformat())
+    text = (await ask(mid_app, "/f1 odds title")).text
+    assert f"2023 drivers' title odds** after round {last_run}" in text and not CERTAIN.search(text)
+    leader, pts = _standings("driver_standings.csv", 2023, last_run, "driverId")[0]
+    assert re.search(rf"\*\*[^*]+\*\* \({_code(leader)}\) — [^\n]* · {pts:g} pts", text), text
+    teams = (await ask(mid_app, "/f1 odds title 2023 after round 10 teams")).text
+    assert "2023 constructors' title odds** after round 10" in teams
+    ref_pts = _standings("constructor_standings.csv", 2023, 10, "constructorId")[0][1]
+    assert f" · {ref_pts:g} pts" in teams
+    free = (await ask(mid_app, "championship chances 2023 after round 10")).text
+    assert "2023 drivers' title odds** after round 10" in free
+
+
+async def test_out_of_it_and_decided(mid_app: App, late_app: App) -> None:
+    text = (await ask(mid_app, "/f1 odds title 2023 after round 16")).text
+    tf = await mid_app.deps.predictor.title(2023, after_round=16)
+    shown = tf.entries[:8]
+    out = [e for e in shown if not e.can_win]
+    assert out, "after round 16 of 2023 most of the field was mathematically out"
+    assert text.count("out of it (mathematically)") == len(out)
+    for e in out:
+        line = next(ln for ln in text.splitlines() if f"**{e.name}**" in ln)
+        assert "%" not in line
+    final = max(int(r["round"]) for r in _rows("races.csv") if r["year"] == "2023")
+    champion = _standings("driver_standings.csv", 2023, final, "driverId")[0][0]
+    decided = (await ask(late_app, "/f1 odds title 2023")).text  # the clock after the season
+    surname = next(d["surname"] for d in _rows("drivers.csv") if d["driverId"] == champion)
+    assert "title is decided" in decided and surname in decided.splitlines()[0]
+
+
+async def test_can_win_keeps_the_maths_and_adds_the_odds(mid_app: App) -> None:
+    text = (await ask(mid_app, "after round 16 of 2023 can perez still win the title")).text
+    assert "After round 16 of 2023" in text  # the mathematical answer, as before
+    odds = next(ln for ln in text.splitlines() if ln.startswith("Title odds: "))
+    tf = await mid_app.deps.predictor.title(2023, after_round=16)
+    alive = [e for e in tf.entries if e.can_win and e.p_title > 0]
+    assert alive and alive[0].key in odds
+    assert all(e.key not in odds for e in tf.entries if not e.can_win)
+
+
+async def test_a_past_race_shows_the_forecast_made_before_it(late_app: App) -> None:
+    british = round_of("British Grand Prix")
+    text = (await ask(late_app, "who was predicted to win the british gp")).text
+    assert "2023 British Grand Prix — the forecast made before the race" in text
+    assert f"data through 2023 round {british - 1} only" in text and "won the" not in text
+    _check_forecast_text(text)
+
+
+@pytest.mark.parametrize(("question", "says"), [
+    ("who'll be on pole at monza", "not qualifying"),
+    ("who's gonna win the title next year", "not in the calendar"),
+])
+async def test_what_cannot_be_forecast_is_said(mid_app: App, question: str, says: str) -> None:
+    text = (await ask(mid_app, question)).text
+    assert text.startswith("No forecast for that") and says in text and "%" not in text
+
+
+async def test_without_a_predictor_a_future_question_is_never_a_past_result(mid_app: App) -> None:
+    from bot import messages as m
+    from bot.forecast_answer import forecast_reply
+
+    plan = await resolve_question(mid_app.store, "who will win next race", now=MID)
+    reply = await forecast_reply(mid_app.store, None, plan, now=MID)
+    assert reply.text == m.NO_PREDICTIONS
