@@ -180,6 +180,13 @@ class StoredPosterior:
     blob: bytes
 
 
+def posterior_version(engine: Engine) -> int | None:
+    """The current posterior version (cheap: no blob), None when none is stored."""
+    p = table(PredictPosterior)
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(p.c.version))).scalar()
+
+
 def latest_posterior(engine: Engine) -> StoredPosterior | None:
     p = table(PredictPosterior)
     with engine.connect() as conn:

@@ -60,7 +60,9 @@ def entrants(weekend: RaceRows | None, previous: RaceRows | None, *, with_grid: 
         seen.add(r.driver_ref)
         out.append(Entrant(r.driver_ref, r.code, r.name, r.constructor_ref, r.team,
                            grid.get(r.driver_ref) if with_grid else None))
-    return out
+    # A canonical order: the random draws each driver gets must not depend on where
+    # the entry list came from (qualifying order, last race's order ...).
+    return sorted(out, key=lambda e: e.driver_ref)
 
 
 def has_grid(weekend: RaceRows | None) -> bool:
@@ -168,6 +170,7 @@ def title_forecast(
         share[:, 0] = 1.0  # season over: the standings decide
     p_title = share.mean(axis=0)
     q = np.quantile(share, [0.1, 0.9], axis=0)
+    q = np.stack([np.minimum(q[0], p_title), np.maximum(q[1], p_title)])  # see simulate.simulate_race
     decided = not remaining or int(can_win.sum()) == 1
     champion = rows[0].code if decided else None
     if decided:

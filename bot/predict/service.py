@@ -46,10 +46,11 @@ class PredictCore:
     """Synchronous model service over one engine: fit, update, forecast."""
 
     def __init__(self, engine: Engine, *, params: Params | None = None, seed: int = 17,
-                 draws: int = 250, sims: int = 16) -> None:
+                 draws: int = 250, sims: int = 16, title_draws: int = 100, title_sims: int = 20) -> None:
         self.engine = engine
         self.params = params or Params()
         self.seed, self.draws, self.sims = seed, draws, sims
+        self.title_draws, self.title_sims = title_draws, title_sims
         self._fit: Fit | None = None
         self._stored: ps.StoredPosterior | None = None
         self._history: list[ps.RaceRows] = []
@@ -58,20 +59,26 @@ class PredictCore:
 
     # ------------------------------------------------------------------ state
 
-    def _load(self) -> None:
-        """Reload the history and the posterior when the race data or the posterior changed."""
+    def _load(self) -> UpdateReport | None:
+        """Reload the history and the posterior when the race data or the posterior changed.
+
+        Returns the report of the first fit when the store had no posterior yet.
+        """
         dv = data_version(self.engine)
         if dv != self._data_version:
             self._history = ps.race_history(self.engine)
             self._data_version = dv
             self._cache.clear()
+        version = ps.posterior_version(self.engine)
+        if self._stored is not None and version == self._stored.version:
+            return None  # the posterior in memory is current
         stored = ps.latest_posterior(self.engine)
         if stored is None and any(r.race for r in self._history):
-            self._save_refit(self._history, time.perf_counter(), "first fit")
-            return
+            return self._save_refit(self._history, time.perf_counter(), "first fit")
         if stored is not None and (self._stored is None or stored.version != self._stored.version):
             self._fit, self._stored = Fit.loads(stored.blob), stored
             self._cache.clear()
+        return None
 
     def _fitted_at(self) -> dt.datetime:
         at = self._stored.fitted_at if self._stored else time.time()
@@ -97,7 +104,9 @@ class PredictCore:
         """Fold new races; refold from the season of the earliest changed or inserted one."""
         t0 = time.perf_counter()
         self._data_version = None  # force a fresh read of the history
-        self._load()
+        first = self._load()
+        if first is not None:
+            return first
         stored, f = self._stored, self._fit
         if stored is None or f is None:
             return UpdateReport(0, None, False, time.perf_counter() - t0, None, 0, ("no history",))
@@ -188,7 +197,8 @@ class PredictCore:
             weekends = [Weekend(r.round, bool(r.sprint), year == 2014 and r.round == last) for r in left.races]
             return fc.title_forecast(fit_, self._history, year=year, after_round=rnd, kind=kind,
                                      standings=standings, remaining=weekends, max_points=left.max_points,
-                                     p=self.params, seed=self.seed, fitted_at=self._fitted_at())
+                                     p=self.params, seed=self.seed, fitted_at=self._fitted_at(),
+                                     draws=self.title_draws, sims=self.title_sims)
 
         return self._cached(("title", year, after_round, kind), make)  # type: ignore[no-any-return]
 
