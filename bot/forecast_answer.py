@@ -111,6 +111,8 @@ async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime)
         event = await store.event_by_round(year, rnd)
     else:
         year, rnd = event.year, event.round
+    if event is not None:
+        plan.event = event  # the conversation remembers the race ("and ferrari?" asks about it)
     past = event is not None and event.date is not None and event.date < now.date()
     fc = await predictor.race(year, rnd)
     if past and fc.data_through is not None and fc.data_through >= (year, rnd):

@@ -288,6 +288,9 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
         elif not plan.years:
             plan.event = before.event
             plan.year = before.event.year
+    if plan.focus == before.focus == "prediction" and plan.event is None and before.event is not None \
+            and not plan.years:
+        plan.event, plan.year = before.event, before.event.year  # "and mclaren?": the same race's forecast
     if not plan.years and before.years and plan.event is None:
         plan.years = list(before.years)
         plan.year = before.year

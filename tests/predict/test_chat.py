@@ -259,3 +259,16 @@ async def test_without_a_predictor_a_future_question_is_never_a_past_result(mid_
     plan = await resolve_question(mid_app.store, "who will win next race", now=MID)
     reply = await forecast_reply(mid_app.store, None, plan, now=MID)
     assert reply.text == m.NO_PREDICTIONS
+
+
+async def test_follow_ups_keep_the_race_of_the_forecast(mid_app: App) -> None:
+    conv = {"conversation_id": "forecast-thread"}
+    first = (await ask(mid_app, "who will win at monza", **conv)).text
+    assert "2023 Italian Grand Prix" in first
+    team = (await ask(mid_app, "and mclaren?", **conv)).text
+    assert "2023 Italian Grand Prix" in team and "**McLaren** win (either car)" in team
+    nxt = (await ask(mid_app, "who wins the next race", **conv)).text
+    race = f"2023 {race_named(2023, next_round(MID))}"
+    assert race in nxt
+    again = (await ask(mid_app, "what about leclerc", **conv)).text
+    assert race in again and "**Charles Leclerc** (LEC" in again
