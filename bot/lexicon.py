@@ -202,7 +202,7 @@ NOT_HELD = re.compile(
 PREDICTION = re.compile(
     r"\b(predict(ion|ions|ed|s)?|projected|will win|gonna win|going to win|odds|chances?|bet on|betting|"
     r"favou?rites?|faves?|forecast(s|ed)?|probabilit(y|ies)|likely to|tips? for|shot at|"
-    r"who wins (on )?(sunday|saturday|next|this)|who wins the (title|championship|wdc|wcc)|win next|"
+    r"who wins (on |the )?(sunday|saturday|next|this)|who wins the (title|championship|wdc|wcc)|win next|"
     r"who (do|would) (you|u|ya) (reckon|think|fancy)(?=( \w+){0,2} (wins?|takes?|gets?|will)\b)|takes? (it|the win|the victory) (this|on|next)|"
     r"(will|ll|gonna|going to)(?=( \w+){0,3} (win|score|finish|podium|make the podium|get (a )?podium|"
     r"take (the )?(win|title|championship|pole)|be (on|in) the (podium|points)|be champion|be on pole|"
