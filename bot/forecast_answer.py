@@ -119,7 +119,7 @@ async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime)
         raise PredictUnavailable(ALREADY_FOLDED.format(year=year, event=fc.event_name))
     focus = Focus(codes=tuple(d.code for d in plan.drivers if d.code),
                   teams=tuple(plan.teams), market=market_of(plan))
-    text = race_text(fc, focus, past=past)
+    text = race_text(fc, focus, past=past, through_name=await _race_name(store, fc.data_through))
     # "will norris win a race this year": a season question; we answer the next race, and say so.
     return f"{ONE_RACE}\n{text}" if plan.event is None and plan.years else text
 
@@ -160,7 +160,16 @@ async def title_season(store: Store, predictor: Any, plan: QueryPlan, now: dt.da
 
 async def _title(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> str:
     tf = await title_forecast(store, predictor, plan, now)
-    return title_text(tf, named=_named_keys(plan, tf))
+    return title_text(tf, named=_named_keys(plan, tf),
+                      through_name=await _race_name(store, (tf.year, tf.after_round)))
+
+
+async def _race_name(store: Store, at: tuple[int, int] | None) -> str | None:
+    """The name of the race at (year, round), for "data through 2023 round 13 (Dutch Grand Prix)"."""
+    if at is None:
+        return None
+    ev = await store.event_by_round(*at)
+    return ev.name if ev is not None else None
 
 
 async def title_forecast(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> TitleForecast:

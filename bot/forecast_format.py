@@ -81,8 +81,11 @@ def chance(p: float, iv: tuple[float, float]) -> str:
     return f"{pct(p)} {interval(iv)}"
 
 
-def through(data_through: tuple[int, int] | None) -> str:
-    return f"{data_through[0]} round {data_through[1]}" if data_through else NO_DATA_YET
+def through(data_through: tuple[int, int] | None, name: str | None = None) -> str:
+    """"2023 round 13 (Dutch Grand Prix)": the last race the model has seen."""
+    if not data_through:
+        return NO_DATA_YET
+    return f"{data_through[0]} round {data_through[1]}" + (f" ({name})" if name else "")
 
 
 def stamp(when: dt.datetime) -> str:
@@ -112,11 +115,12 @@ class Focus:
     market: Market = "win"
 
 
-def race_text(fc: RaceForecast, focus: Focus = Focus(), *, past: bool = False, top: int = TOP_RACE) -> str:
+def race_text(fc: RaceForecast, focus: Focus = Focus(), *, past: bool = False, top: int = TOP_RACE,
+              through_name: str | None = None) -> str:
     """The race forecast: header, the named drivers or teams first, the top contenders,
     what drives it, and when the model was updated."""
     if past:
-        head = PAST_HEAD.format(year=fc.year, event=fc.event_name, through=through(fc.data_through))
+        head = PAST_HEAD.format(year=fc.year, event=fc.event_name, through=through(fc.data_through, through_name))
     else:
         head = RACE_HEAD.format(year=fc.year, event=fc.event_name, stage=STAGE_WORDS.get(fc.stage, fc.stage))
     lines = [head]
@@ -140,8 +144,8 @@ def race_text(fc: RaceForecast, focus: Focus = Focus(), *, past: bool = False, t
                                         points=chance(d.p_points, d.p_points_interval)))
     if fc.drivers_note:
         lines.append(DRIVES.format(note=fc.drivers_note))
-    lines.append(FOOTER.format(updated=stamp(fc.updated_at), through=through(fc.data_through), runs=fc.runs,
-                               what="races"))
+    lines.append(FOOTER.format(updated=stamp(fc.updated_at), through=through(fc.data_through, through_name),
+                               runs=fc.runs, what="races"))
     return "\n".join(lines)
 
 
@@ -172,7 +176,8 @@ def team_line(fc: RaceForecast, ref: str, name: str, market: Market) -> str:
     return TEAM_ANY.format(team=name, what=TEAM_WHAT[market], lo=pct(lo), hi=pct(hi), cars=each)
 
 
-def title_text(tf: TitleForecast, named: Iterable[str] = (), *, top: int = TOP_TITLE) -> str:
+def title_text(tf: TitleForecast, named: Iterable[str] = (), *, top: int = TOP_TITLE,
+               through_name: str | None = None) -> str:
     """Title odds: each contender's chance with its interval, points and the most they can
     still reach; an entry that cannot win says so; a decided season says who won."""
     word = KIND_WORD.get(tf.kind, tf.kind)
@@ -189,7 +194,7 @@ def title_text(tf: TitleForecast, named: Iterable[str] = (), *, top: int = TOP_T
     shown = list(tf.entries[:top]) + [by_key[k] for k in wanted if by_key[k] not in tf.entries[:top]]
     for i, e in enumerate(shown, 1):
         lines.append(_title_line(i, e, tf))
-    lines.append(FOOTER.format(updated=stamp(tf.updated_at), through=f"{tf.year} round {tf.after_round}",
+    lines.append(FOOTER.format(updated=stamp(tf.updated_at), through=through((tf.year, tf.after_round), through_name),
                                runs=tf.runs, what="seasons"))
     return "\n".join(lines)
 

@@ -239,7 +239,8 @@ async def test_a_past_race_shows_the_forecast_made_before_it(late_app: App) -> N
     british = round_of("British Grand Prix")
     text = (await ask(late_app, "who was predicted to win the british gp")).text
     assert "2023 British Grand Prix — the forecast made before the race" in text
-    assert f"data through 2023 round {british - 1} only" in text and "won the" not in text
+    before = f"data through 2023 round {british - 1} ({race_named(2023, british - 1)}) only"
+    assert before in text and "won the" not in text
     _check_forecast_text(text)
 
 
