@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 from bot import messages as m
@@ -39,6 +40,16 @@ FORECAST_SUGGESTIONS = ("Title odds", "Who is favourite for the next race?")
 _TITLE_WORDS = frozenset({"title", "titles", "championship", "championships", "champion", "champions", "wdc",
                           "wcc", "crown", "crowned"})
 _TEAM_WORDS = frozenset({"constructors", "constructor", "teams", "team", "wcc"})
+
+
+# "before qualifying" / "with the grid": which stage the fan wants (default: the grid when stored).
+_STAGE = re.compile(r"\b(?:(before|pre|ahead of|without)|(after|post|with))[ -]?(?:the )?(?:quali|qualifying|grid)\b")
+
+
+def stage_asked(text: str) -> bool | None:
+    """True = after qualifying, False = before it, None = not said."""
+    mt = _STAGE.search(fold(text))
+    return None if mt is None else mt.group(2) is not None
 
 
 def predictor_of(deps: Any) -> Any | None:
@@ -94,7 +105,8 @@ async def forecast_reply(store: Store, predictor: Any | None, plan: QueryPlan, *
 
 
 async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> str:
-    if plan.session_type in ("Q", "SQ") or "pole" in _tags(plan):
+    stage = stage_asked(plan.text)
+    if stage is None and (plan.session_type in ("Q", "SQ") or "pole" in _tags(plan)):
         raise PredictUnavailable(NO_QUALI)
     event = plan.event
     if event is None and plan.round is not None and plan.years:
@@ -114,7 +126,7 @@ async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime)
     if event is not None:
         plan.event = event  # the conversation remembers the race ("and ferrari?" asks about it)
     past = event is not None and event.date is not None and event.date < now.date()
-    fc = await predictor.race(year, rnd)
+    fc = await predictor.race(year, rnd, after_quali=stage)
     if past and fc.data_through is not None and fc.data_through >= (year, rnd):
         raise PredictUnavailable(ALREADY_FOLDED.format(year=year, event=fc.event_name))
     focus = Focus(codes=tuple(d.code for d in plan.drivers if d.code),

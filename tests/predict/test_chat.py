@@ -273,3 +273,13 @@ async def test_follow_ups_keep_the_race_of_the_forecast(mid_app: App) -> None:
     assert race in nxt
     again = (await ask(mid_app, "what about leclerc", **conv)).text
     assert race in again and "**Charles Leclerc** (LEC" in again
+
+
+async def test_the_stage_can_be_asked(mid_app: App) -> None:
+    """Before qualifying = the ratings alone (no grid shown); with the grid = after it."""
+    before = (await ask(mid_app, "/f1 predict monza before quali")).text
+    after = (await ask(mid_app, "who will win at monza with the grid")).text
+    assert "forecast before qualifying" in before and "on the grid" not in before
+    assert "forecast after qualifying" in after and "P1 on the grid" in after
+    _check_forecast_text(before)
+    _check_forecast_text(after)
