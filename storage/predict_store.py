@@ -127,11 +127,11 @@ def calendar(engine: Engine, year: int) -> list[EventRow]:
 
 
 def future_events(engine: Engine, after: dt.date) -> list[EventRow]:
-    """Championship rounds dated on or after `after`, soonest first."""
+    """Championship rounds dated on or after `after`, soonest first (a season or two: small)."""
     e = table(Event)
     stmt = (select(e.c.year, e.c.round, e.c.name, e.c.date)
             .where(e.c.date >= after, e.c.round >= 1, func.coalesce(e.c.format, "") != "testing")
-            .order_by(e.c.date, e.c.round).limit(5))
+            .order_by(e.c.date, e.c.round))
     with engine.connect() as conn:
         return [EventRow(*row) for row in conn.execute(stmt)]
 

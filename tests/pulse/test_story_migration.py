@@ -49,7 +49,7 @@ def test_upgrade_from_0005_keeps_the_queue_and_adds_stories(db_url: str) -> None
                  "mid": None},
             ])
         result = migrate.ensure_schema(engine)
-        assert result.before == PREVIOUS and result.after == migrate.head() == "0006_pulse_stories"
+        assert result.before == PREVIOUS and result.after == migrate.head()  # 0006 and any later revision
         assert migrate.drift(engine) == []
         assert {"story", "edits_id"} <= _columns(engine)
         assert {"ix_pulse_delivery_story", "ix_pulse_delivery_edits"} <= _indexes(engine)
