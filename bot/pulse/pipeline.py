@@ -28,6 +28,7 @@ from bot.pulse.stories import PHASE, Told, tell
 from bot.pulse.types import PulseHighlight
 from storage import pulse_store
 from storage.pulse_store import Message, StoredHighlight, Subscription
+from storage.race_feed import RaceFeed
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,13 @@ def detect_session(engine: Engine, session_id: int, *, now: float | None = None,
     """Run detection over the stored session; store and return the highlights not stored yet.
     `title_odds` (the predictor's line, fetched by `run_session`) goes into the championship
     highlight: the detectors stay pure and read it from the feed."""
-    feed = pulse_store.load_feed(engine, session_id)
+    return detect_feed(engine, session_id, pulse_store.load_feed(engine, session_id), now=now,
+                       title_odds=title_odds)
+
+
+def detect_feed(engine: Engine, session_id: int, feed: RaceFeed, *, now: float | None = None,
+                title_odds: str = "") -> list[StoredHighlight]:
+    """`detect_session` over a feed already loaded."""
     if title_odds:
         feed = dataclasses.replace(feed, info=dataclasses.replace(feed.info, title_odds=title_odds))
     highlights = detect_all(feed)
@@ -132,8 +139,9 @@ async def run_session(
     """The service's hook after an ingest: detect what is new and queue it for channels.
     With a predictor, a race's championship highlight carries the title odds, and a classified
     qualifying queues the race's preview (`post_preview`)."""
-    odds = await title_odds_after(engine, session_id, predictor)
-    new = await asyncio.to_thread(detect_session, engine, session_id, now=now, title_odds=odds)
+    feed = await asyncio.to_thread(pulse_store.load_feed, engine, session_id)
+    odds = await title_odds_after(feed, predictor)
+    new = await asyncio.to_thread(detect_feed, engine, session_id, feed, now=now, title_odds=odds)
     session_type = new[0].prefix.rsplit(":", 1)[-1] if new else "R"
     # A digest closed by this run, or a story's next chapter, reads the earlier highlights.
     everything = None
@@ -150,18 +158,19 @@ async def run_session(
     return PulseRun(session_id=session_id, new_highlights=len(new), messages=n)
 
 
-async def title_odds_after(engine: Engine, session_id: int, predictor: Any | None) -> str:
-    """The title-odds line after a grand prix ("" for other sessions, without a predictor, or
-    when it has no forecast: the championship highlight then reads as before)."""
-    if predictor is None:
-        return ""
-    where = await asyncio.to_thread(pulse_store.session_round, engine, session_id)
-    if where is None or where[2] != "R":
+async def title_odds_after(feed: RaceFeed, predictor: Any | None) -> str:
+    """The title-odds line after a classified grand prix ("" for other sessions, a race still
+    running, without a predictor, or when it has no forecast: the championship highlight then
+    reads as before). The model first folds the result in (a no-op when the service's update
+    after the ingest already did), so the odds are those after this race."""
+    info = feed.info
+    if predictor is None or info.session_type != "R" or not (feed.final and feed.results):
         return ""
     try:
-        tf = await predictor.title(where[0], after_round=where[1])
+        await predictor.update()
+        tf = await predictor.title(info.year, after_round=info.round)
     except Exception:  # the odds are extra: the race's highlights go out without them
-        log.warning("pulse: no title odds after session %s", session_id, exc_info=True)
+        log.warning("pulse: no title odds after %s round %s", info.year, info.round, exc_info=True)
         return ""
     return odds_line(tf)
 
