@@ -60,3 +60,34 @@ def test_backtest_walk_forward_equals_the_service_path(demo_engine: Engine, full
             assert walked.keys() == mine.keys()
             for code, p in walked.items():
                 assert p == pytest.approx(mine[code], abs=1e-4)  # the backtest rounds to 4 places
+
+
+def _grid_is_quali_round() -> int:
+    """A 2023 round (from round 5) whose starting grid is exactly its qualifying order (raw CSV):
+    no penalties, so the grid a store has before the race is the official one."""
+    ids = race_ids(demo_csv())
+    quali: dict[int, dict[str, int]] = {}
+    grid: dict[int, dict[str, int]] = {}
+    for r in read_csv(demo_csv() / "qualifying.csv"):
+        quali.setdefault(ids[r["raceId"]][1], {})[r["driverId"]] = int(r["position"])
+    for r in read_csv(demo_csv() / "results.csv"):
+        grid.setdefault(ids[r["raceId"]][1], {})[r["driverId"]] = int(r["grid"])
+    return next(rnd for rnd in range(5, 23) if quali.get(rnd) == grid.get(rnd))
+
+
+def test_an_after_qualifying_forecast_is_the_same_without_the_race(tmp_path: Path,
+                                                                     full: PredictCore) -> None:
+    rnd = _grid_is_quali_round()
+    cut = copy_csv(demo_csv(), tmp_path / "quali",
+                   keep=lambda f, race, r: race[1] < rnd or (race[1] == rnd and f == "qualifying.csv"))
+    truncated = PredictCore(history_engine(tmp_path / "q.db", cut), draws=100, sims=10)
+    a = truncated.race(2023, rnd)  # qualifying stored, race not run: the grid is used
+    b = full.race(2023, rnd, after_quali=True)
+    assert a.stage == b.stage == "after_quali"
+    assert a.drivers == b.drivers and a.data_through == b.data_through == (2023, rnd - 1)
+    # The grid shown is the raw qualifying order of that round.
+    ids = {k for k, v in race_ids(demo_csv()).items() if v == (2023, rnd)}
+    code = {r["driverId"]: r["code"] for r in read_csv(demo_csv() / "drivers.csv")}
+    raw = {code[r["driverId"]]: int(r["position"]) for r in read_csv(demo_csv() / "qualifying.csv")
+           if r["raceId"] in ids}
+    assert {d.code: d.grid for d in a.drivers} == raw
