@@ -65,8 +65,8 @@ def wants_title(plan: QueryPlan) -> bool:
     """"title odds", "championship chances 2025": the title; a race named makes it the race."""
     if plan.event is not None:
         return False
-    return bool({"champion", "title_fight", "standings", "can_win"} & _tags(plan)
-                or set(fold(plan.text).split()) & _TITLE_WORDS)
+    return plan.scope == "season" or bool({"champion", "title_fight", "standings", "can_win"} & _tags(plan)
+                                          or set(fold(plan.text).split()) & _TITLE_WORDS)
 
 
 def market_of(plan: QueryPlan) -> Market:
@@ -81,10 +81,13 @@ def market_of(plan: QueryPlan) -> Market:
 
 
 def title_kind(plan: QueryPlan) -> TitleKind:
-    if plan.standings_kind == "constructors":
-        return "constructors"
+    """The constructors' title when teams are asked about (or were, in the conversation)."""
     words = set(fold(plan.text).split())
-    return "constructors" if not plan.drivers and (plan.teams or words & _TEAM_WORDS) else "drivers"
+    if plan.drivers or words & {"drivers", "driver", "wdc"}:
+        return "drivers"
+    if plan.standings_kind == "constructors" or plan.teams or words & _TEAM_WORDS:
+        return "constructors"
+    return "drivers"
 
 
 async def forecast_reply(store: Store, predictor: Any | None, plan: QueryPlan, *, now: dt.datetime,
@@ -95,6 +98,7 @@ async def forecast_reply(store: Store, predictor: Any | None, plan: QueryPlan, *
         return Reply(text=m.NO_PREDICTIONS)
     try:
         if wants_title(plan) if title is None else title:
+            plan.scope = "season"  # remembered: "and the constructors?" asks for their title odds
             text = await _title(store, predictor, plan, now)
         else:
             text = await _race(store, predictor, plan, now)
@@ -172,6 +176,7 @@ async def title_season(store: Store, predictor: Any, plan: QueryPlan, now: dt.da
 
 async def _title(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> str:
     tf = await title_forecast(store, predictor, plan, now)
+    plan.standings_kind = tf.kind  # remembered for a follow-up ("what about after round 16")
     return title_text(tf, named=_named_keys(plan, tf),
                       through_name=await _race_name(store, (tf.year, tf.after_round)))
 

@@ -289,12 +289,13 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
             plan.event = before.event
             plan.year = before.event.year
     if plan.focus == before.focus == "prediction" and plan.event is None and before.event is not None \
-            and not plan.years:
+            and not plan.years and not set(t.split()) & {"title", "championship", "wdc", "wcc", "champion"}:
         plan.event, plan.year = before.event, before.event.year  # "and mclaren?": the same race's forecast
     if not plan.years and before.years and plan.event is None:
         plan.years = list(before.years)
         plan.year = before.year
-    if plan.focus in ("standings", "points_gap") and plan.round is None and before.round is not None \
+    title_odds = plan.focus == before.focus == "prediction" and plan.scope == "season" and plan.event is None
+    if (plan.focus in ("standings", "points_gap") or title_odds) and plan.round is None and before.round is not None \
             and plan.years == before.years:
         plan.round = before.round
     if plan.focus in ("standings", "champion", "points_gap", "can_win") and not plan.drivers and (

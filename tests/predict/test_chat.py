@@ -283,3 +283,16 @@ async def test_the_stage_can_be_asked(mid_app: App) -> None:
     assert "forecast after qualifying" in after and "P1 on the grid" in after
     _check_forecast_text(before)
     _check_forecast_text(after)
+
+
+async def test_title_follow_ups_keep_the_title(mid_app: App) -> None:
+    conv = {"conversation_id": "title-thread"}
+    assert "2023 drivers' title odds" in (await ask(mid_app, "title odds", **conv)).text
+    assert "2023 constructors' title" in (await ask(mid_app, "and the constructors?", **conv)).text
+    late = (await ask(mid_app, "what about after round 16", **conv)).text
+    assert "2023 constructors' title" in late and "round 16" in late
+    drivers = (await ask(mid_app, "and the drivers?", **conv)).text
+    assert "2023 drivers' title odds** after round 16" in drivers
+    race = (await ask(mid_app, "predict monza", **conv)).text
+    assert "2023 Italian Grand Prix" in race
+    assert "drivers' title odds" in (await ask(mid_app, "and the title odds?", **conv)).text
