@@ -246,6 +246,8 @@ _CLUE_WORDS = frozenset(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", " ".
 _SPELL_VOCAB = sorted(
     (_CLUE_WORDS - set(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", lx.NOT_HELD.pattern + lx.PREDICTION.pattern))))
     | {w for w in lx.FILLER if len(w) >= 4} | set(lx.MONTHS) | set(lx.ORDINALS)
+    # Forecasts are answered now: "predicition", "favorite", "odss" are meant as these.
+    | {"prediction", "predict", "forecast", "favourite", "favorite", "probability", "chances", "odds"}
 )  # never respelt into a refusal ("blanking" is not "braking")
 
 # The words of a clue we keep for slots rather than consuming ("last lap": lap slot).

@@ -89,6 +89,10 @@ async def late_app(demo_url: str) -> AsyncIterator[App]:
     ("gimme ur tips for the next race", None, [], []),
     ("title odds", None, [], []),
     ("championship chances 2023 after round 10", None, [], []),
+    # Typed in a hurry: misspelt forecast words are read as meant.
+    ("predicition for monza", "Italian Grand Prix", [], []),
+    ("whos the favourtie for zandvoort", "Dutch Grand Prix", [], []),
+    ("forcast for the next race", None, [], []),
 ])
 async def test_forecast_phrasings_read_as_predictions(mid_app: App, question: str, race: str | None,
                                                       drivers: list[str], teams: list[str]) -> None:
