@@ -151,11 +151,16 @@ async def _next_by_clock(store: Store, now: dt.datetime) -> tuple[int, int] | No
 
 
 async def _round_by_clock(store: Store, year: int, now: dt.datetime) -> int | None:
-    """The last round of `year` run before today, while the season is still going (None once
-    it is over or not begun: the predictor then takes the last round with results)."""
+    """The last round of `year` with results and not after today, while the season is still
+    going (None once it is over or not begun: the predictor then takes the last round with
+    results). Today's race counts once its result is in; a store holding results past the
+    clock (the demo, a replay) is read as of the clock."""
     events = await store.events(year)
-    run = [e.round for e in events if e.date is not None and e.date < now.date()]
-    return max(run) if run and len(run) < len(events) else None
+    by_clock = [e.round for e in events if e.date is not None and e.date <= now.date()]
+    if not by_clock or len(by_clock) == len(events):
+        return None
+    last = await store.last_event_with_results(year=year)
+    return min(max(by_clock), last.round) if last is not None else None
 
 
 async def title_season(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> int:
