@@ -46,6 +46,7 @@ class BotDeps:
     conversation: ConversationHandler | None = None
     charts: Any | None = None  # bot.charts.Charts (drawing pool and cache), built in build_app
     predictor: Any | None = None  # bot.predict.service.Predictor (model thread, forecast cache), built in build_app
+    lab: Any | None = None  # bot.lab.service.RaceLab (worker process and cache), built in build_app
     # Per-channel moderator settings (answers on/off, LLM on/off, rate limits, style),
     # cached; set by `bot.policy.install_hooks` (wired in `build_app`).
     channel_policies: ChannelPolicyCache | None = None

@@ -25,6 +25,7 @@ from bot.context import build_context
 from bot.errors import UserError
 from bot.forecast_answer import forecast_reply, predictor_of, title_odds_for
 from bot.intents import all_intents, schedule
+from bot.lab_answer import battle_answer, battle_lap, read_question, whatif_answer
 from bot.model import Image, Reply
 from bot.question import (
     NotUnderstood,
@@ -38,6 +39,8 @@ from bot.upcoming import season_reply, upcoming_reply
 from storage.conversations import ConversationState
 
 log = logging.getLogger(__name__)
+
+LAB_INTENTS = frozenset({"whatif", "best_strategy", "battle"})
 
 _FOLLOW_UPS: dict[str, tuple[str, ...]] = {
     "winner": ("Who was on the podium?", "Who set the fastest lap?"),
@@ -157,6 +160,11 @@ class ConversationHandler:
             if state is not None:
                 await self._note_turn(ctx, state, text, reply.text, resolved)
             return reply
+        if resolved.focus in LAB_INTENTS:  # simulated: a placeholder edited with the answer (bot/lab_answer.py)
+            await self._lab(ctx, resolved, text)
+            if state is not None:
+                await self._note_turn(ctx, state, text, "", resolved)
+            return None
         res, context, fallback = await self._build(ctx, resolved)
         # A question that names nothing and asks for nothing we know (small talk,
         # "ignore previous instructions ...") gets the plain refusal, not a model call.
@@ -216,6 +224,12 @@ class ConversationHandler:
         state.plan["answered"] = await answered_driver(ctx.store, answer if answer is not None else said, res)
         await self._remember(ctx, state)
 
+    async def _lab(self, ctx: CommandContext, res: Resolved, text: str) -> None:
+        if res.focus == "battle":
+            await battle_answer(ctx, res, battle_lap(text))
+        else:
+            await whatif_answer(ctx, res, read_question(text))
+
     async def _chart(self, ctx: CommandContext, res: Resolved) -> Reply:
         if ctx.deps.charts is None:
             raise UserError(NO_CHARTS)
@@ -237,7 +251,7 @@ class ConversationHandler:
                 plan = await resolve_question(ctx.store, part, now=ctx.now(), prior=prior)
             except UserError:
                 return None
-            if plan.focus == "unknown":
+            if plan.focus == "unknown" or plan.focus in LAB_INTENTS:  # a simulation is asked alone
                 return None
             key = (plan.focus, plan.event.id if plan.event else None, tuple(d.id for d in plan.drivers),
                    plan.session_type, plan.position, plan.metric)

@@ -31,6 +31,7 @@ _EVENT_NEEDS: dict[str, str] = {
     "winner": "race", "podium": "race", "pole": "race", "results": "race", "gap": "race",
     "fastest_lap": "race", "pitstops": "race", "stints": "laps", "laps": "laps", "compare": "laps",
     "pace": "laps", "weather": "laps", "flags": "race", "penalties": "laps",
+    "whatif": "laps", "best_strategy": "laps", "battle": "laps",  # Race Lab (bot/lab_answer.py)
 }
 # Intents that cannot be answered without naming drivers (how many).
 _DRIVERS_NEEDED = {"laps": 1, "compare": 2, "driver_lap": 1, "team_of": 1, "gap_to_pole": 1}

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     rate_user_per_min: int = 10
     rate_channel_per_min: int = 30
 
+    # Race Lab (what-if, battle forecast): worker processes and the time limit of one job.
+    lab_workers: int = Field(default=1, ge=1)
+    lab_timeout_s: float = Field(default=60.0, gt=0)
+    lab_runs: int = Field(default=10_000, ge=100)
+
     # Service
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108

@@ -149,6 +149,15 @@ _CLUES: list[tuple[str, str]] = [
     # A picture of the data: "plot", "chart", "graph", "visualise" (bot/charts draws it).
     ("chart", r"\b(chart|charts|plot(ted|ting|s)?|boxplots?|graph|graphs|graphed|visuali[sz](e|ed|ation)|diagram|infographic)\b|"
               r"\bdraw (me )?(a|the|out)\b"),
+    # Race Lab (bot/lab_answer.py): best strategy, what-if, battle forecast. Before "predict"
+    # ("forecast") and "stints" ("strategy"), which would take their words otherwise.
+    ("best_strategy", r"\b(best|optimal|ideal|fastest|quickest|optimum) (race |tyre |tire |pit )?(strateg(y|ies)|strats?)\b"),
+    ("whatif", r"\bwhat if\b|\bwhat would (have )?happen(ed)? if\b|\b(stay|stayed|staying) out\b|"
+               r"\bhave (worked|paid off)\b|\b(worked|work) (out )?better\b|\balternative strateg(y|ies)\b|"
+               r"\bhad (he |she |they )?(pitted|stopped|boxed)\b|\bhave (done|gone|finished) better\b|"
+               r"\bhave (gained|been (better|faster|quicker))\b|\bif (he|she|they) had\b"),
+    ("battle", r"\bbattle forecast\b|\b((gonna|going to) )?(catch|catches|catching|pass|passes|overtake|overtakes|reel in|get past|"
+               r"close the gap)\b(?! (stats?|counts?|made))"),
     # Only the second word: "title" / "championship" stay clues for the standings rules.
     ("title_fight", r"(?<=\btitle )(fight|battle|chase)\b|(?<=\bchampionship )(fight|battle|chase)\b"),
     ("distribution", r"\bdistributions?\b|\bbox(?= ?plots?\b)|\bviolins?\b"),
@@ -870,6 +879,17 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
     if "chart" in tags:
         plan.chart = chart_kind(tags, words, plan)
         return go("chart")
+    # Race Lab questions: the handler asks for whatever is missing (a driver, a second one).
+    if "best_strategy" in tags and has_d:
+        return go("best_strategy")
+    if "whatif" in tags:
+        return go("whatif")
+    if "battle" in tags and len(plan.drivers) == 2 and "how_many" not in tags:
+        if words & {"did", "when", "where", "passed", "overtook"} and "battle" not in words:
+            # "did hamilton pass russell": what happened, not a forecast; said back, not guessed.
+            plan.unknown.append("pass")
+            return None
+        return go("battle")
     if "predict" in tags or ("future" in tags and not ({"calendar", "when", "schedule_next", "sessions"} & tags)):
         return go("prediction")
     if "can_win" in tags:

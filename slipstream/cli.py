@@ -56,6 +56,7 @@ def _register_all() -> None:
     from slipstream import cli_pulse; cli_pulse.register(app)  # noqa: E702, I001
     from slipstream import cli_bootstrap; cli_bootstrap.register(app)  # noqa: E702, I001
     from slipstream import cli_predict; cli_predict.register(app)  # noqa: E702, I001
+    from slipstream import cli_lab; cli_lab.register(app)  # noqa: E702, I001
 
 
 def _flags_as_flags(cmd: Any) -> None:

@@ -96,6 +96,11 @@ async def _serve(built: App, *, console: bool, stop: asyncio.Event, t0: float) -
     # Indexes the first questions need, built before any platform connects; then the
     # long-lived heap is frozen so full garbage collections stop walking it.
     await warm_up(built.store)
+    if built.deps.lab is not None:  # the Race Lab worker (and numpy in it) before the first what-if
+        try:
+            await built.deps.lab.warm()
+        except Exception:  # it starts on the first what-if instead
+            log.warning("race lab worker did not start", exc_info=True)
 
     def poster_ready(poster: ChannelPoster) -> None:
         service.add_poster(poster)

@@ -30,6 +30,7 @@ from bot.charts import Charts
 from bot.commands import register_all
 from bot.conversation import ConversationHandler
 from bot.dispatch import Dispatcher
+from bot.lab.service import RaceLab
 from bot.model import ChannelPoster
 from bot.predict.service import Predictor
 from bot.registry import Registry
@@ -83,6 +84,8 @@ class App:
             self.deps.charts.close()  # the drawing thread; nothing queued is lost
         if self.deps.predictor is not None:
             self.deps.predictor.close()  # the model thread; a running update finishes first
+        if self.deps.lab is not None:
+            self.deps.lab.close()  # the simulation worker process; nothing is stored there
         if self.deps.llm is not None and hasattr(self.deps.llm, "aclose"):
             try:
                 await self.deps.llm.aclose()
@@ -245,6 +248,9 @@ def build_app(
         conversation=ConversationHandler(),
         charts=Charts(store),
         predictor=Predictor(store),
+        # The worker process starts on the first what-if, not here (`ask` never pays for it).
+        lab=RaceLab(store, workers=settings.lab_workers, timeout_s=settings.lab_timeout_s,
+                    runs=settings.lab_runs),
     )
     # Stored moderators and per-channel settings apply on every path (chat, ask, adapters).
     from bot.policy import install_hooks

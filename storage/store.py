@@ -25,9 +25,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from storage import chart_data as cd
-from storage import claims
+from storage import claims, lab_data
 from storage import conversations as conv
 from storage import queries as q
+from storage.lab_types import RaceData
 from storage.versions import DataVersion, data_version
 
 T = TypeVar("T")
@@ -236,6 +237,11 @@ class Store:
 
     async def races_with_laps(self, *, limit: int = 5) -> list[q.EventInfo]:
         return await self.run(cd.races_with_laps, limit=limit)
+
+    # -- Race Lab (storage.lab_data): one race's laps, stops, classification and history
+    async def race_data(self, year: int, round_: int) -> RaceData:
+        """Raises `storage.lab_data.NoLapData` when the race or its laps are not stored."""
+        return await self.run(lab_data.race_data, year, round_)
 
     async def season_results(self, year: int, session_type: str = "R") -> list[cd.SeasonResult]:
         return await self.run(cd.season_results, year, session_type)

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot.charts.gather import Gatherer, Request
-from bot.charts.plot import draw
+from bot.charts.plot import Plot, draw
 from bot.errors import UserError
 from bot.model import Image
 from storage.store import Store
@@ -102,6 +102,27 @@ class Charts:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return result
+
+    async def draw_plot(self, plot: Plot, filename: str, alt: str) -> Image:
+        """A picture whose data was made elsewhere (the Race Lab's finishing-position
+        distributions), drawn by the same worker with the same time limit and cache."""
+        key = ("plot", plot)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit.image
+        loop = asyncio.get_running_loop()
+        try:
+            png = await asyncio.wait_for(loop.run_in_executor(self._pool, draw, plot), self.timeout_s)
+        except TimeoutError:
+            raise UserError(TIMEOUT_TEXT) from None
+        self.draws += 1
+        image = Image(filename, png, alt)
+        if self.cache_size > 0:
+            self._cache[key] = ChartResult(image, plot.title)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return image
 
     def close(self) -> None:
         """Shut the worker down (waits for a draw in progress)."""

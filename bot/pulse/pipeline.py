@@ -20,9 +20,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.forecast_format import odds_line
+from bot.lab import CircuitParams
 from bot.prompting import Style
 from bot.pulse.commentary import Commentator
 from bot.pulse.detectors import detect_all
+from bot.pulse.forecast import add_forecasts
 from bot.pulse.preview import preview_highlight
 from bot.pulse.stories import PHASE, Told, tell
 from bot.pulse.types import PulseHighlight
@@ -48,8 +50,29 @@ def detect_feed(engine: Engine, session_id: int, feed: RaceFeed, *, now: float |
     if title_odds:
         feed = dataclasses.replace(feed, info=dataclasses.replace(feed.info, title_odds=title_odds))
     highlights = detect_all(feed)
+    # Battles told for the first time carry the Race Lab forecast (`bot.pulse.forecast`); the
+    # circuit is fitted only when there is one (most ingests of a live race have none).
+    stored = {s.key for s in pulse_store.session_highlights(engine, session_id)}
+    if any(h.kind == "battle" and h.key not in stored for h in highlights):
+        highlights = add_forecasts(feed, highlights, circuit_params(engine, feed), skip=stored)
     teams = {code: d.team for code, d in feed.drivers.items()}
     return pulse_store.save_highlights(engine, session_id, highlights, teams=teams, now=now)
+
+
+def circuit_params(engine: Engine, feed: pulse_store.RaceFeed) -> CircuitParams | None:
+    """The circuit's passing parameters for the battle forecast, from the Race Lab model fitted
+    on the stored race (this thread is already off the event loop); None (the forecast's
+    defaults) when the race cannot be fitted yet (a race with too few laps, no laps)."""
+    if not feed.info.is_race:
+        return None
+    try:
+        from bot.lab import fit_race_model
+        from storage.lab_data import race_data
+
+        return fit_race_model(race_data(engine, feed.info.year, feed.info.round)).circuit_params()
+    except Exception as exc:  # the forecast then uses general defaults; the highlights stand
+        log.info("battle forecast: no circuit fit for %s %s (%s)", feed.info.year, feed.info.round, exc)
+        return None
 
 
 def _style(sub: Subscription) -> Style:

@@ -1,0 +1,145 @@
+"""Backtest the Race Lab on stored races: strategy replay and battle forecasts (pure).
+
+`replay` scores one race's actual-strategy simulation against the official result;
+`battle_cases` pairs every Track Pulse battle with the forecast made from the laps
+up to its report and what happened in the next five laps; `brier` and
+`calibration` score those against a base-rate baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from bot.lab.battle import forecast, from_feed
+from bot.lab.types import CircuitParams, LapRecord, RaceData, RaceModel, SimResult
+from bot.pulse.detectors import detect_all
+from bot.pulse.state import RaceFeed
+
+PASS_WINDOW = 5
+EXTRAS = (0.3, 0.5, 0.7)  # battle_extra_s candidates, chosen leave-one-race-out
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayScore:
+    year: int
+    round: int
+    event: str
+    spearman: float
+    winner: str | None
+    most_likely_winner: str
+    winner_time_error: float | None  # relative: (simulated median - official) / official
+    drivers: tuple[dict[str, object], ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {"year": self.year, "round": self.round, "event": self.event,
+                "drivers": list(self.drivers)}
+
+
+def replay(model: RaceModel, sim: SimResult) -> ReplayScore:
+    """Official vs simulated order of the classified finishers, P(win), winner time error."""
+    mean = sim.mean_position()
+    pwin = sim.p_win()
+    off = model.official_position
+    classified = np.nonzero(off > 0)[0]
+    rho = (float(spearmanr(off[classified], mean[classified]).statistic)
+           if len(classified) > 2 else float("nan"))
+    winner_i = int(np.argmax(off == 1)) if (off == 1).any() else None
+    err = None
+    if winner_i is not None and model.winner_time_s:
+        t = sim.race_times_s[:, winner_i]
+        t = t[np.isfinite(t)]
+        if len(t):
+            err = float((np.median(t) - model.winner_time_s) / model.winner_time_s)
+    drivers = tuple(
+        {"code": model.codes[i], "official_position": int(off[i]) if off[i] > 0 else None,
+         "sim_mean_position": round(float(mean[i]), 2), "p_win": round(float(pwin[i]), 4)}
+        for i in np.argsort(np.where(off > 0, off, 100 + mean)))
+    return ReplayScore(model.year, model.round, model.event, rho,
+                       model.codes[winner_i] if winner_i is not None else None,
+                       model.codes[int(np.argmax(pwin))], err, drivers)
+
+
+@dataclass(frozen=True, slots=True)
+class BattleCase:
+    race: str
+    lap: int
+    chaser: str
+    leader: str
+    p_pass_5: float  # with the given circuit parameters
+    passed: bool
+    p_by_extra: tuple[float, ...] = ()  # P(pass in 5) for each of EXTRAS (cross-validation)
+
+
+def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[BattleCase]:
+    """Every battle Track Pulse reports in the race, forecast from the laps up to its lap."""
+    by = {(r.code, r.lap): r for r in data.laps}
+    out = []
+    for h in detect_all(feed):
+        if h.kind != "battle":
+            continue
+        chaser, leader = str(h.facts["behind"]), str(h.facts["ahead"])
+        n = h.lap
+        window = range(n + 1, n + PASS_WINDOW + 1)
+        recs = [by.get((c, k)) for c in (chaser, leader) for k in window]
+        # A position swapped by a stop is no pass, and a car out of the race cannot be
+        # passed on track: such battles are left out, not counted as "no pass".
+        if any(r is None or r.pit_in or r.pit_out for r in recs):
+            continue
+        passed = any(
+            (by[(chaser, k)].position or 99) < (by[(leader, k)].position or 99) for k in window)
+        # The forecast reads the feed, as the live detector would, up to lap n.
+        laps: Sequence[LapRecord] = [r for r in from_feed(feed.laps, (chaser, leader))
+                                     if r.lap <= n]
+        f = forecast(laps, chaser=chaser, leader=leader, lap=n, params=params)
+        by_extra = tuple(
+            forecast(laps, chaser=chaser, leader=leader, lap=n,
+                     params=replace(params, battle_extra_s=x)).p_pass_5 for x in EXTRAS)
+        out.append(BattleCase(f"{data.year} {data.event}", n, chaser, leader, f.p_pass_5, passed,
+                              by_extra))
+    return out
+
+
+def brier(p: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean((p - y) ** 2)) if len(p) else float("nan")
+
+
+def calibration(
+    p: np.ndarray, y: np.ndarray, bins: Sequence[float] = (0, 0.1, 0.25, 0.5, 0.75, 1.0001)
+) -> list[tuple[str, int, float, float]]:
+    """(bin, cases, mean forecast, observed rate) per probability bin."""
+    rows = []
+    for lo, hi in zip(bins, bins[1:], strict=False):
+        m = (p >= lo) & (p < hi)
+        if m.any():
+            rows.append((f"{lo:.0%}-{min(hi, 1):.0%}", int(m.sum()), float(p[m].mean()),
+                         float(y[m].mean())))
+    return rows
+
+
+def leave_one_race_out(
+    cases: Sequence[BattleCase],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """Forecasts and base rates where each race's battles are scored with the extra
+    threshold (and base rate) chosen on the OTHER races only: (p, base, y, chosen)."""
+    races = sorted({c.race for c in cases})
+    y_all = np.array([float(c.passed) for c in cases])
+    P = np.array([c.p_by_extra for c in cases]).reshape(len(cases), len(EXTRAS))
+    race_of = np.array([c.race for c in cases])
+    p = np.zeros(len(cases))
+    base = np.zeros(len(cases))
+    chosen: list[float] = []
+    for r in races:
+        test = race_of == r
+        train = ~test
+        if not train.any():
+            continue
+        scores = ((P[train] - y_all[train, None]) ** 2).mean(axis=0)
+        k = int(np.argmin(scores))
+        chosen.append(EXTRAS[k])
+        p[test] = P[test, k]
+        base[test] = y_all[train].mean()
+    return p, base, y_all, chosen

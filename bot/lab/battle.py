@@ -1,0 +1,156 @@
+"""Battle forecast: will the chaser catch and pass the car ahead? (pure, live-safe)
+
+From the two cars' laps up to `lap` only: the rolling pace difference over their
+last green laps, corrected for tyre age and compound (fuel burns alike for both on
+the same laps, so it cancels in the difference but is removed all the same), then
+projected forward with each car's degradation. A small Monte Carlo (fixed seed, so
+the same laps give the same answer) draws the pace difference from its uncertainty
+and lap noise: the gap closes lap by lap, and within DRS range a lap quicker than
+the circuit's passing threshold (less DRS) is a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from bot.lab.types import BattleForecast, CircuitParams, LapRecord
+from bot.pulse.state import LapRec
+
+WINDOW = 5  # green laps in the rolling pace difference
+DRAWS = 4000
+HORIZON = 10
+PASS_NOISE_SHARE = 1.0  # share of a lap's random noise that counts towards a pass
+# Weight of the observed (corrected) pace difference: a chaser stuck in the car ahead's
+# dirty air cannot show its pace, so what it shows says less than the tyre model.
+OBS_WEIGHT = 0.5
+DRS_RANGE_S = 1.0
+_SEED = 16  # fixed: a forecast is a function of the laps, not of the moment
+
+# User-visible wording, kept together.
+LIKELY = [(0.7, "likely"), (0.4, "possible"), (0.15, "unlikely"), (0.0, "very unlikely")]
+LINE_QUICKER = ("{chaser} is {delta:.1f} s a lap quicker{tyres}: a pass is {word} within "
+                "{when} ({p5:.0%} within 5 laps, {p10:.0%} within 10)")
+LINE_SLOWER = ("{chaser} is {delta:.1f} s a lap slower than {leader}{tyres}: a pass is {word} "
+               "({p5:.0%} within 5 laps, {p10:.0%} within 10)")
+
+
+def from_feed(laps: Iterable[LapRec], codes: Iterable[str] = ()) -> list[LapRecord]:
+    """Track Pulse's feed laps (milliseconds) as Race Lab laps (seconds), optionally only
+    those of `codes`: what the live detector hands to `battle_forecast`."""
+    keep = {c.upper() for c in codes}
+    return [
+        LapRecord(code=r.driver, lap=r.lap,
+                  lap_time_s=None if r.lap_time_ms is None else r.lap_time_ms / 1000.0,
+                  compound=r.compound, tyre_life=r.tyre_life, stint=r.stint,
+                  pit_in=r.pit_in_ms is not None, pit_out=r.pit_out_ms is not None,
+                  position=r.position, track_status=r.track_status,
+                  time_s=None if r.time_ms is None else r.time_ms / 1000.0)
+        for r in laps if not keep or r.driver in keep
+    ]
+
+
+def _green(r: LapRecord) -> bool:
+    status = r.track_status or "1"
+    return (r.lap_time_s is not None and not r.pit_in and not r.pit_out and r.lap > 1
+            and not any(d in status for d in "4567"))
+
+
+def _corrected(r: LapRecord, p: CircuitParams, total_hint: int) -> float:
+    comp = (r.compound or "MEDIUM").upper()
+    age = float(r.tyre_life or 0)
+    return (float(r.lap_time_s)  # type: ignore[arg-type]
+            - p.degradation_s.get(comp, 0.06) * age - p.compound_offset_s.get(comp, 0.0)
+            - p.fuel_per_lap_s * (total_hint - r.lap))
+
+
+def _word(p: float) -> str:
+    return next(w for cut, w in LIKELY if p >= cut)
+
+
+def forecast(laps_of_two: Sequence[LapRecord], *, chaser: str, leader: str, lap: int,
+             params: CircuitParams) -> BattleForecast:
+    chaser, leader = chaser.upper(), leader.upper()
+    mine = {r.lap: r for r in laps_of_two if r.code == chaser and r.lap <= lap}
+    theirs = {r.lap: r for r in laps_of_two if r.code == leader and r.lap <= lap}
+    total_hint = max([lap, *mine, *theirs])
+    common = sorted(k for k in set(mine) & set(theirs) if _green(mine[k]) and _green(theirs[k]))
+    use = common[-WINDOW:]
+    diffs = np.array([_corrected(theirs[k], params, total_hint)
+                      - _corrected(mine[k], params, total_hint) for k in use])
+    if len(diffs) >= 2:
+        # Median: one traffic lap must not flip the forecast.
+        delta = float(np.median(diffs))
+        sd = float(max(0.1, 1.4826 * np.median(np.abs(diffs - delta)) * 1.25 / np.sqrt(len(diffs))))
+    elif len(diffs) == 1:
+        delta, sd = float(diffs[0]), 0.5
+    else:
+        delta, sd = 0.0, 0.6
+    cm, lm = mine.get(lap), theirs.get(lap)
+    if cm is None or lm is None:
+        cm = mine[max(mine)] if mine else None
+        lm = theirs[max(theirs)] if theirs else None
+    gap = 0.0
+    if cm is not None and lm is not None and cm.time_s is not None and lm.time_s is not None:
+        gap = max(0.0, float(cm.time_s - lm.time_s))
+    age_c = int(cm.tyre_life or 0) if cm is not None else 0
+    age_l = int(lm.tyre_life or 0) if lm is not None else 0
+    comp_c = ((cm.compound if cm else None) or "MEDIUM").upper()
+    comp_l = ((lm.compound if lm else None) or "MEDIUM").upper()
+    deg_c = params.degradation_s.get(comp_c, 0.06)
+    deg_l = params.degradation_s.get(comp_l, 0.06)
+    ahead = np.arange(1, HORIZON + 1)
+    # Raw pace difference on lap `lap + j`: the corrected difference plus what each
+    # car's tyres will cost by then (offset + degradation at its age).
+    offsets = params.compound_offset_s
+    trend = (OBS_WEIGHT * delta + (offsets.get(comp_l, 0.0) - offsets.get(comp_c, 0.0))
+             + deg_l * (age_l + ahead) - deg_c * (age_c + ahead))
+    rng = np.random.default_rng(_SEED)
+    z = rng.standard_normal((DRAWS, 1))
+    noise = rng.standard_normal((DRAWS, HORIZON)) * params.lap_noise_s * np.sqrt(2)
+    pace = trend[None, :] + z * sd + noise  # chaser's advantage on each lap ahead
+    g = np.full(DRAWS, gap)
+    passed_at = np.full(DRAWS, HORIZON + 1)
+    for j in range(HORIZON):
+        in_drs = g <= DRS_RANGE_S
+        thr = params.pass_threshold_s + params.battle_extra_s - params.drs_gain_s * in_drs
+        # A pass needs a pace edge on the lap; PASS_NOISE_SHARE of the lap's noise counts.
+        edge = pace[:, j] - (1.0 - PASS_NOISE_SHARE) * noise[:, j]
+        passes = in_drs & (edge > thr) & (passed_at > HORIZON)
+        passed_at[passes] = j + 1
+        # Held up behind: the gap cannot drop below a car's length of time.
+        g = np.maximum(g - pace[:, j], 0.2)
+    p5 = float((passed_at <= 5).mean())
+    p10 = float((passed_at <= 10).mean())
+    cum = np.cumsum(trend)
+    if gap <= DRS_RANGE_S:
+        laps_to_drs: float | None = 0.0
+    else:
+        within = np.nonzero(gap - cum <= DRS_RANGE_S)[0]
+        if len(within):
+            laps_to_drs = float(within[0] + 1)
+        elif trend[-1] > 0.02:
+            laps_to_drs = float(np.ceil((gap - DRS_RANGE_S - cum[-1]) / trend[-1]) + HORIZON)
+        else:
+            laps_to_drs = None
+    confidence = ("high" if len(use) >= 4 and abs(delta) > 2 * sd else
+                  "medium" if len(use) >= 3 else "low")
+    younger = age_l - age_c
+    plural = "" if abs(younger) == 1 else "s"
+    tyres = (f" on tyres {younger} lap{plural} younger" if younger > 0 else
+             f" on tyres {-younger} lap{plural} older" if younger < 0 else "")
+    if delta > 0.05:
+        when_laps = passed_at[passed_at <= HORIZON]
+        when = (f"{int(np.median(when_laps))} laps" if len(when_laps) and p10 >= 0.5
+                else "10 laps")
+        line = LINE_QUICKER.format(chaser=chaser, delta=delta, tyres=tyres, word=_word(p10),
+                                   when=when, p5=p5, p10=p10)
+    else:
+        line = LINE_SLOWER.format(chaser=chaser, leader=leader, delta=abs(delta), tyres=tyres,
+                                  word=_word(p5), p5=p5, p10=p10)
+    return BattleForecast(
+        chaser=chaser, leader=leader, lap=lap, gap_s=gap, pace_delta_s=delta, pace_delta_sd_s=sd,
+        tyre_age_delta=younger, laps_to_drs=laps_to_drs, p_pass_5=p5, p_pass_10=p10,
+        confidence=confidence, line=line,
+    )

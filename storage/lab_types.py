@@ -1,0 +1,92 @@
+"""Race Lab input records: one race's laps, stops, classification, neutralised laps and
+the circuit's history, as `storage.lab_data.race_data` reads them.
+
+Here in storage because storage builds them; the bot imports them through
+`bot.lab.types`. Plain frozen values in seconds: picklable for a worker process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class LapRecord:
+    """One lap of one car, seconds (None where the timing had none)."""
+
+    code: str
+    lap: int
+    lap_time_s: float | None
+    compound: str | None = None
+    tyre_life: int | None = None  # laps on this set at the end of the lap (FastF1)
+    stint: int | None = None
+    pit_in: bool = False  # in-lap
+    pit_out: bool = False  # out-lap
+    position: int | None = None  # at the end of the lap
+    track_status: str | None = None  # FastF1 digits seen during the lap, e.g. "14"
+    time_s: float | None = None  # session time at the end of the lap (gaps)
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecord:
+    code: str
+    lap: int  # in-lap
+    pit_lane_s: float | None = None  # FastF1: pit entry to exit
+    duration_s: float | None = None  # Ergast official pit-lane time
+    compound_after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedEntry:
+    """A car's official outcome; `position` None when not classified."""
+
+    code: str
+    grid: int | None
+    position: int | None
+    position_order: int | None
+    status: str | None
+    laps: int | None  # laps completed
+    time_s: float | None = None  # total race time (winner) where known
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitHistory:
+    """What earlier races at the same circuit say (history dump + stored stops)."""
+
+    circuit_ref: str | None
+    races: int = 0  # races at this circuit counted for the neutralisation rates
+    safety_cars: int = 0  # periods over those races
+    vscs: int = 0
+    red_flags: int = 0
+    laps: int = 0  # race laps over those races (per-lap rates)
+    all_races: int = 0  # same counts over every circuit (the prior the rates shrink to)
+    all_safety_cars: int = 0
+    all_vscs: int = 0
+    all_laps: int = 0
+    pit_losses_s: tuple[float, ...] = ()  # pit-lane times of green stops at this circuit
+    # mean |grid - finish| per classified car, one value per historical race here
+    position_changes: tuple[float, ...] = ()
+    first_lap_changes: tuple[float, ...] = ()  # mean |grid - lap-1 position| (stored laps)
+
+
+@dataclass(frozen=True, slots=True)
+class RaceData:
+    """Everything a race model is fitted from (built by `storage.lab_data.race_data`)."""
+
+    year: int
+    round: int
+    event: str
+    circuit_ref: str | None
+    total_laps: int
+    laps: tuple[LapRecord, ...]
+    stops: tuple[StopRecord, ...]
+    classification: tuple[ClassifiedEntry, ...]
+    # (lap, kind) for each neutralised lap: kind in "SC", "VSC", "RED"
+    neutralised: tuple[tuple[int, str], ...]
+    history: CircuitHistory
+    stints: Mapping[str, tuple[tuple[int, int, str | None], ...]] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.classification)
