@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import messages as m
 from bot.errors import UserError
@@ -24,6 +24,9 @@ from bot.plan import QueryPlan
 from bot.predict.types import PredictUnavailable, TitleForecast, TitleKind
 from storage.queries import fold
 from storage.store import Store
+
+if TYPE_CHECKING:  # the model's module loads numpy: only for the type
+    from bot.predict.service import Predictor
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ def stage_asked(text: str) -> bool | None:
     return None if mt is None else mt.group(2) is not None
 
 
-def predictor_of(deps: Any) -> Any | None:
+def predictor_of(deps: Any) -> Predictor | None:
     """The app's Predictor (`BotDeps.predictor`), or None when the bot runs without one."""
     return deps.predictor
 
@@ -90,7 +93,7 @@ def title_kind(plan: QueryPlan) -> TitleKind:
     return "drivers"
 
 
-async def forecast_reply(store: Store, predictor: Any | None, plan: QueryPlan, *, now: dt.datetime,
+async def forecast_reply(store: Store, predictor: Predictor | None, plan: QueryPlan, *, now: dt.datetime,
                          title: bool | None = None) -> Reply:
     """The forecast the plan asks for (`title` None: read from the plan); a short refusal
     when there is none."""
@@ -108,7 +111,7 @@ async def forecast_reply(store: Store, predictor: Any | None, plan: QueryPlan, *
     return Reply(text=text, suggestions=list(FORECAST_SUGGESTIONS))
 
 
-async def _race(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> str:
+async def _race(store: Store, predictor: Predictor, plan: QueryPlan, now: dt.datetime) -> str:
     stage = stage_asked(plan.text)
     if stage is None and (plan.session_type in ("Q", "SQ") or "pole" in _tags(plan)):
         raise PredictUnavailable(NO_QUALI)
@@ -163,7 +166,7 @@ async def _round_by_clock(store: Store, year: int, now: dt.datetime) -> int | No
     return min(max(by_clock), last.round) if last is not None else None
 
 
-async def title_season(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> int:
+async def title_season(store: Store, predictor: Predictor, plan: QueryPlan, now: dt.datetime) -> int:
     """The season named, else the one of the next race, else the latest with results."""
     if plan.years:
         year = plan.years[0]
@@ -179,7 +182,7 @@ async def title_season(store: Store, predictor: Any, plan: QueryPlan, now: dt.da
     return latest
 
 
-async def _title(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> str:
+async def _title(store: Store, predictor: Predictor, plan: QueryPlan, now: dt.datetime) -> str:
     tf = await title_forecast(store, predictor, plan, now)
     plan.standings_kind = tf.kind  # remembered for a follow-up ("what about after round 16")
     return title_text(tf, named=_named_keys(plan, tf),
@@ -194,7 +197,7 @@ async def _race_name(store: Store, at: tuple[int, int] | None) -> str | None:
     return ev.name if ev is not None else None
 
 
-async def title_forecast(store: Store, predictor: Any, plan: QueryPlan, now: dt.datetime) -> TitleForecast:
+async def title_forecast(store: Store, predictor: Predictor, plan: QueryPlan, now: dt.datetime) -> TitleForecast:
     year = await title_season(store, predictor, plan, now)
     after = plan.round if plan.round is not None else await _round_by_clock(store, year, now)
     return await predictor.title(year, after_round=after, kind=title_kind(plan))
@@ -206,7 +209,7 @@ def _named_keys(plan: QueryPlan, tf: TitleForecast) -> list[str]:
     return [ref for ref, _ in plan.teams]
 
 
-async def title_odds_for(predictor: Any | None, ctx: dict[str, Any], named: list[str]) -> str:
+async def title_odds_for(predictor: Predictor | None, ctx: dict[str, Any], named: list[str]) -> str:
     """The title-odds line a "can X still win the title" answer carries ("" without a predictor
     or a forecast): the same season, round and championship as its mathematical answer."""
     if predictor is None or not ctx.get("year") or ctx.get("remaining") == 0:
