@@ -116,6 +116,7 @@ async def _race(store: Store, predictor: Predictor, plan: QueryPlan, now: dt.dat
     if stage is None and (plan.session_type in ("Q", "SQ") or "pole" in _tags(plan)):
         raise PredictUnavailable(NO_QUALI)
     event = plan.event
+    season_question = event is None and bool(plan.years) and plan.round is None
     if event is None and plan.round is not None and plan.years:
         event = await store.event_by_round(plan.years[0], plan.round)
     if event is None:
@@ -132,7 +133,10 @@ async def _race(store: Store, predictor: Predictor, plan: QueryPlan, now: dt.dat
         year, rnd = event.year, event.round
     if event is not None:
         plan.event = event  # the conversation remembers the race ("and ferrari?" asks about it)
-    past = event is not None and event.date is not None and event.date < now.date()
+    # Run already: its date has come and the store holds its result (or a later one).
+    last = await store.last_event_with_results(year=year)
+    past = (event is not None and event.date is not None and event.date <= now.date()
+            and last is not None and last.round >= rnd)
     fc = await predictor.race(year, rnd, after_quali=stage)
     if past and fc.data_through is not None and fc.data_through >= (year, rnd):
         raise PredictUnavailable(ALREADY_FOLDED.format(year=year, event=fc.event_name))
@@ -140,7 +144,7 @@ async def _race(store: Store, predictor: Predictor, plan: QueryPlan, now: dt.dat
                   teams=tuple(plan.teams), market=market_of(plan))
     text = race_text(fc, focus, past=past, through_name=await _race_name(store, fc.data_through))
     # "will norris win a race this year": a season question; we answer the next race, and say so.
-    return f"{ONE_RACE}\n{text}" if plan.event is None and plan.years else text
+    return f"{ONE_RACE}\n{text}" if season_question else text
 
 
 async def _next_by_clock(store: Store, now: dt.datetime) -> tuple[int, int] | None:

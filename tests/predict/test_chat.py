@@ -300,3 +300,9 @@ async def test_title_follow_ups_keep_the_title(mid_app: App) -> None:
     race = (await ask(mid_app, "predict monza", **conv)).text
     assert "2023 Italian Grand Prix" in race
     assert "drivers' title odds" in (await ask(mid_app, "and the title odds?", **conv)).text
+
+
+async def test_a_season_question_gets_the_next_race_and_says_so(mid_app: App) -> None:
+    text = (await ask(mid_app, "whats the chance norris wins a race this year")).text
+    assert text.startswith("_I forecast one race at a time")
+    assert f"2023 {race_named(2023, next_round(MID))}" in text and "**Lando Norris** (NOR" in text
