@@ -1,6 +1,6 @@
 """Answer accuracy on the fan-question set (issue 12): per class, with answer times.
 
-    python bench/bench_answers.py [--set main|holdout|holdout2|holdout3|holdout4] [--store URL] [--ids ID ...] [--class N] [--show-misses]
+    python bench/bench_answers.py [--set main|holdout|holdout2|holdout3|holdout4|forecast] [--store URL] [--ids ID ...] [--class N] [--show-misses]
     python bench/bench_answers.py --llm [--sample N] [--set ...]   # the same questions without and with the local model
 
 Runs every question of bench/answers/questions.jsonl through the real bot core in process
@@ -31,13 +31,14 @@ from bench.answers import runner, store  # noqa: E402
 SETS = {"main": runner.QUESTIONS, "holdout": runner.QUESTIONS.with_name("holdout.jsonl"),
         "holdout2": runner.QUESTIONS.with_name("holdout2.jsonl"),
         "holdout3": runner.QUESTIONS.with_name("holdout3.jsonl"),
-        "holdout4": runner.QUESTIONS.with_name("holdout4.jsonl")}
+        "holdout4": runner.QUESTIONS.with_name("holdout4.jsonl"),
+        "forecast": runner.QUESTIONS.with_name("forecast.jsonl")}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", dest="qset", choices=sorted(SETS), default="main",
-                    help="main = questions.jsonl (the parser was tuned on it); holdout / holdout2 / holdout3 / holdout4 = holdout*.jsonl (written blind)")
+                    help="main = questions.jsonl (the parser was tuned on it); holdout / holdout2 / holdout3 / holdout4 = holdout*.jsonl (written blind); forecast = forecast.jsonl (questions about what is to come)")
     ap.add_argument("--store", help="database URL of a store to evaluate (default: the evaluation store)")
     ap.add_argument("--ids", nargs="*", help="only these question ids")
     ap.add_argument("--class", dest="cls", type=int, action="append", help="only this class (repeatable)")

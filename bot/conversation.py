@@ -23,6 +23,7 @@ from bot.app import CommandContext
 from bot.chart_answer import NO_CHARTS, attach_chart, chart_reply
 from bot.context import build_context
 from bot.errors import UserError
+from bot.forecast_answer import forecast_reply, predictor_of, title_odds_for
 from bot.intents import all_intents, schedule
 from bot.lab_answer import battle_answer, battle_lap, read_question, whatif_answer
 from bot.model import Image, Reply
@@ -154,6 +155,11 @@ class ConversationHandler:
             if state is not None:
                 await self._note_turn(ctx, state, text, reply.text, resolved)
             return reply
+        if resolved.focus == "prediction":  # what is to come: the forecast, never a past result
+            reply = await forecast_reply(ctx.store, predictor_of(deps), resolved, now=ctx.now())
+            if state is not None:
+                await self._note_turn(ctx, state, text, reply.text, resolved)
+            return reply
         if resolved.focus in LAB_INTENTS:  # simulated: a placeholder edited with the answer (bot/lab_answer.py)
             await self._lab(ctx, resolved, text)
             if state is not None:
@@ -179,10 +185,19 @@ class ConversationHandler:
             timed = schedule.timed_reply(context)  # session times in each reader's own zone
         elif has_facts and llm_allowed and deps.llm is not None and deps.prompts is not None:
             text_out, sent = await self._llm_answer(ctx, text, context, fallback, res)
+        # "can leclerc still win the title": the mathematical answer, then the model's odds.
+        odds = ""
+        if res.focus == "can_win" and has_facts:
+            named = [d.code for d in res.drivers if d.code] or [ref for ref, _ in res.teams]
+            odds = await title_odds_for(predictor_of(deps), context, named)
         if state is not None:
             await self._note_turn(ctx, state, text, text_out or fallback, res, answer=fallback)
         if sent:
+            if odds:
+                await ctx.responder.send(Reply(text=odds))
             return None  # streamed to the user already
+        if odds:
+            text_out = f"{text_out or fallback}\n{odds}"
         if timed is not None:
             return timed
         suggestions = list(_FOLLOW_UPS.get(res.focus, ())) if has_facts else []
@@ -250,6 +265,8 @@ class ConversationHandler:
                     shown = Reply(text=exc.message)
                 texts.append(shown.text)
                 images += shown.images
+            elif plan.focus == "prediction":
+                texts.append((await forecast_reply(ctx.store, predictor_of(ctx.deps), plan, now=ctx.now())).text)
             else:
                 _, _, text = await self._build(ctx, plan)
                 texts.append(text)

@@ -196,7 +196,15 @@ NOT_HELD = re.compile(
     r"height|weight|girlfriend|wife|instagram|twitter|tickets?|tv|stream|watch|broadcast)\b"
 )
 
+# Questions about what has not happened yet: answered by the forecast (`bot.forecast_answer`),
+# never as a past result. "will"/"gonna" count only before a result verb ("will hamilton score
+# points"): the lookahead takes the one word, so the names in between stay free for the parser.
 PREDICTION = re.compile(
-    r"\b(predict(ion|ions)?|will win|gonna win|going to win|odds|chances?|bet on|betting|favou?rites?|forecast|"
-    r"who wins (sunday|saturday|next)|win next)\b"
+    r"\b(predict(ion|ions|ed|s)?|projected|will win|gonna win|going to win|odds|chances?|bet on|betting|"
+    r"favou?rites?|faves?|forecast(s|ed)?|probabilit(y|ies)|likely to|tips? for|shot at|"
+    r"who wins (on |the )?(sunday|saturday|next|this)|who wins the (title|championship|wdc|wcc)|win next|"
+    r"who (do|would) (you|u|ya) (reckon|think|fancy)(?=( \w+){0,2} (wins?|takes?|gets?|will)\b)|takes? (it|the win|the victory) (this|on|next)|"
+    r"(will|ll|gonna|going to)(?=( \w+){0,3} (win|score|finish|podium|make the podium|get (a )?podium|"
+    r"take (the )?(win|title|championship|pole)|be (on|in) the (podium|points)|be champion|be on pole|"
+    r"get pole|take pole)\b))\b"
 )

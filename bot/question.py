@@ -289,10 +289,14 @@ def _follow_up(plan: QueryPlan, before: QueryPlan, mentioned: list[DriverInfo], 
         elif not plan.years:
             plan.event = before.event
             plan.year = before.event.year
+    if plan.focus == before.focus == "prediction" and plan.event is None and before.event is not None \
+            and not plan.years and not set(t.split()) & {"title", "championship", "wdc", "wcc", "champion"}:
+        plan.event, plan.year = before.event, before.event.year  # "and mclaren?": the same race's forecast
     if not plan.years and before.years and plan.event is None:
         plan.years = list(before.years)
         plan.year = before.year
-    if plan.focus in ("standings", "points_gap") and plan.round is None and before.round is not None \
+    title_odds = plan.focus == before.focus == "prediction" and plan.scope == "season" and plan.event is None
+    if (plan.focus in ("standings", "points_gap") or title_odds) and plan.round is None and before.round is not None \
             and plan.years == before.years:
         plan.round = before.round
     if plan.focus in ("standings", "champion", "points_gap", "can_win") and not plan.drivers and (
@@ -459,6 +463,20 @@ async def read_chart_args(store: Store, text: str | None, *, now: dt.datetime, k
         plan.session_type = "Q"
     await _check(store, plan, text or "", now, strict=True)
     await _complete(store, plan, now)
+    return plan
+
+
+_NEXT_ONLY = re.compile(r"\s*(the )?(next|upcoming|coming)( race| gp| grand prix| round| one)?\s*", re.I)
+
+
+async def read_forecast_args(store: Store, text: str | None, *, now: dt.datetime) -> QueryPlan:
+    """`/f1 predict [race]`'s text read like a forecast question: the race (its coming running
+    when no season is named), drivers, teams. No race = the next one (`bot.forecast_answer`)."""
+    if _NEXT_ONLY.fullmatch(text or ""):
+        text = ""
+    plan = await parse_question(store, text or "", now=now, forecast=True)
+    plan.focus = "prediction"
+    await _check(store, plan, text or "", now, strict=True)
     return plan
 
 

@@ -173,6 +173,27 @@ def _build_event_index(
     return EventIndex(cands), cands
 
 
+async def upcoming_event_index(store: Store, today: dt.date) -> EventIndex:
+    """Races still to come (on or after `today`), each place once: its next running.
+    A forecast question names the coming race ("predict monza"), not the last one run."""
+    async def inputs() -> tuple[list[EventInfo], dt.date]:
+        return await store.events(None), today
+
+    return await store.derive(("upcoming_index", today), _build_upcoming_index, inputs)
+
+
+def _build_upcoming_index(events: list[EventInfo], today: dt.date) -> EventIndex:
+    coming = sorted((e for e in events if e.date is not None and e.date >= today), key=lambda e: e.date or today)
+    seen: set[str] = set()
+    first: list[EventInfo] = []
+    for e in coming:
+        place = e.circuit_ref or e.name
+        if place not in seen:
+            seen.add(place)
+            first.append(e)
+    return EventIndex(first)
+
+
 async def driver_index(store: Store, year: int | None) -> _DriverIndex:
     """Name and code lookups for the season's drivers (every driver if no season or none in it)."""
     async def inputs() -> tuple[list[DriverInfo]]:

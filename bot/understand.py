@@ -32,6 +32,7 @@ from bot.resolve import (
     driver_index,
     event_index,
     team_keys,
+    upcoming_event_index,
 )
 from storage.queries import NICKNAMES, DriverInfo, EventInfo, fold
 from storage.store import Store
@@ -254,6 +255,8 @@ _CLUE_WORDS = frozenset(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", " ".
 _SPELL_VOCAB = sorted(
     (_CLUE_WORDS - set(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", lx.NOT_HELD.pattern + lx.PREDICTION.pattern))))
     | {w for w in lx.FILLER if len(w) >= 4} | set(lx.MONTHS) | set(lx.ORDINALS)
+    # Forecasts are answered now: "predicition", "favorite", "odss" are meant as these.
+    | {"prediction", "predict", "forecast", "favourite", "favorite", "probability", "chances", "odds"}
 )  # never respelt into a refusal ("blanking" is not "braking")
 
 # The words of a clue we keep for slots rather than consuming ("last lap": lap slot).
@@ -269,7 +272,7 @@ _SEASON_REL = re.compile(
 
 
 async def parse_question(store: Store, text: str, *, now: dt.datetime,
-                         prior: QueryPlan | None = None) -> QueryPlan:
+                         prior: QueryPlan | None = None, forecast: bool = False) -> QueryPlan:
     """Read a question into a plan. Raises `UserError` only for what cannot be a plan at all
     (no data in the store); names not found end up in `plan.unknown` / `plan.notes`."""
     words, caps = normalise(text)
@@ -279,7 +282,7 @@ async def parse_question(store: Store, text: str, *, now: dt.datetime,
     if not seasons:
         raise UserError(m.NO_DATA)
     current = await _current_season(store, seasons)
-    tags: set[str] = set()
+    tags: set[str] = {"predict"} if forecast else set()  # `/f1 predict <race>`: about what is to come
 
     _last_race(tx, plan)
     _season_words(tx, plan, current, prior)
@@ -290,7 +293,8 @@ async def parse_question(store: Store, text: str, *, now: dt.datetime,
     _session(tx, plan)
     _compound_and_month(tx, plan)
     # Names: the race (with the season if named), then drivers and teams of that season.
-    await _names(store, tx, plan, now, current)
+    # A question about what is to come names the next running of a race ("predict monza").
+    await _names(store, tx, plan, now, current, future=bool({"predict", "future"} & tags))
     _clue_pass(tx, tags, names_first=False)
     plan.unknown = [tx.words[i] for i in tx.free() if not _is_filler(tx.words[i])]
     _intent(plan, tags, tx)
@@ -605,7 +609,8 @@ def _is_filler(w: str) -> bool:
 # --------------------------------------------------------------------------- names
 
 
-async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, current: int) -> None:
+async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, current: int, *,
+                 future: bool = False) -> None:
     """Races, drivers and teams among the free words.
 
     Full driver names first ("jack brabham" is the driver, not the team), then teams
@@ -618,9 +623,13 @@ async def _names(store: Store, tx: _Text, plan: QueryPlan, now: dt.datetime, cur
     tkeys = await team_keys(store, year or current, current)
     _teams(tx, plan, tkeys)
     index, _cands = await event_index(store, year, today=None if year else now.date())
-    _event_phrases(tx, plan, index, sizes=(3, 2))  # "albert park" before the first name "albert"
+    # "predict monza": the coming Italian GP first; a race already run only when none is to come.
+    first = await upcoming_event_index(store, now.date()) if future and year is None else index
+    _event_phrases(tx, plan, first, sizes=(3, 2))  # "albert park" before the first name "albert"
     await _drivers(store, tx, plan, year, sizes=(1,), where=where)
     if plan.event is None:
+        _event_phrases(tx, plan, first, sizes=(3, 2, 1))
+    if plan.event is None and first is not index:
         _event_phrases(tx, plan, index, sizes=(3, 2, 1))
     await _fuzzy(store, tx, plan, year, index, tkeys, where)
     plan.drivers.sort(key=lambda d: where.get(d.id, 99))

@@ -163,8 +163,9 @@ def make_schedule_sync(engine: Engine, cache_dir: str | Path, *, offline: bool =
     return _sync
 
 
-def default_pulse(engine: Engine, llm: Any | None = None) -> SessionFn:
-    """Track Pulse: detect what is new in a session, queue it for subscribed channels."""
+def default_pulse(engine: Engine, llm: Any | None = None, predictor: Any | None = None) -> SessionFn:
+    """Track Pulse: detect what is new in a session, queue it for subscribed channels (with a
+    predictor: the title odds in the championship highlight, the race preview after qualifying)."""
     # Imported on use: importing this module (the CLI does) stays cheap.
     from bot.pulse.commentary import Commentator
     from bot.pulse.pipeline import run_session
@@ -172,7 +173,7 @@ def default_pulse(engine: Engine, llm: Any | None = None) -> SessionFn:
     commentator = Commentator(llm=llm)
 
     async def _pulse(session_id: int) -> Any:
-        run = await run_session(engine, session_id, commentator)
+        run = await run_session(engine, session_id, commentator, predictor=predictor)
         return run.new_highlights
 
     return _pulse

@@ -200,7 +200,7 @@ def _build_service(app: App) -> None:
     app.metrics = metrics
     app.service = Service(
         engine,
-        pulse=default_pulse(engine, app.deps.llm),
+        pulse=default_pulse(engine, app.deps.llm, app.deps.predictor),
         ingest=make_store_ingest(engine, cache_dir, offline=False),
         schedule_sync=make_schedule_sync(engine, cache_dir, offline=False),
         posters=app.posters,

@@ -53,7 +53,7 @@ from storage.pulse_models import (
     PulseHighlightRow,
     PulseSubscription,
 )
-from storage.pulse_types import INTERNAL_KINDS, KINDS, Priority, PulseHighlight
+from storage.pulse_types import INTERNAL_KINDS, KINDS, OPT_IN_KINDS, Priority, PulseHighlight
 from storage.race_feed import (
     DriverRec,
     LapRec,
@@ -296,6 +296,27 @@ def _prefix(engine: Engine, session_id: int) -> str:
     return key.slug if key is not None else str(session_id)
 
 
+def session_round(engine: Engine, session_id: int) -> tuple[int, int, str] | None:
+    """(year, round, session type) of a stored session; None when unknown."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(Event.year, Event.round, RaceSession.type).join(Event, Event.id == RaceSession.event_id)
+            .where(RaceSession.id == session_id)
+        ).first()
+    return (int(row[0]), int(row[1]), str(row[2])) if row is not None else None
+
+
+def race_session_of(engine: Engine, session_id: int) -> int | None:
+    """The grand prix session of `session_id`'s weekend (where its pre-race preview is kept)."""
+    with engine.connect() as conn:
+        event_id = conn.execute(select(RaceSession.event_id).where(RaceSession.id == session_id)).scalar()
+        if event_id is None:
+            return None
+        return conn.execute(
+            select(RaceSession.id).where(RaceSession.event_id == event_id, RaceSession.type == "R")
+        ).scalar()
+
+
 def save_highlights(
     engine: Engine,
     session_id: int,
@@ -393,6 +414,8 @@ class Subscription:
         if self.session_types and session_type not in self.session_types:
             return False
         if self.kinds and h.kind not in self.kinds:
+            return False
+        if not self.kinds and h.kind in OPT_IN_KINDS:
             return False
         if h.priority < self.min_priority:
             return False

@@ -60,7 +60,11 @@ KINDS: dict[str, str] = {
     "pole": "pole position",
     "knockout": "drivers knocked out in qualifying",
     "quali_surprise": "a surprise in qualifying",
+    "preview": "a pre-race forecast: favourites with their chances",
 }
+# Kinds a channel gets only when it names them (`/f1 subscribe kinds=preview`): a forecast is
+# not race news, so "all kinds" does not include it.
+OPT_IN_KINDS = frozenset({"preview"})
 # Internal kinds: stored like highlights, never shown or subscribed to (a digest window closed).
 INTERNAL_KINDS = frozenset({"phase"})
 

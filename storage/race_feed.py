@@ -113,6 +113,9 @@ class SessionInfo:
     # The same, counted before this session (this round's points still to score): a title
     # already decided before it is not "clinched" again here.
     max_points_before: float | None = None
+    # The title odds after this race in one line ("Title odds: VER 92% (88–95%), …"), when the
+    # pipeline has a predictor (bot.pulse.pipeline fetches it; the detectors only read it).
+    title_odds: str = ""
 
     @property
     def prefix(self) -> str:

@@ -28,7 +28,7 @@ QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 EVAL_NOW = dt.datetime(2025, 10, 6, 12, 0, tzinfo=dt.UTC)
 CLASS_NAMES = {1: "names & time", 2: "positions & teams", 3: "result detail", 4: "race story (laps)",
                5: "qualifying & sprints", 6: "standings", 7: "history aggregates", 8: "schedule",
-               9: "unanswerable", 10: "follow-ups"}
+               9: "unanswerable", 10: "follow-ups", 11: "forecasts"}
 
 
 def load(path: Path = QUESTIONS) -> list[dict[str, Any]]:

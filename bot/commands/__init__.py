@@ -14,5 +14,6 @@ def register_all(registry: Registry) -> None:
     info.register(registry)
     races.register(registry)
     charts.register(registry)
+    from bot.commands import predict; predict.register(registry)  # noqa: E702, I001  (forecasts)
     from bot.commands import pulse; pulse.register(registry)  # noqa: E702, I001  (Track Pulse)
     from bot.commands import lab; lab.register(registry)  # noqa: E702, I001  (Race Lab)

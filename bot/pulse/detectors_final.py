@@ -160,6 +160,8 @@ def _championship(feed: RaceFeed, em: Emitter) -> None:
     facts["can_still_win"] = can_win
     facts["clinched"] = clinched
     facts["decided_before"] = decided_before
+    if feed.info.title_odds and not (clinched or decided_before):
+        facts["title_odds"] = feed.info.title_odds  # the model's odds, fetched by the pipeline
     prio = Priority.CRITICAL if (new_leader or clinched) else Priority.HIGH
     drivers = [leader.driver] + ([second.driver] if second else [])
     em.emit("championship", "championship", feed.last_lap, prio, drivers, **facts)

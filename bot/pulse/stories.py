@@ -33,7 +33,7 @@ PHASE = "phase"  # the window-closed marker's kind (never shown)
 NEUTRAL_KINDS = frozenset({"safety_car", "vsc", "red_flag", "restart"})
 HEADLINE_KINDS = frozenset({
     "start", "lead_change", "penalty", "result", "championship", "pole", "knockout",
-    "quali_surprise",
+    "quali_surprise", "preview",
 })
 # Rank within a lap: what happened first in a fan's telling, digests before the result.
 _RANK = {"start": 0, "lead_change": 1, "safety_car": 2, "red_flag": 2, "vsc": 2, "restart": 2,

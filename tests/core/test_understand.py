@@ -76,6 +76,11 @@ async def test_every_word_is_mapped_to_a_slot(app: App) -> None:
         ("what happened at monza 2023", "story"),
         ("max's top speed at monza 2023", "unsupported"),
         ("who will win the next race", "prediction"),
+        ("who wins the next race?", "prediction"),
+        ("who's the fave for the next gp", "prediction"),
+        ("will hamilton score points at monza 2023", "prediction"),
+        ("title odds 2023", "prediction"),
+        ("can leclerc still win the 2023 title", "can_win"),
     ],
 )
 async def test_intents_from_fan_phrasings(app: App, question: str, intent: str) -> None:

@@ -1,0 +1,232 @@
+"""Forecasts as text: race and title odds from `bot.predict.types` (pure, no I/O).
+
+Chat replies (`bot.forecast_answer`), `/f1 predict`, `/f1 odds title` and Track Pulse
+(the championship highlight's odds line, the pre-race preview) all read the same
+dataclasses, so the numbers are written one way everywhere: percentages with their 80%
+interval, the model's update time and the data it has seen, and never a certainty word —
+a forecast says "chance", not "will" (the tests forbid the words).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.predict.types import DriverForecast, RaceForecast, TitleEntry, TitleForecast
+
+Market = Literal["win", "podium", "points"]
+
+# --------------------------------------------------------------------------- user strings
+STAGE_WORDS = {
+    "pre_quali": "before qualifying (from the ratings)",
+    "after_quali": "after qualifying (with the grid)",
+}
+RACE_HEAD = "**{year} {event} — forecast {stage}**"
+PAST_HEAD = ("**{year} {event} — the forecast made before the race** "
+             "(walk-forward: data through {through} only; this is not the result)")
+DRIVER_LINE = ("{i}. **{name}** ({code}, {team}){grid} — win {win}, podium {podium}, points {points}")
+FOCUS_LINE = "**{name}** ({code}, {team}): {what} {p}; expected finish P{exp:.0f} (80%: P{lo}–P{hi})."
+FOCUS_WHAT = {"win": "chance to win", "podium": "chance of a podium", "points": "chance to score points"}
+TEAM_WIN = "**{team}** win (either car): {p} — {cars}."
+TEAM_ANY = ("**{team}**, at least one car {what}: between {lo} and {hi} — {cars} "
+            "(each car's chance is known; both together is not, hence the range).")
+TEAM_WHAT = {"podium": "on the podium", "points": "in the points"}
+NOT_ENTERED = "{name} is not on the entry list I have for the {year} {event}."
+DRIVES = "_What drives it: {note}_"
+FOOTER = ("_Model updated {updated} · data through {through} · {runs:,} simulated {what} · "
+          "ranges are 80% intervals; chances, not certainties._")
+NO_DATA_YET = "no race yet"
+TITLE_HEAD = "**{year} {word} title odds** after round {round} ({left})"
+TITLE_LEFT = "{rounds} round{rs} and {sprints} sprint{ss} left"
+TITLE_DECIDED = ("The {year} {word} title is decided: **{champion}** is champion "
+                 "(after round {round}).")
+TITLE_LINE = "{i}. **{name}**{key} — {odds} · {pts} pts"
+TITLE_REACH = " · can still reach {max} pts"
+OUT_OF_IT = "out of it (mathematically)"
+ODDS_LINE = "Title odds: {items}"
+KIND_WORD = {"drivers": "drivers'", "constructors": "constructors'"}
+
+TOP_RACE = 8  # contenders listed in a race forecast
+TOP_TITLE = 8  # contenders listed in title odds
+
+
+def pct(p: float, *, settled: bool = False) -> str:
+    """0.623 → "62%". Only a `settled` outcome (a decided title, one ruled out by the maths)
+    shows "0%" or "100%": a simulation that never saw it happen is "<1%", not impossible."""
+    if settled and p <= 0.0:
+        return "0%"
+    if settled and p >= 1.0:
+        return "100%"
+    if p < 0.005:
+        return "<1%"
+    if p > 0.995:
+        return ">99%"
+    return f"{round(p * 100)}%"
+
+
+def interval(iv: tuple[float, float]) -> str:
+    """"(48–75%)"; an interval that rounds to one end says so ("(80%: <1%)")."""
+    lo, hi = (max(0, min(100, round(x * 100))) for x in iv)
+    if hi == 0:
+        return "(80%: <1%)"
+    if lo == 100:
+        return "(80%: >99%)"
+    return f"({lo}–{hi}%)"
+
+
+def chance(p: float, iv: tuple[float, float]) -> str:
+    """"62% (48–75%)": the chance with its 80% interval."""
+    return f"{pct(p)} {interval(iv)}"
+
+
+def through(data_through: tuple[int, int] | None, name: str | None = None) -> str:
+    """"2023 round 13 (Dutch Grand Prix)": the last race the model has seen."""
+    if not data_through:
+        return NO_DATA_YET
+    return f"{data_through[0]} round {data_through[1]}" + (f" ({name})" if name else "")
+
+
+def stamp(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _market(d: DriverForecast, market: Market) -> tuple[float, tuple[float, float]]:
+    if market == "podium":
+        return d.p_podium, d.p_podium_interval
+    if market == "points":
+        return d.p_points, d.p_points_interval
+    return d.p_win, d.p_win_interval
+
+
+def is_past_forecast(fc: RaceForecast) -> bool:
+    """A forecast of a race the model has not folded in yet, asked after it was run, is the
+    walk-forward one; the caller knows whether the race was run (`past`)."""
+    return fc.data_through is None or fc.data_through < (fc.year, fc.round)
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """What a question singled out: drivers (codes) and teams (constructor refs, names)."""
+
+    codes: tuple[str, ...] = ()
+    teams: tuple[tuple[str, str], ...] = ()
+    market: Market = "win"
+
+
+def race_text(fc: RaceForecast, focus: Focus = Focus(), *, past: bool = False, top: int = TOP_RACE,
+              through_name: str | None = None) -> str:
+    """The race forecast: header, the named drivers or teams first, the top contenders,
+    what drives it, and when the model was updated."""
+    if past:
+        head = PAST_HEAD.format(year=fc.year, event=fc.event_name, through=through(fc.data_through, through_name))
+    else:
+        head = RACE_HEAD.format(year=fc.year, event=fc.event_name, stage=STAGE_WORDS.get(fc.stage, fc.stage))
+    lines = [head]
+    by_code = {d.code: d for d in fc.drivers}
+    for code in focus.codes:
+        d = by_code.get(code)
+        if d is None:
+            lines.append(NOT_ENTERED.format(name=code, year=fc.year, event=fc.event_name))
+            continue
+        p, iv = _market(d, focus.market)
+        lines.append(FOCUS_LINE.format(name=d.name, code=d.code, team=d.team, what=FOCUS_WHAT[focus.market],
+                                       p=chance(p, iv), exp=d.expected_position,
+                                       lo=d.position_interval[0], hi=d.position_interval[1]))
+    for ref, name in focus.teams:
+        lines.append(team_line(fc, ref, name, focus.market))
+    for i, d in enumerate(fc.drivers[:top], 1):
+        grid = f", P{d.grid} on the grid" if d.grid else ""
+        lines.append(DRIVER_LINE.format(i=i, name=d.name, code=d.code, team=d.team, grid=grid,
+                                        win=chance(d.p_win, d.p_win_interval),
+                                        podium=chance(d.p_podium, d.p_podium_interval),
+                                        points=chance(d.p_points, d.p_points_interval)))
+    if fc.drivers_note:
+        lines.append(DRIVES.format(note=fc.drivers_note))
+    lines.append(FOOTER.format(updated=stamp(fc.updated_at), through=through(fc.data_through, through_name),
+                               runs=fc.runs, what="races"))
+    return "\n".join(lines)
+
+
+def team_chance(fc: RaceForecast, ref: str, market: Market) -> tuple[float, float, list[DriverForecast]]:
+    """(low, high, cars) for "at least one of the team's cars" in `market`.
+
+    A win is one car's, so the team's chance is the sum exactly (low == high). A podium or
+    points finish can hold both cars: from each car's chance alone the joint one lies between
+    the larger of them and their sum (capped at 1) — the Predictor does not expose joint draws.
+    """
+    cars = [d for d in fc.drivers if d.constructor_ref == ref]
+    ps = [_market(d, market)[0] for d in cars]
+    if not ps:
+        return 0.0, 0.0, cars
+    if market == "win":
+        s = min(1.0, sum(ps))
+        return s, s, cars
+    return max(ps), min(1.0, sum(ps)), cars
+
+
+def team_line(fc: RaceForecast, ref: str, name: str, market: Market) -> str:
+    lo, hi, cars = team_chance(fc, ref, market)
+    if not cars:
+        return NOT_ENTERED.format(name=name, year=fc.year, event=fc.event_name)
+    each = ", ".join(f"{d.code} {pct(_market(d, market)[0])}" for d in cars)
+    if market == "win":
+        return TEAM_WIN.format(team=name, p=pct(lo), cars=each)
+    return TEAM_ANY.format(team=name, what=TEAM_WHAT[market], lo=pct(lo), hi=pct(hi), cars=each)
+
+
+def title_text(tf: TitleForecast, named: Iterable[str] = (), *, top: int = TOP_TITLE,
+               through_name: str | None = None) -> str:
+    """Title odds: each contender's chance with its interval, points and the most they can
+    still reach; an entry that cannot win says so; a decided season says who won."""
+    word = KIND_WORD.get(tf.kind, tf.kind)
+    by_key = {e.key: e for e in tf.entries}
+    if tf.decided:
+        champ = by_key.get(tf.champion or "")
+        lines = [TITLE_DECIDED.format(year=tf.year, word=word, champion=champ.name if champ else tf.champion,
+                                      round=tf.after_round)]
+    else:
+        left = TITLE_LEFT.format(rounds=tf.rounds_left, rs="s" if tf.rounds_left != 1 else "",
+                                 sprints=tf.sprints_left, ss="s" if tf.sprints_left != 1 else "")
+        lines = [TITLE_HEAD.format(year=tf.year, word=word, round=tf.after_round, left=left)]
+    wanted = [k for k in named if k in by_key]
+    shown = list(tf.entries[:top]) + [by_key[k] for k in wanted if by_key[k] not in tf.entries[:top]]
+    for i, e in enumerate(shown, 1):
+        lines.append(_title_line(i, e, tf))
+    lines.append(FOOTER.format(updated=stamp(tf.updated_at), through=through((tf.year, tf.after_round), through_name),
+                               runs=tf.runs, what="seasons"))
+    return "\n".join(lines)
+
+
+def _title_line(i: int, e: TitleEntry, tf: TitleForecast) -> str:
+    key = f" ({e.key})" if tf.kind == "drivers" and e.key != e.name else ""
+    if not e.can_win:
+        odds = OUT_OF_IT
+    elif tf.decided:
+        odds = pct(1.0 if e.key == tf.champion else 0.0, settled=True)
+    else:
+        odds = chance(e.p_title, e.p_title_interval)
+    line = TITLE_LINE.format(i=i, name=e.name, key=key, odds=odds, pts=_pts(e.points))
+    if e.can_win and not tf.decided:
+        line += TITLE_REACH.format(max=_pts(e.max_points))
+    return line
+
+
+def odds_line(tf: TitleForecast, named: Sequence[str] = (), *, limit: int = 4) -> str:
+    """One line for a championship message: "Title odds: VER 92% (88–95%), NOR 6% (3–10%)";
+    "" when the title is decided (the message says who won, not odds of 100%)."""
+    alive = [e for e in tf.entries if e.can_win and e.p_title > 0]
+    if tf.decided or not alive:
+        return ""
+    picked = alive[:limit] + [e for e in alive[limit:] if e.key in named]
+    items = ", ".join(f"{_short(e, tf)} {chance(e.p_title, e.p_title_interval)}" for e in picked)
+    return ODDS_LINE.format(items=items)
+
+
+def _short(e: TitleEntry, tf: TitleForecast) -> str:
+    return e.key if tf.kind == "drivers" else e.name
+
+
+def _pts(p: float) -> str:
+    return str(int(p)) if float(p).is_integer() else f"{p:g}"
