@@ -72,10 +72,20 @@ def wants_title(plan: QueryPlan) -> bool:
                                           or set(fold(plan.text).split()) & _TITLE_WORDS)
 
 
+# A team's two cars together: "a red bull 1-2", "one two for ferrari", "both mercs on the podium".
+_ONE_TWO = re.compile(r"\b(1\s*-\s*2|1\s*2\s+finish|one[\s-]*two|onetwo|1st and 2nd|first and second)\b")
+_DOUBLE_PODIUM = re.compile(r"\bdouble podium\b|\bboth\b[^.?!]{0,30}\b(podium|rostrum|top 3|top three)\b|"
+                            r"\btwo cars on the podium\b")
+
+
 def market_of(plan: QueryPlan) -> Market:
     """What the chance is of: a podium, a points finish, else the win."""
     tags = _tags(plan)
     words = set(fold(plan.text).split())
+    if _ONE_TWO.search(plan.text.lower()):
+        return "one_two"
+    if _DOUBLE_PODIUM.search(plan.text.lower()):
+        return "double_podium"
     if "podium" in tags or words & {"podium", "podiums", "rostrum", "top3"}:
         return "podium"
     if {"points_finish", "points"} & tags or words & {"points", "pts"}:

@@ -16,7 +16,8 @@ from typing import Literal
 
 from bot.predict.types import DriverForecast, RaceForecast, TitleEntry, TitleForecast
 
-Market = Literal["win", "podium", "points"]
+Market = Literal["win", "podium", "points", "one_two", "double_podium"]
+BOTH_CARS: tuple[Market, ...] = ("one_two", "double_podium")  # markets of a team's two cars together
 
 # --------------------------------------------------------------------------- user strings
 STAGE_WORDS = {
@@ -28,11 +29,14 @@ PAST_HEAD = ("**{year} {event} — the forecast made before the race** "
              "(walk-forward: data through {through} only; this is not the result)")
 DRIVER_LINE = ("{i}. **{name}** ({code}, {team}){grid} — win {win}, podium {podium}, points {points}")
 FOCUS_LINE = "**{name}** ({code}, {team}): {what} {p}; expected finish P{exp:.0f} (80%: P{lo}–P{hi})."
-FOCUS_WHAT = {"win": "chance to win", "podium": "chance of a podium", "points": "chance to score points"}
+FOCUS_WHAT = {"win": "chance to win", "podium": "chance of a podium", "points": "chance to score points",
+              "one_two": "chance to win", "double_podium": "chance of a podium"}
 TEAM_WIN = "**{team}** win (either car): {p} — {cars}."
-TEAM_ANY = ("**{team}**, at least one car {what}: between {lo} and {hi} — {cars} "
-            "(each car's chance is known; both together is not, hence the range).")
+TEAM_ANY = "**{team}**, at least one car {what}: {p} — {cars}."
 TEAM_WHAT = {"podium": "on the podium", "points": "in the points"}
+TEAM_BOTH = "**{team}** {what}: {p} — counted in the same simulated races (each car: {cars})."
+BOTH_WHAT = {"one_two": "one-two (first and second)", "double_podium": "both cars on the podium"}
+TOP_BOTH = 3  # teams listed when a one-two / double podium is asked with no team named
 NOT_ENTERED = "{name} is not on the entry list I have for the {year} {event}."
 DRIVES = "_What drives it: {note}_"
 FOOTER = ("_Model updated {updated} · data through {through} · {runs:,} simulated {what} · "
@@ -125,6 +129,9 @@ def race_text(fc: RaceForecast, focus: Focus = Focus(), *, past: bool = False, t
         head = RACE_HEAD.format(year=fc.year, event=fc.event_name, stage=STAGE_WORDS.get(fc.stage, fc.stage))
     lines = [head]
     by_code = {d.code: d for d in fc.drivers}
+    if focus.market in BOTH_CARS:
+        lines += both_cars_lines(fc, focus)
+        focus = Focus()  # the drivers' lines below are the usual ones
     for code in focus.codes:
         d = by_code.get(code)
         if d is None:
@@ -149,31 +156,59 @@ def race_text(fc: RaceForecast, focus: Focus = Focus(), *, past: bool = False, t
     return "\n".join(lines)
 
 
-def team_chance(fc: RaceForecast, ref: str, market: Market) -> tuple[float, float, list[DriverForecast]]:
-    """(low, high, cars) for "at least one of the team's cars" in `market`.
+def team_chance(fc: RaceForecast, ref: str, market: Market
+                ) -> tuple[float, tuple[float, float], list[DriverForecast]]:
+    """(chance, 80% interval, cars) for "at least one of the team's cars" in `market`.
 
-    A win is one car's, so the team's chance is the sum exactly (low == high). A podium or
-    points finish can hold both cars: from each car's chance alone the joint one lies between
-    the larger of them and their sum (capped at 1) — the Predictor does not expose joint draws.
+    The Predictor counts both cars in the same simulated races (`RaceForecast.teams`); a
+    win is one car's, so its chance is the sum of the cars'.
     """
     cars = [d for d in fc.drivers if d.constructor_ref == ref]
-    ps = [_market(d, market)[0] for d in cars]
-    if not ps:
-        return 0.0, 0.0, cars
+    team = next((t for t in fc.teams if t.constructor_ref == ref), None)
+    if team is None:
+        return 0.0, (0.0, 0.0), cars
     if market == "win":
-        s = min(1.0, sum(ps))
-        return s, s, cars
-    return max(ps), min(1.0, sum(ps)), cars
+        return team.p_win, team.p_win_interval, cars
+    if market == "podium":
+        return team.p_podium, team.p_podium_interval, cars
+    return team.p_points, team.p_points_interval, cars
+
+
+def both_cars_lines(fc: RaceForecast, focus: Focus) -> list[str]:
+    """A one-two / double podium: of the teams named, else of the drivers' teams, else the
+    likeliest teams."""
+    refs = [(ref, name) for ref, name in focus.teams]
+    by_code = {d.code: d for d in fc.drivers}
+    for code in focus.codes:
+        d = by_code.get(code)
+        if d is not None and d.constructor_ref not in {r for r, _ in refs}:
+            refs.append((d.constructor_ref, d.team))
+    if not refs:
+        key = (lambda t: t.p_one_two) if focus.market == "one_two" else (lambda t: t.p_double_podium)
+        refs = [(t.constructor_ref, t.team) for t in sorted(fc.teams, key=key, reverse=True)[:TOP_BOTH]]
+    out = []
+    for ref, name in refs:
+        team = next((t for t in fc.teams if t.constructor_ref == ref), None)
+        cars = [d for d in fc.drivers if d.constructor_ref == ref]
+        if team is None or not cars:
+            out.append(NOT_ENTERED.format(name=name, year=fc.year, event=fc.event_name))
+            continue
+        if focus.market == "one_two":
+            p, iv, each = team.p_one_two, team.p_one_two_interval, [f"{d.code} win {pct(d.p_win)}" for d in cars]
+        else:
+            p, iv = team.p_double_podium, team.p_double_podium_interval
+            each = [f"{d.code} podium {pct(d.p_podium)}" for d in cars]
+        out.append(TEAM_BOTH.format(team=name, what=BOTH_WHAT[focus.market], p=chance(p, iv), cars=", ".join(each)))
+    return out
 
 
 def team_line(fc: RaceForecast, ref: str, name: str, market: Market) -> str:
-    lo, hi, cars = team_chance(fc, ref, market)
+    p, iv, cars = team_chance(fc, ref, market)
     if not cars:
         return NOT_ENTERED.format(name=name, year=fc.year, event=fc.event_name)
     each = ", ".join(f"{d.code} {pct(_market(d, market)[0])}" for d in cars)
-    if market == "win":
-        return TEAM_WIN.format(team=name, p=pct(lo), cars=each)
-    return TEAM_ANY.format(team=name, what=TEAM_WHAT[market], lo=pct(lo), hi=pct(hi), cars=each)
+    template = TEAM_WIN if market == "win" else TEAM_ANY
+    return template.format(team=name, what=TEAM_WHAT.get(market, ""), p=chance(p, iv), cars=each)
 
 
 def title_text(tf: TitleForecast, named: Iterable[str] = (), *, top: int = TOP_TITLE,

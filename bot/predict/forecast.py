@@ -21,6 +21,7 @@ from bot.predict.types import (
     DriverForecast,
     PredictUnavailable,
     RaceForecast,
+    TeamForecast,
     TitleEntry,
     TitleForecast,
     TitleKind,
@@ -31,9 +32,10 @@ from storage.predict_store import RaceRows, StandingPoints
 NO_HISTORY = "No race history is imported yet, so there is nothing to base a forecast on."
 NO_QUALI = "Qualifying for {year} round {round} is not stored yet; ask for the forecast before qualifying."
 NO_ENTRANTS = "I don't know who races in {year} round {round} yet."
-NOTE = "Pace spread in the ratings: cars {car:.0%}, drivers {drv:.0%}"
-NOTE_GRID = "; the starting grid is included"
-NOTE_PRE = "; before qualifying (no grid yet)"
+NOTE = "{code}'s car is rated #{car} of {cars} ({team}), the driver #{drv} of {drivers}"
+NOTE_GRID = "; starts P{grid} (the grid is included)"
+NOTE_PIT = "; starts from the pit lane (the grid is included)"
+NOTE_PRE = "; before qualifying (no grid yet: ratings and this season's form)"
 
 
 def _seed(seed: int, year: int, round_: int, salt: int = 0) -> int:
@@ -147,9 +149,60 @@ def race_forecast(
             (float(sim.p_points_q[0, i]), float(sim.p_points_q[1, i])), float(sim.exp_pos[i]),
             (int(sim.pos_q[0, i]), int(sim.pos_q[1, i])), e.grid if after_quali else None))
     out.sort(key=lambda d: (-d.p_win, d.expected_position, d.code))
-    note = NOTE.format(car=sim.car_share, drv=1 - sim.car_share) + (NOTE_GRID if after_quali else NOTE_PRE)
+    teams = team_forecasts(sim, field)
+    note = drivers_note(sim, field, out[0].code, after_quali=after_quali)
     return RaceForecast(year, round_, event_name, "after_quali" if after_quali else "pre_quali", tuple(out),
-                        fitted_at, state.through, note, draws * sims)
+                        fitted_at, state.through, note, draws * sims, teams)
+
+
+def drivers_note(sim: RaceSim, field: list[Entrant], favourite: str, *, after_quali: bool) -> str:
+    """What the favourite's chance rests on: where its car and its driver rank in the ratings
+    (posterior means), and the grid or its absence. Ranks, not a car/driver share of the pace:
+    that split is only loosely pinned down (few drivers change teams), ranks are robust."""
+    i = next(k for k, e in enumerate(field) if e.code == favourite)
+    cars: dict[str, float] = {}
+    for e, c in zip(field, sim.car_mean, strict=True):
+        cars[e.constructor_ref] = float(c)
+    car_rank = 1 + sum(v > cars[field[i].constructor_ref] for v in cars.values())
+    drv_rank = 1 + int((sim.drv_mean > sim.drv_mean[i]).sum())
+    note = NOTE.format(code=favourite, car=car_rank, cars=len(cars), team=field[i].team, drv=drv_rank,
+                       drivers=len(field))
+    if not after_quali:
+        return note + NOTE_PRE
+    return note + (NOTE_GRID.format(grid=field[i].grid) if field[i].grid else NOTE_PIT)
+
+
+def team_forecasts(sim: RaceSim, field: list[Entrant]) -> tuple[TeamForecast, ...]:
+    """Each team's "at least one car" chances, consistent with its cars' (recalibrated) chances.
+
+    P(any) = P(car 1) + P(car 2) - P(both): the cars' chances are the recalibrated ones and
+    P(both) is counted in the same simulated races, so a team's figure agrees with the lines
+    of its drivers; it is kept within what those alone allow (at least the likelier car's
+    chance, at most the sum). The interval is the simulated one moved by the same amount.
+    """
+    if not sim.team_market:
+        return ()
+    out = []
+    for t, ref in enumerate(sim.team_refs):
+        idx = [i for i, e in enumerate(field) if e.constructor_ref == ref]
+        figures: list[float | tuple[float, float]] = []
+        for market, cars_p in (("win", sim.p_win), ("podium", sim.p_podium), ("points", sim.p_points)):
+            m = sim.team_market[market]
+            ps = [float(cars_p[i]) for i in idx]
+            lo, hi = max(ps), min(1.0, sum(ps))
+            p_any = min(hi, max(lo, sum(ps) - float(m.both[t])))
+            shift = p_any - float(m.any[t])
+            iv = (min(p_any, max(0.0, float(m.any_q[0, t]) + shift)), max(p_any, min(1.0, float(m.any_q[1, t]) + shift)))
+            figures += [p_any, iv]
+        # Both cars: the simulated joint chance, kept within the (recalibrated) chances of each car.
+        for market, cars_p in (("top2", None), ("podium", sim.p_podium)):
+            m = sim.team_market[market]
+            cap = 1.0 if cars_p is None or len(idx) < 2 else min(float(cars_p[i]) for i in idx)
+            both = min(cap, float(m.both[t])) if len(idx) >= 2 else 0.0
+            figures += [both, (min(both, float(m.both_q[0, t])), max(both, min(cap, float(m.both_q[1, t]))))
+                        if len(idx) >= 2 else (0.0, 0.0)]
+        out.append(TeamForecast(ref, field[idx[0]].team, *figures))  # type: ignore[arg-type]
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- title

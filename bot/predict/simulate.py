@@ -41,7 +41,22 @@ class RaceSim:
     p_points_q: np.ndarray
     exp_pos: np.ndarray
     pos_q: np.ndarray  # (2, n) ints
-    car_share: float  # share of the pace spread explained by the cars (for the note)
+    car_mean: np.ndarray  # (n,) posterior mean rating of each entrant's car (for the note)
+    drv_mean: np.ndarray  # (n,) posterior mean rating of each entrant's driver
+    # Teams ("at least one car"), from the same joint runs: a team's two cars are not
+    # independent (same car, same race), so the joint chance is counted, not guessed.
+    team_refs: tuple[str, ...] = ()
+    team_market: dict[str, TeamMarket] | None = None  # "win" / "podium" / "points"
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMarket:
+    """A team's raw simulated chance that at least one car makes it, and that every car does."""
+
+    any: np.ndarray  # (T,) mean over all runs
+    any_q: np.ndarray  # (2, T) 10th / 90th percentile over rating draws
+    both: np.ndarray  # (T,) every car of the team (P(both cars on the podium))
+    both_q: np.ndarray  # (2, T) its 10th / 90th percentile over rating draws
 
 
 def _pace_draws(state: State, entrants: list[Entrant], p: Params, rng: np.random.Generator,
@@ -123,9 +138,19 @@ def simulate_race(
     pt, ptq = summary(points.astype(float))
     flat = pos.reshape(-1, n)
     pos_q = np.quantile(flat, [0.1, 0.9], axis=0, method="nearest").astype(int)
-    spread_car, spread_drv = float(np.var(car_mean)), float(np.var(drv_mean))
-    share = spread_car / (spread_car + spread_drv) if spread_car + spread_drv > 0 else 0.5
-    return RaceSim(pw, pwq, pp, ppq, pt, ptq, flat.mean(axis=0), pos_q, share)
+    refs = tuple(dict.fromkeys(e.constructor_ref for e in entrants))
+    member = np.array([[e.constructor_ref == r for e in entrants] for r in refs], dtype=float)  # (T, n)
+    markets = {}
+    top2 = ((pos <= 2) & classified).astype(float)
+    for name, hit in (("win", win), ("top2", top2), ("podium", podium.astype(float)),
+                      ("points", points.astype(float))):
+        cars = hit @ member.T  # (draws, sims, T): how many of the team's cars made it (win: its chance)
+        any_ = np.minimum(cars, 1.0)
+        both = (cars >= member.sum(axis=1)).astype(float) if name != "win" else np.zeros_like(cars)
+        mean, q = summary(any_)
+        both_mean, both_q = summary(both)
+        markets[name] = TeamMarket(mean, q, both_mean, both_q)  # top2's `both` is a one-two
+    return RaceSim(pw, pwq, pp, ppq, pt, ptq, flat.mean(axis=0), pos_q, car_mean, drv_mean, refs, markets)
 
 
 @dataclass(frozen=True, slots=True)

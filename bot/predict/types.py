@@ -48,6 +48,29 @@ class DriverForecast:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamForecast:
+    """A team's chance that at least one of its cars wins / is on the podium / scores.
+
+    From the same simulated races as the drivers' chances (the two cars' results are
+    counted together, not assumed independent).
+    """
+
+    constructor_ref: str
+    team: str
+    p_win: float
+    p_win_interval: Interval
+    p_podium: float
+    p_podium_interval: Interval
+    p_points: float
+    p_points_interval: Interval
+    # Both cars together, counted in the same runs (simulated, not recalibrated):
+    p_one_two: float = 0.0  # first and second
+    p_one_two_interval: Interval = (0.0, 0.0)
+    p_double_podium: float = 0.0  # both on the podium
+    p_double_podium_interval: Interval = (0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
 class RaceForecast:
     """A race forecast for every entrant."""
 
@@ -60,6 +83,7 @@ class RaceForecast:
     data_through: tuple[int, int] | None  # last (year, round) the ratings include
     drivers_note: str  # one plain line on what drives the forecast
     runs: int  # Monte Carlo runs
+    teams: tuple[TeamForecast, ...] = ()  # one per constructor entered, in the drivers' order
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,7 +186,17 @@ async def test_a_named_race_and_a_named_team_or_driver(mid_app: App) -> None:
     cars = [d for d in fc.drivers if d.constructor_ref == "mclaren"]
     assert len(cars) == 2
     lo, hi = max(d.p_podium for d in cars), min(1.0, sum(d.p_podium for d in cars))
-    assert f"between {pct(lo)} and {pct(hi)}" in text  # at least one car: between these bounds
+    team = next(t for t in fc.teams if t.constructor_ref == "mclaren")
+    assert lo <= team.p_podium <= hi  # at least one car: no less than the likelier car, no more than both
+    assert team.p_podium_interval[0] <= team.p_podium <= team.p_podium_interval[1]
+    assert f"**McLaren**, at least one car on the podium: {pct(team.p_podium)}" in text
+    assert "between" not in text
+    one_two = (await ask(mid_app, "chances of a red bull 1-2 at monza?")).text
+    rbr = next(t for t in fc.teams if t.constructor_ref == "red_bull")
+    assert f"one-two (first and second): {pct(rbr.p_one_two)}" in one_two  # not the team's win
+    both = (await ask(mid_app, "will both ferraris be on the podium at monza")).text
+    fer = next(t for t in fc.teams if t.constructor_ref == "ferrari")
+    assert f"both cars on the podium: {pct(fer.p_double_podium)}" in both
     win = (await ask(mid_app, "odds for a ferrari win at monza")).text
     ferrari = sum(d.p_win for d in fc.drivers if d.constructor_ref == "ferrari")
     assert f"**Ferrari** win (either car): {pct(ferrari)}" in win  # a win is one car's: the sum

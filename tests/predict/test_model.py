@@ -77,6 +77,42 @@ def test_probabilities_add_up_and_intervals_bracket(core: PredictCore, after_qua
     assert len(fc.drivers) == len(quali)
 
 
+@pytest.mark.parametrize("after_quali", [False, True])
+def test_team_chances_count_both_cars_together(core: PredictCore, after_quali: bool) -> None:
+    fc = core.race(2023, 10, after_quali=after_quali)
+    # One team per constructor of the raw entry list.
+    ids = {r["raceId"] for r in read_csv(demo_csv() / "races.csv") if r["round"] == "10"}
+    teams = {r["constructorId"] for r in read_csv(demo_csv() / "qualifying.csv") if r["raceId"] in ids}
+    assert len(fc.teams) == len(teams)
+    assert sum(t.p_win for t in fc.teams) == pytest.approx(1.0, abs=1e-9)  # a win is one car's
+    # Three podium places a race: "at least one car" counts a double podium once, so the teams'
+    # chances add up to 3 minus the expected number of team-mates sharing a podium.
+    assert 1.0 < sum(t.p_podium for t in fc.teams) <= 3.0 + 1e-9
+    for t in fc.teams:
+        cars = [d for d in fc.drivers if d.constructor_ref == t.constructor_ref]
+        assert len(cars) == 2
+        assert t.p_win == pytest.approx(sum(d.p_win for d in cars), abs=1e-9)
+        for p, iv, each in ((t.p_podium, t.p_podium_interval, [d.p_podium for d in cars]),
+                            (t.p_points, t.p_points_interval, [d.p_points for d in cars])):
+            assert max(each) - 1e-9 <= p <= min(1.0, sum(each)) + 1e-9
+            assert iv[0] <= p <= iv[1]
+        # Both cars together: a one-two is a double podium, which needs each car on the podium.
+        assert 0 <= t.p_one_two <= t.p_double_podium <= min(d.p_podium for d in cars) + 1e-9
+        assert t.p_one_two_interval[0] <= t.p_one_two <= t.p_one_two_interval[1]
+        assert t.p_double_podium_interval[0] <= t.p_double_podium <= t.p_double_podium_interval[1]
+    if after_quali:
+        return  # (2023 round 10: PER started 15th, so Red Bull's double podium is rare on that grid)
+    # Before qualifying the season's dominant team (most wins in the raw results before round 10)
+    # has both cars on the podium together often: its "at least one" is clearly below the sum.
+    done = {r["raceId"] for r in read_csv(demo_csv() / "races.csv") if int(r["round"]) < 10}
+    wins = Counter(r["constructorId"] for r in read_csv(demo_csv() / "results.csv")
+                   if r["raceId"] in done and r["position"] == "1")
+    refs = {r["constructorId"]: r["constructorRef"] for r in read_csv(demo_csv() / "constructors.csv")}
+    top = next(t for t in fc.teams if t.constructor_ref == refs[wins.most_common(1)[0][0]])
+    cars = [d.p_podium for d in fc.drivers if d.constructor_ref == top.constructor_ref]
+    assert top.p_podium < sum(cars) - 0.05
+
+
 def test_a_seed_reproduces_a_forecast(demo_engine: Engine, core: PredictCore) -> None:
     again = PredictCore(demo_engine, draws=120, sims=12)  # a fresh process's view of the store
     a, b = core.race(2023, 12, after_quali=False), again.race(2023, 12, after_quali=False)
