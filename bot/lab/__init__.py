@@ -36,7 +36,7 @@ __all__ = [
     "BattleForecast", "CircuitHistory", "CircuitParams", "ClassifiedEntry", "LapRecord",
     "RaceData", "RaceModel", "RankedStrategy", "SimResult", "StopRecord", "Strategy",
     "StrategyError", "WhatIf", "battle_forecast", "best_strategies", "fit_race_model",
-    "simulate", "whatif",
+    "screen_strategies", "simulate", "whatif",
 ]
 
 
@@ -70,6 +70,16 @@ def whatif(model: RaceModel, code: str, alt: Strategy, *, runs: int, seed: int) 
     from bot.lab.whatif import compare
 
     return compare(model, code, alt, runs=runs, seed=seed)
+
+
+def screen_strategies(
+    model: RaceModel, code: str, cands: Sequence[Strategy], *, runs: int, seed: int
+) -> list[tuple[Strategy, float, float]]:
+    """Each candidate against the actual (mean places and seconds gained), like for like:
+    the window tried when a fan asks "should he have pitted earlier"."""
+    from bot.lab.whatif import screen
+
+    return screen(model, code, list(cands), runs=runs, seed=seed)
 
 
 def best_strategies(

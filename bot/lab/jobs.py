@@ -21,6 +21,7 @@ from bot.lab import (
     battle_forecast,
     best_strategies,
     fit_race_model,
+    screen_strategies,
     whatif,
 )
 
@@ -57,3 +58,8 @@ def battle_job(laps: tuple[LapRecord, ...], chaser: str, leader: str, lap: int,
                params: CircuitParams) -> tuple[BattleForecast, int]:
     return battle_forecast(laps, chaser=chaser, leader=leader, lap=lap, model_or_circuit_params=params), os.getpid()
 
+
+
+def screen_job(model: RaceModel, code: str, cands: tuple[Strategy, ...], runs: int,
+               seed: int) -> tuple[list[tuple[Strategy, float, float]], int]:
+    return screen_strategies(model, code, cands, runs=runs, seed=seed), os.getpid()

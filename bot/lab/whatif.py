@@ -77,6 +77,26 @@ def compare(model: RaceModel, code: str, alt: Strategy, *, runs: int, seed: int)
     )
 
 
+def screen(model: RaceModel, code: str, cands: list[Strategy], *, runs: int, seed: int
+           ) -> list[tuple[Strategy, float, float]]:
+    """(strategy, mean places gained, mean seconds gained) of each candidate against the
+    actual, with the race's real neutralisations and the same draws for all: a small
+    window of moved stops compared like for like (the actual is simulated once)."""
+    code = check(model, code, finished=True)
+    for alt in cands:
+        check(model, code, alt)
+    i = model.index(code)
+    base = run(model, None, runs=runs, seed=seed)
+    out = []
+    for alt in cands:
+        other = run(model, {code: alt}, runs=runs, seed=seed)
+        gain = (base.positions[:, i] - other.positions[:, i]).astype(float)
+        dt = base.race_times_s[:, i] - other.race_times_s[:, i]
+        finite = np.isfinite(dt)
+        out.append((alt, float(gain.mean()), float(dt[finite].mean()) if finite.any() else 0.0))
+    return out
+
+
 def candidates(model: RaceModel) -> list[Strategy]:
     """One- and two-stop strategies over the race's compounds; in the dry at least
     two different dry compounds (the rule)."""
