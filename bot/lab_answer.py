@@ -49,6 +49,7 @@ from bot.lab_words import (
     RETIRED,
     SAME_STRATEGY,
     SIMULATING,
+    STOPS_SEARCHED,
     battle_text,
     best_text,
     distribution_plot,
@@ -286,7 +287,7 @@ async def whatif_answer(ctx: CommandContext, plan: QueryPlan, ask: LabAsk) -> No
         raise UserError(m.NO_DATA)
     ev, driver = plan.event, plan.drivers[0]
     best = ask.best or plan.focus == "best_strategy" or (
-        ask.n_stops is not None and not ask.stops and ask.shift is None)
+        (ask.n_stops is not None or ask.extra != 0) and not ask.stops and ask.shift is None)
     runs = lab.best_runs if best else lab.runs
     what = (f"Simulating {'strategies for ' + str(driver.code) if best else str(driver.code) + '’s what-if'} "
             f"at the {ev.year} {ev.name} ({runs:,} races{' per plan' if best else ''})")
@@ -297,12 +298,18 @@ async def whatif_answer(ctx: CommandContext, plan: QueryPlan, ask: LabAsk) -> No
         if ask.explain:
             return Reply(text=explain_text(model))
         if best:
-            ranked = await lab.best(ev.year, ev.round, code, top=20 if ask.n_stops else 5)
-            if ask.n_stops is not None:
-                fits = [r for r in ranked if r.strategy.n_stops == ask.n_stops]
+            n_stops = ask.n_stops
+            if n_stops is None and ask.extra:  # "an extra stop": one more (fewer) than he made
+                n_stops = model.actual[code].n_stops + ask.extra
+            if n_stops is not None and not 1 <= n_stops <= 2:
+                raise UserError(STOPS_SEARCHED.format(code=code, n=model.actual[code].n_stops,
+                                                          race=race_name(model), want=n_stops))
+            ranked = await lab.best(ev.year, ev.round, code, top=20 if n_stops else 5)
+            if n_stops is not None:
+                fits = [r for r in ranked if r.strategy.n_stops == n_stops]
                 if fits and fits[0].strategy != model.actual[code]:
                     wi = await lab.whatif(ev.year, ev.round, code, fits[0].strategy)
-                    how = (f"the best {ask.n_stops}-stop plan the search found for {code}, "
+                    how = (f"the best {n_stops}-stop plan the search found for {code}, "
                            f"{fits[0].strategy.format()}, against his actual {model.actual[code].format()}")
                     return await with_chart(ctx, Reply(text=whatif_text(model, wi, how)), model, wi)
                 ranked = fits or ranked

@@ -30,6 +30,9 @@ _N_STOPS = re.compile(r"\b(one|two|three|single|double|1|2|3)[\s-]?stop(?:ped|pi
 _STAY_OUT = re.compile(r"\bstay(ed|ing|s)?\s+out\b", re.I)
 _EXPLAIN = re.compile(r"\b(explain|assumptions?|how does (it|this) work)\b", re.I)
 _BEST = re.compile(r"\bbest\b", re.I)
+# "an extra stop", "one more stop" (+1); "one stop fewer" (-1): counted from the actual stops.
+_EXTRA = re.compile(r"\b(extra|additional|another|one more) (pit ?)?stop\b", re.I)
+_FEWER = re.compile(r"\bone (stop )?(fewer|less) stops?\b|\bone stop (fewer|less)\b", re.I)
 _NUM = {"one": 1, "two": 2, "three": 3, "single": 1, "double": 2, "1": 1, "2": 2, "3": 3}
 
 # A stop moved by some laps: "10 laps longer", "a lap earlier", "two laps sooner", "5 more laps",
@@ -59,7 +62,8 @@ WINDOW = 8  # laps tried either way when a stop moves "earlier"/"later" with no 
 class LabAsk:
     """The strategy words of a what-if: pit laps with an optional tyre, a number of stops,
     a stop moved by `shift` laps (+ later) or over a window ("earlier" / "later" / "either"),
-    which stop (1-based, -1 the last), "stayed out", "best", "explain"."""
+    which stop (1-based, -1 the last), one stop more or fewer (`extra`), "stayed out", "best",
+    "explain"."""
 
     stops: tuple[tuple[int, str | None], ...] = ()
     n_stops: int | None = None
@@ -69,6 +73,7 @@ class LabAsk:
     shift: int | None = None
     window: str | None = None
     which: int | None = None
+    extra: int = 0
 
 
 def read_command(text: str | None) -> tuple[LabAsk, str]:
@@ -127,7 +132,7 @@ def _window(text: str) -> str | None:
 
 
 def _flags(text: str, stops: list[tuple[int, str | None]]) -> LabAsk:
-    n = _N_STOPS.search(text)
+    n = _N_STOPS.search(_FEWER.sub(" ", text))
     shift = _shift(text)
     which = _WHICH.search(text)
     # A named lap with "a mistake" judges that stop; a named lap with "earlier" is the lap itself.
@@ -137,6 +142,7 @@ def _flags(text: str, stops: list[tuple[int, str | None]]) -> LabAsk:
         stay_out=bool(_STAY_OUT.search(text)), best=bool(_BEST.search(text)),
         explain=bool(_EXPLAIN.search(text)), shift=shift, window=window,
         which=_WHICH_N[which.group(1).lower()] if which else None,
+        extra=1 if _EXTRA.search(text) else -1 if _FEWER.search(text) else 0,
     )
 
 

@@ -43,6 +43,8 @@ NO_WINDOW = "No lap {way} than {code}'s stop on lap {lap} is possible at the {ra
 WINDOW_TRIED = ("• Tried: {what}, same tyre, {runs:,} simulated races each (places gained on average, "
                 "positive = better than the actual): {rows}")
 WINDOW_NONE_BETTER = "• None of the tried laps did better on average than the actual stop."
+STOPS_SEARCHED = ("I understood: {code} with {want} stop(s) at the {race} ({code} made {n}); the strategy "
+                  "search covers one- and two-stop plans. Try `/f1 whatif {code} best` or name the pit laps.")
 UNDERSTOOD_FOOT = "_Read as: {what}._"
 INTERVALS = ("_Probabilities in brackets: 80% interval of the simulation; positions and gains: the "
              "range of the middle 80% of runs. A model, not a verdict: it knows what the data knows._")

@@ -157,8 +157,10 @@ _CLUES: list[tuple[str, str]] = [
                r"\bhad (he |she |they )?(pitted|stopped|boxed)\b|\bhave (done|gone|finished) better\b|"
                r"\bhave (gained|been (better|faster|quicker))\b|\bif (he|she|they) had\b|\bwhatif\b|"
                # "should leclerc have pitted", "if norris had boxed", "if he'd": the name stays free.
+               r"\bshould(nt| not)?( ve| have| of)\b(?=( \w+){0,2} (pitted|pit|stopped|boxed|box|come in|gone|two|one|three|done)\b)|"
                r"\bshould(nt| not)?\b(?=( \w+){0,2} (have|of|ve) (pitted|pit|stopped|boxed|box|come in|gone|two|one|three|done))|"
-               r"\bif\b(?=( \w+){1,2} (had|d|hadnt)\b)|\bhave finished (higher|better|further up|ahead|on the podium)\b|"
+               r"\bif\b(?=( \w+){1,2} (had|d|hadnt|pitted|boxed|stopped)\b)|\bhave (helped|paid off)\b|"
+               r"\b(an )?(extra|additional|another) (pit ?)?stop\b|\bone (stop )?(fewer|less) stop\b|\bhave finished (higher|better|further up|ahead|on the podium)\b|"
                # "5 laps earlier", "a lap later", "stayed out longer", "pitted sooner" (not "who pitted earlier than").
                r"\b(\w+ )?(\w+ )?laps? (earlier|sooner|later|longer)\b|(?<!who )\b(pitted|pit|pitting|boxed|box|boxing|stopped|stopping|come in|came in|"
                r"stayed out|stay out|stop) (earlier|sooner|later|longer)\b(?! than)|\b(\w+ )?(more|extra) laps\b|"
@@ -167,8 +169,8 @@ _CLUES: list[tuple[str, str]] = [
     # "was pitting on lap 20 a mistake", "box lap 30 for hards, what happens": a what-if when
     # the question is about a stop (`_intent`); the words alone are not.
     ("pit_judge", r"\b(a|the) (mistake|wrong call|right call|bad call|good call|right choice|wrong choice|blunder|"
-                  r"right decision|wrong decision|good idea|bad idea)\b|\bwhat (happens|would happen|will happen)\b"),
-    ("battle", r"\bbattle forecast\b|\b((gonna|going to) )?(catch|catches|catching|pass|passes|overtake|overtakes|reel in|get past|"
+                  r"right decision|wrong decision|good idea|bad idea)\b|\btoo (early|late|soon)\b|\bwhat (happens|would happen|will happen)\b"),
+    ("battle", r"\bbattle forecast\b|\b((gonna|going to) )?(catch|catches|catching|pass|passes|passing|overtake|overtakes|overtaking|reel in|get past|"
                r"close the gap)\b(?! (stats?|counts?|made))|\bhow (long|many laps) (until|till|til|before|to)\b"),
     # "could alonso have caught hamilton": a chance asked for (the forecast), not what happened.
     ("battle_could", r"\b(have|ve|of) (caught|passed|overtaken|got past|gotten past|reeled in)\b"),
@@ -890,10 +892,13 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
         return go("best_strategy")
     if "whatif" in tags or ("pit_judge" in tags and "pitstops" in tags and has_d):
         return go("whatif")
+    if "stops_count" in tags and has_d and words & {"could", "would", "should"} and words & {"have", "ve", "of"}:
+        return go("whatif")  # "could leclerc have won with a two stop": not how many stops he made
     if "battle_could" in tags and len(plan.drivers) == 2:
         return go("battle")
     if "battle" in tags and len(plan.drivers) == 2 and "how_many" not in tags:
-        if words & {"did", "when", "where", "passed", "overtook"} and "battle" not in words:
+        future = bool(words & {"will", "gonna", "going", "can", "could", "until", "till"})
+        if (words & {"did", "passed", "overtook"} or (words & {"when", "where"} and not future)) and "battle" not in words:
             # "did hamilton pass russell": what happened, not a forecast; said back, not guessed.
             plan.unknown.append("pass")
             return None
