@@ -304,15 +304,14 @@ async def whatif_answer(ctx: CommandContext, plan: QueryPlan, ask: LabAsk) -> No
             if n_stops is not None and not 1 <= n_stops <= 2:
                 raise UserError(STOPS_SEARCHED.format(code=code, n=model.actual[code].n_stops,
                                                           race=race_name(model), want=n_stops))
-            ranked = await lab.best(ev.year, ev.round, code, top=20 if n_stops else 5)
-            if n_stops is not None:
-                fits = [r for r in ranked if r.strategy.n_stops == n_stops]
-                if fits and fits[0].strategy != model.actual[code]:
-                    wi = await lab.whatif(ev.year, ev.round, code, fits[0].strategy)
-                    how = (f"the best {n_stops}-stop plan the search found for {code}, "
-                           f"{fits[0].strategy.format()}, against his actual {model.actual[code].format()}")
-                    return await with_chart(ctx, Reply(text=whatif_text(model, wi, how)), model, wi)
-                ranked = fits or ranked
+            ranked = await lab.best(ev.year, ev.round, code, n_stops=n_stops)
+            # "Would a two-stop have worked": the search ran over plans of that many stops only;
+            # its best against the actual (the ranking alone when the actual is that best).
+            if n_stops is not None and ranked and ranked[0].strategy != model.actual[code]:
+                wi = await lab.whatif(ev.year, ev.round, code, ranked[0].strategy)
+                how = (f"the best {n_stops}-stop plan the search found for {code}, "
+                       f"{ranked[0].strategy.format()}, against his actual {model.actual[code].format()}")
+                return await with_chart(ctx, Reply(text=whatif_text(model, wi, how)), model, wi)
             return Reply(text=best_text(model, code, ranked[:5], lab.best_runs))
         data = await lab.race(ev.year, ev.round)
         if ask.window is not None and ask.shift is None:

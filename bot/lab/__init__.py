@@ -83,13 +83,13 @@ def screen_strategies(
 
 
 def best_strategies(
-    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5
+    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5, n_stops: int | None = None
 ) -> list[RankedStrategy]:
     """One- and two-stop windows and compounds for `code`, ranked by expected position
     then time, with neutralisations drawn from the circuit's probabilities."""
     from bot.lab.whatif import search
 
-    return search(model, code, runs=runs, seed=seed, top=top)
+    return search(model, code, runs=runs, seed=seed, top=top, n_stops=n_stops)
 
 
 def battle_forecast(

@@ -50,8 +50,9 @@ def whatif_job(model: RaceModel, code: str, alt: Strategy, runs: int, seed: int)
     return whatif(model, code, alt, runs=runs, seed=seed), os.getpid()
 
 
-def best_job(model: RaceModel, code: str, runs: int, seed: int, top: int) -> tuple[list[RankedStrategy], int]:
-    return best_strategies(model, code, runs=runs, seed=seed, top=top), os.getpid()
+def best_job(model: RaceModel, code: str, runs: int, seed: int, top: int,
+             n_stops: int | None = None) -> tuple[list[RankedStrategy], int]:
+    return best_strategies(model, code, runs=runs, seed=seed, top=top, n_stops=n_stops), os.getpid()
 
 
 def battle_job(laps: tuple[LapRecord, ...], chaser: str, leader: str, lap: int,

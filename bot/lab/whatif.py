@@ -138,10 +138,13 @@ def _batch(model: RaceModel, code: str, cands: list[Strategy], per: int, seed: i
 
 
 def search(
-    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5
+    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5, n_stops: int | None = None
 ) -> list[RankedStrategy]:
+    """The `top` plans (of `n_stops` stops only, when given: "would a two-stop have worked")."""
     code = check(model, code, finished=True)
-    cands = candidates(model)
+    cands = [c for c in candidates(model) if n_stops is None or c.n_stops == n_stops]
+    if not cands:
+        return []
     # Pass 1: every candidate, few runs each; pass 2: the finalists with `runs` each.
     pos, t = _batch(model, code, cands, SCREEN_RUNS, seed)
     score = pos.mean(axis=1) + 1e-4 * np.nanmean(np.where(np.isfinite(t), t, np.nan), axis=1)

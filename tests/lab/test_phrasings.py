@@ -78,6 +78,24 @@ def whatif_read(text: str) -> tuple[str, list[int], str, list[int], str]:
     ("is sainz going to pass leclerc", "battle", ["SAI", "LEC"]),
     ("how long until VER catches LEC", "battle", ["VER", "LEC"]),
     ("how many laps until norris catches piastri", "battle", ["NOR", "PIA"]),
+    ("leclerc should've pitted earlier at monza", "whatif", ["LEC"]),
+    ("would max have won if he pitted on lap 30", "whatif", ["VER"]),
+    ("what if lando boxed on lap 15 at monza 2023", "whatif", ["NOR"]),
+    ("what if norris pitted 2 laps earlier than he did", "whatif", ["NOR"]),
+    ("would an extra stop have helped hamilton at monza 2023", "whatif", ["HAM"]),
+    ("what if piastri had one stopped at monza 2023", "whatif", ["PIA"]),
+    ("ham stays out 5 laps longer what happens", "whatif", ["HAM"]),
+    ("what if checo pitted later at monza 2023", "whatif", ["PER"]),
+    ("was max's stop too early at monza 2023", "whatif", ["VER"]),
+    ("did leclerc pit too late at monza 2023", "whatif", ["LEC"]),
+    ("is it worth sainz pitting 3 laps earlier", "whatif", ["SAI"]),
+    ("would pitting a lap later have helped norris at monza 2023", "whatif", ["NOR"]),
+    ("could leclerc have won with a two stop at monza 2023", "whatif", ["LEC"]),
+    ("what if hamilton had started on hards at monza 2023", "whatif", ["HAM"]),
+    ("when will norris catch piastri", "battle", ["NOR", "PIA"]),
+    ("can russell catch hamilton before the end", "battle", ["RUS", "HAM"]),
+    ("chances of sainz passing leclerc at monza 2023", "battle", ["SAI", "LEC"]),
+    ("odds norris overtakes piastri", "battle", ["NOR", "PIA"]),
 ])
 async def test_fan_phrasings_are_race_lab_questions(app: App, question: str, focus: str, drivers: list[str]) -> None:
     plan = await resolve_question(app.store, question, now=NOW)
@@ -102,6 +120,11 @@ async def test_fan_phrasings_are_race_lab_questions(app: App, question: str, foc
     ("what about a 2 stopper for hamilton", "n_stops", 2),
     ("would a one-stopper have worked for piastri", "n_stops", 1),
     ("whatif VER pit 30 H monza 2023 explain", "stops", ((30, "HARD"),)),
+    ("would an extra stop have helped hamilton", "extra", 1),
+    ("what if max made one stop fewer", "extra", -1),
+    ("was max's stop too early", "window", "later"),
+    ("would pitting a lap later have helped norris", "shift", 1),
+    ("what if norris pitted 2 laps earlier than he did", "shift", -2),
     ("box lap 30 for hards, what happens for VER at monza 2023", "stops", ((30, "HARD"),)),
 ])
 def test_the_strategy_words_are_read(question: str, field: str, value: object) -> None:
@@ -182,6 +205,22 @@ async def test_two_stop_questions_run_the_best_two_stop_plan(app: App) -> None:
     assert len(set(alt_comps)) >= 2  # a legal dry plan
     assert alt_laps[-1] < race_laps()
     assert "best 2-stop plan" in text
+
+
+async def test_an_extra_stop_runs_the_best_plan_with_one_stop_more(app: App) -> None:
+    text = _placeholder_then_edit(await ask(app, "would an extra stop have helped hamilton at monza 2023"))
+    who, alt_laps, _, act_laps, _ = whatif_read(text)
+    assert who == "HAM" and act_laps == ergast_stops("HAM") and len(alt_laps) == len(act_laps) + 1, text
+
+
+@pytest.mark.parametrize(("question", "expect"), [
+    # Understood, but not a decision the lab can change: said back with a way to ask.
+    ("what if hamilton had started on hards at monza 2023", "not which decision to change"),
+    ("what if piastri had three stopped at monza 2023", "one- and two-stop plans"),
+])
+async def test_understood_and_asked(app: App, question: str, expect: str) -> None:
+    text = _placeholder_then_edit(await ask(app, question))
+    assert expect in text and "P(win)" not in text and "Traceback" not in text, text
 
 
 @pytest.mark.parametrize("question", ["whatif VER pit 30 H monza 2023", "what-if VER pit 30 hard monza 2023",
