@@ -83,7 +83,8 @@ def read_command(text: str | None) -> tuple[LabAsk, str]:
              for mt in _CMD_PIT.finditer(text)]
     rest = _CMD_PIT.sub(" ", text)
     ask = _flags(rest, stops)
-    for pat in (_N_STOPS, _STAY_OUT, _EXPLAIN, _BEST, _SHIFT, _SHIFT_MORE, _SHIFT_BY, _WHICH):
+    for pat in (_FEWER, _EXTRA, _N_STOPS, _STAY_OUT, _EXPLAIN, _BEST, _SHIFT, _SHIFT_MORE, _SHIFT_BY, _WHICH,
+                _TOO, _WHEN_WORD, _JUDGE):
         rest = pat.sub(" ", rest)
     return ask, " ".join(rest.split())
 

@@ -223,6 +223,17 @@ async def test_understood_and_asked(app: App, question: str, expect: str) -> Non
     assert expect in text and "P(win)" not in text and "Traceback" not in text, text
 
 
+@pytest.mark.parametrize(("command", "code", "shift"), [
+    ("/f1 whatif VER 10 laps later monza 2023", "VER", 10),
+    ("/f1 whatif PIA second stop 3 laps earlier monza 2023", "PIA", -3),
+])
+async def test_the_command_moves_a_stop_too(app: App, command: str, code: str, shift: int) -> None:
+    text = _placeholder_then_edit(await ask(app, command))
+    _, alt_laps, alt_comps, act_laps, act_comps = whatif_read(text)
+    stops = ergast_stops(code)
+    assert act_laps == stops and alt_laps == [*stops[:-1], stops[-1] + shift] and alt_comps == act_comps, text
+
+
 @pytest.mark.parametrize("question", ["whatif VER pit 30 H monza 2023", "what-if VER pit 30 hard monza 2023",
                                       "box lap 30 for hards, what happens for VER at monza 2023"])
 async def test_command_words_typed_as_a_question(app: App, question: str) -> None:
