@@ -26,6 +26,7 @@ from bot.lab.types import (
     RaceData,
     RaceModel,
     Strategy,
+    StrategyError,
     WhatIf,
 )
 from bot.lab_read import WINDOW, LabAsk, read_command, read_question
@@ -262,6 +263,9 @@ async def with_placeholder(ctx: CommandContext, what: str, work: Callable[[], Aw
     except UserError as exc:
         log.info("race lab refused %r: %s", ctx.incoming.text, exc.message)
         reply = Reply(text=exc.message, suggestions=exc.suggestions)
+    except StrategyError as exc:  # the model's own refusal (e.g. a car that retired): its text is for the fan
+        log.info("race lab refused %r: %s", ctx.incoming.text, exc)
+        reply = Reply(text=f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
     except Exception:
         log.exception(m.LOG_INTERNAL_ERROR, ctx.incoming.event_id, "race lab")
         reply = Reply(text=m.INTERNAL_ERROR)

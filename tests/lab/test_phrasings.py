@@ -258,3 +258,9 @@ async def test_catch_and_could_have_caught_get_the_battle_forecast(app: App, que
     mt = re.search(r"Battle forecast: (\w+) chasing (\w+) after lap (\d+)", text)
     assert mt and {mt.group(1), mt.group(2)} == pair, text
     assert "P(pass within 5 laps)" in text
+
+
+@pytest.mark.parametrize("question", ["should ocon have pitted earlier at monza 2023", "/f1 whatif OCO pit 10 monza 2023"])
+async def test_a_car_that_retired_gets_the_reason_not_an_error(app: App, question: str) -> None:
+    text = _placeholder_then_edit(await ask(app, question))
+    assert f"retired on lap {ergast_result('OCO')['laps']}" in text and "went wrong" not in text, text
