@@ -41,13 +41,13 @@ _COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "fiv
                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
                 "couple": 2, "a couple": 2, "a couple of": 2, "couple of": 2}
 _COUNT = r"(\d{1,2}|a couple of|a couple|couple of|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty)"
-_EARLY = {"earlier", "sooner", "early", "before"}
+_EARLY = {"earlier", "sooner", "early", "before", "undercut"}  # the undercut: stopping before the rival
 _SHIFT = re.compile(rf"\b{_COUNT}\s+(?:more\s+|extra\s+)?laps?\s+(earlier|sooner|later|longer|early|late)\b", re.I)
 _SHIFT_MORE = re.compile(rf"\b{_COUNT}\s+(?:more|extra|further)\s+laps?\b", re.I)
 _SHIFT_BY = re.compile(rf"\b(earlier|sooner|later|longer)\s+by\s+{_COUNT}\s+laps?\b", re.I)
 # Without a number: "pitted earlier", "stayed out longer", "was the stop too late".
 _TOO = re.compile(r"\btoo\s+(early|soon|late)\b", re.I)
-_WHEN_WORD = re.compile(r"\b(earlier|sooner|later|longer)\b", re.I)
+_WHEN_WORD = re.compile(r"\b(earlier|sooner|later|longer|undercut|overcut)s?\b", re.I)
 # "was pitting on lap 20 a mistake", "the right call": the actual stop judged against both ways.
 _JUDGE = re.compile(r"\b(mistake|wrong|right call|right choice|right decision|good call|bad call|good idea|"
                     r"bad idea|correct|blunder|error)\b", re.I)

@@ -165,7 +165,8 @@ _CLUES: list[tuple[str, str]] = [
                r"\b(\w+ )?(\w+ )?laps? (earlier|sooner|later|longer)\b|(?<!who )\b(pitted|pit|pitting|boxed|box|boxing|stopped|stopping|come in|came in|"
                r"stayed out|stay out|stop) (earlier|sooner|later|longer)\b(?! than)|\b(\w+ )?(more|extra) laps\b|"
                r"\b(what|how) about (a|an) (one|two|three|1|2|3) ?stop(per|pers|s)?\b|"
-               r"\b(would|could)( have| ve| of)? been (better|faster|quicker)\b"),
+               r"\b(would|could)( have| ve| of)? been (better|faster|quicker)\b|\b(the )?(undercut|overcut)s?\b|"
+               r"\b(have|ve|of) (gone|tried) (for|with)\b"),
     # "was pitting on lap 20 a mistake", "box lap 30 for hards, what happens": a what-if when
     # the question is about a stop (`_intent`); the words alone are not.
     ("pit_judge", r"\b(a|the) (mistake|wrong call|right call|bad call|good call|right choice|wrong choice|blunder|"

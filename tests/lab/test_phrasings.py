@@ -96,6 +96,14 @@ def whatif_read(text: str) -> tuple[str, list[int], str, list[int], str]:
     ("can russell catch hamilton before the end", "battle", ["RUS", "HAM"]),
     ("chances of sainz passing leclerc at monza 2023", "battle", ["SAI", "LEC"]),
     ("odds norris overtakes piastri", "battle", ["NOR", "PIA"]),
+    ("lec shouldve boxed earlier", "whatif", ["LEC"]),
+    ("would it have been better for sainz to pit later", "whatif", ["SAI"]),
+    ("was the undercut on for norris at monza 2023", "whatif", ["NOR"]),
+    ("should leclerc have gone for the overcut", "whatif", ["LEC"]),
+    ("should russell have done a one stopper", "whatif", ["RUS"]),
+    ("what would have happened if piastri had stayed out at monza 2023", "whatif", ["PIA"]),
+    ("whats the chance ham overtakes rus", "battle", ["HAM", "RUS"]),
+    ("norris catch piastri?", "battle", ["NOR", "PIA"]),
 ])
 async def test_fan_phrasings_are_race_lab_questions(app: App, question: str, focus: str, drivers: list[str]) -> None:
     plan = await resolve_question(app.store, question, now=NOW)
@@ -123,6 +131,8 @@ async def test_fan_phrasings_are_race_lab_questions(app: App, question: str, foc
     ("would an extra stop have helped hamilton", "extra", 1),
     ("what if max made one stop fewer", "extra", -1),
     ("was max's stop too early", "window", "later"),
+    ("was the undercut on for norris", "window", "earlier"),
+    ("should leclerc have gone for the overcut", "window", "later"),
     ("would pitting a lap later have helped norris", "shift", 1),
     ("what if norris pitted 2 laps earlier than he did", "shift", -2),
     ("box lap 30 for hards, what happens for VER at monza 2023", "stops", ((30, "HARD"),)),
