@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from bot import messages as m
 from bot.app import CommandContext
@@ -27,95 +26,45 @@ from bot.lab.types import (
     RaceData,
     RaceModel,
     Strategy,
+    StrategyError,
     WhatIf,
 )
+from bot.lab_read import WINDOW, LabAsk, read_command, read_question
 from bot.lab_words import (
     ASK_DRIVER,
     ASK_STAY_OUT,
     ASK_STOPS,
     ASK_TWO,
+    ASK_WHICH_STOP,
     BAD_COMPOUND,
     LAP_OUTSIDE,
+    MOVE_CROSSES,
     NO_LAB,
+    NO_STOP,
+    NO_SUCH_STOP,
+    NO_WINDOW,
+    NOT_A_STOP,
     NOT_BEHIND,
     NOT_IN_RACE,
     NOT_STARTED,
     RETIRED,
     SAME_STRATEGY,
     SIMULATING,
+    STOPS_SEARCHED,
     battle_text,
     best_text,
     distribution_plot,
     explain_text,
     race_name,
     whatif_text,
+    window_lines,
 )
 from bot.model import Reply
 from bot.plan import QueryPlan
 
 log = logging.getLogger(__name__)
 
-_COMPOUND_WORDS = {
-    "soft": "SOFT", "softs": "SOFT", "s": "SOFT", "medium": "MEDIUM", "mediums": "MEDIUM", "med": "MEDIUM",
-    "m": "MEDIUM", "hard": "HARD", "hards": "HARD", "h": "HARD", "inter": "INTERMEDIATE",
-    "inters": "INTERMEDIATE", "intermediate": "INTERMEDIATE", "intermediates": "INTERMEDIATE",
-    "i": "INTERMEDIATE", "wet": "WET", "wets": "WET", "w": "WET",
-}
-_COMP = r"(softs?|mediums?|med|hards?|inters?|intermediates?|wets?|s|m|h|i|w)"
-_CMD_PIT = re.compile(rf"\bpit\s+(?:on\s+)?(?:lap\s+)?(\d{{1,3}})(?:\s+(?:for\s+|on\s+)?(?:the\s+)?{_COMP}\b)?", re.I)
-_Q_LAP = re.compile(r"\blaps?\s+(\d{1,3})\b|\bl(\d{1,3})\b", re.I)
-_Q_COMP = re.compile(r"\b(softs?|mediums?|hards?|inters?|intermediates?|wets?)\b", re.I)
-_N_STOPS = re.compile(r"\b(one|two|three|1|2|3)[\s-]?stop(per|s)?\b", re.I)
-_STAY_OUT = re.compile(r"\bstay(ed|ing)?\s+out\b", re.I)
-_EXPLAIN = re.compile(r"\b(explain|assumptions?|how does (it|this) work)\b", re.I)
-_BEST = re.compile(r"\bbest\b", re.I)
 _AT_LAP = re.compile(r"\b(?:at|on|after)?\s*lap\s+(\d{1,3})\b", re.I)
-_NUM = {"one": 1, "two": 2, "three": 3, "1": 1, "2": 2, "3": 3}
-
-
-@dataclass(frozen=True, slots=True)
-class LabAsk:
-    """The strategy words of a what-if: pit laps with an optional tyre, a number of stops,
-    "stayed out", "best", "explain"."""
-
-    stops: tuple[tuple[int, str | None], ...] = ()
-    n_stops: int | None = None
-    stay_out: bool = False
-    best: bool = False
-    explain: bool = False
-
-
-def read_command(text: str | None) -> tuple[LabAsk, str]:
-    """`pit 25 hard pit 40 monza 2023 explain` → (the ask, the race text left: "monza 2023")."""
-    text = text or ""
-    stops = [(int(mt.group(1)), _COMPOUND_WORDS[mt.group(2).lower()] if mt.group(2) else None)
-             for mt in _CMD_PIT.finditer(text)]
-    rest = _CMD_PIT.sub(" ", text)
-    ask = _flags(rest, stops)
-    for pat in (_N_STOPS, _STAY_OUT, _EXPLAIN, _BEST):
-        rest = pat.sub(" ", rest)
-    return ask, " ".join(rest.split())
-
-
-def read_question(text: str) -> LabAsk:
-    """The strategy words of a free question ("pitted on lap 30 for hards", "a one-stop")."""
-    stops: list[tuple[int, str | None]] = []
-    marks = list(_Q_LAP.finditer(text))
-    for k, mt in enumerate(marks):
-        tail_end = marks[k + 1].start() if k + 1 < len(marks) else len(text)
-        comp = _Q_COMP.search(text, mt.end(), tail_end)
-        stops.append((int(mt.group(1) or mt.group(2)), _COMPOUND_WORDS[comp.group(1).lower()] if comp else None))
-    # A tyre without a lap ("what if he had used hards") names no decision: the answer asks for a lap.
-    return _flags(text, stops)
-
-
-def _flags(text: str, stops: list[tuple[int, str | None]]) -> LabAsk:
-    n = _N_STOPS.search(text)
-    return LabAsk(
-        stops=tuple(sorted(set(stops))), n_stops=_NUM[n.group(1).lower()] if n else None,
-        stay_out=bool(_STAY_OUT.search(text)), best=bool(_BEST.search(text)),
-        explain=bool(_EXPLAIN.search(text)),
-    )
 
 
 # ---------------------------------------------------------------------------- checks
@@ -154,6 +103,85 @@ def _other_compound(prev: str, used: tuple[str, ...]) -> str:
     return "MEDIUM" if prev != "MEDIUM" else "HARD"
 
 
+def _stops_said(actual: Strategy) -> str:
+    return ", ".join(f"lap {lap}" for lap, _ in actual.stops)
+
+
+def which_stop(model: RaceModel, code: str, ask: LabAsk) -> int | None:
+    """The actual stop a "moved" question is about: the only one, the one named ("his second
+    stop", or its lap: "pitting on lap 20"); None when there are several and none is named."""
+    actual, race = model.actual[code], race_name(model)
+    n = actual.n_stops
+    if n == 0:
+        raise UserError(NO_STOP.format(code=code, race=race, s=actual.format()))
+    if ask.which is not None:
+        k = n - 1 if ask.which == -1 else ask.which - 1
+        if k >= n:
+            raise UserError(NO_SUCH_STOP.format(code=code, n=n, race=race, stops=_stops_said(actual), k=ask.which))
+        return k
+    if ask.stops:
+        lap = ask.stops[0][0]
+        k = next((i for i, (at, _) in enumerate(actual.stops) if at == lap), None)
+        if k is None:
+            raise UserError(NOT_A_STOP.format(code=code, lap=lap, race=race, stops=_stops_said(actual),
+                                              first=actual.stops[0][0]))
+        return k
+    return 0 if n == 1 else None
+
+
+def moved(model: RaceModel, code: str, k: int, lap: int) -> Strategy | None:
+    """The actual strategy with stop `k` on `lap` (same tyre); None when that lap is outside the
+    race, after the retirement, or on or past a neighbouring stop (the order must hold)."""
+    stops = list(model.actual[code].stops)
+    lo = stops[k - 1][0] if k > 0 else 0
+    hi = stops[k + 1][0] if k + 1 < len(stops) else model.total_laps
+    if not lo < lap < hi or lap > int(model.retire_lap[model.index(code)]):
+        return None
+    stops[k] = (lap, stops[k][1])
+    return Strategy(model.actual[code].start, tuple(stops))
+
+
+def _ordinal(k: int) -> str:
+    return {0: "first", 1: "second", 2: "third"}.get(k, "last")
+
+
+def shifted(model: RaceModel, data: RaceData, code: str, ask: LabAsk) -> tuple[Strategy, str]:
+    """"10 laps longer", "a lap earlier": the (only or named) stop moved by that many laps."""
+    shift = ask.shift or 0
+    n = abs(shift)
+    what = f"{n} lap{'s' if n != 1 else ''} {'later' if shift > 0 else 'earlier'}"
+    actual, race = model.actual[code], race_name(model)
+    k = which_stop(model, code, ask)
+    if k is None:
+        raise UserError(ASK_WHICH_STOP.format(code=code, what=what, race=race, n=actual.n_stops,
+                                              stops=_stops_said(actual), ordinal="first",
+                                              lap=actual.stops[0][0] + shift))
+    old = actual.stops[k][0]
+    lap = old + shift
+    check_laps(model, data, code, [lap])
+    alt = moved(model, code, k, lap)
+    if alt is None:
+        why = "come before or after another of its stops" if actual.n_stops > 1 else "leave the race"
+        raise UserError(MOVE_CROSSES.format(code=code, old=old, lap=lap, why=why, race=race))
+    return alt, f"{code}'s stop on lap {old} moved {what}, to lap {lap}: {alt.format()} instead of {actual.format()}"
+
+
+def window(model: RaceModel, code: str, ask: LabAsk) -> tuple[list[Strategy], str]:
+    """"Should he have pitted earlier": the stop (each stop, when several and none named)
+    moved 1–`WINDOW` laps that way (both ways for "was it a mistake"), same tyre."""
+    actual, race = model.actual[code], race_name(model)
+    k = which_stop(model, code, ask)
+    ks = range(actual.n_stops) if k is None else [k]
+    signs = {"earlier": (-1,), "later": (1,), "either": (-1, 1)}[ask.window or "either"]
+    cands = [alt for i in ks for sign in signs for d in range(1, WINDOW + 1)
+             if (alt := moved(model, code, i, actual.stops[i][0] + sign * d)) is not None]
+    way = {"earlier": "earlier", "later": "later", "either": "earlier or later"}[ask.window or "either"]
+    stops = " and ".join(f"lap {actual.stops[i][0]}" for i in ks)
+    if not cands:
+        raise UserError(NO_WINDOW.format(way=way, code=code, lap=stops, race=race, last=model.total_laps - 1))
+    return cands, f"{code}'s stop on {stops} moved 1–{WINDOW} laps {way}"
+
+
 def alternative(model: RaceModel, data: RaceData, code: str, ask: LabAsk) -> tuple[Strategy, str]:
     """The strategy the fan asks about, and how it was read (said in the reply).
 
@@ -164,6 +192,8 @@ def alternative(model: RaceModel, data: RaceData, code: str, ask: LabAsk) -> tup
     """
     actual = model.actual[code]
     race = race_name(model)
+    if ask.shift is not None and not (ask.stops and ask.which is None and len(ask.stops) > 1):
+        return shifted(model, data, code, ask)
     if ask.stay_out and not ask.stops:
         if not actual.stops:
             raise UserError(SAME_STRATEGY.format(code=code, s=actual.format()))
@@ -233,6 +263,9 @@ async def with_placeholder(ctx: CommandContext, what: str, work: Callable[[], Aw
     except UserError as exc:
         log.info("race lab refused %r: %s", ctx.incoming.text, exc.message)
         reply = Reply(text=exc.message, suggestions=exc.suggestions)
+    except StrategyError as exc:  # the model's own refusal (e.g. a car that retired): its text is for the fan
+        log.info("race lab refused %r: %s", ctx.incoming.text, exc)
+        reply = Reply(text=f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
     except Exception:
         log.exception(m.LOG_INTERNAL_ERROR, ctx.incoming.event_id, "race lab")
         reply = Reply(text=m.INTERNAL_ERROR)
@@ -257,7 +290,8 @@ async def whatif_answer(ctx: CommandContext, plan: QueryPlan, ask: LabAsk) -> No
     if plan.event is None:
         raise UserError(m.NO_DATA)
     ev, driver = plan.event, plan.drivers[0]
-    best = ask.best or plan.focus == "best_strategy" or (ask.n_stops is not None and not ask.stops)
+    best = ask.best or plan.focus == "best_strategy" or (
+        (ask.n_stops is not None or ask.extra != 0) and not ask.stops and ask.shift is None)
     runs = lab.best_runs if best else lab.runs
     what = (f"Simulating {'strategies for ' + str(driver.code) if best else str(driver.code) + '’s what-if'} "
             f"at the {ev.year} {ev.name} ({runs:,} races{' per plan' if best else ''})")
@@ -268,17 +302,31 @@ async def whatif_answer(ctx: CommandContext, plan: QueryPlan, ask: LabAsk) -> No
         if ask.explain:
             return Reply(text=explain_text(model))
         if best:
-            ranked = await lab.best(ev.year, ev.round, code, top=20 if ask.n_stops else 5)
-            if ask.n_stops is not None:
-                fits = [r for r in ranked if r.strategy.n_stops == ask.n_stops]
-                if fits and fits[0].strategy != model.actual[code]:
-                    wi = await lab.whatif(ev.year, ev.round, code, fits[0].strategy)
-                    how = (f"the best {ask.n_stops}-stop plan the search found for {code}, "
-                           f"{fits[0].strategy.format()}, against his actual {model.actual[code].format()}")
-                    return await with_chart(ctx, Reply(text=whatif_text(model, wi, how)), model, wi)
-                ranked = fits or ranked
+            n_stops = ask.n_stops
+            if n_stops is None and ask.extra:  # "an extra stop": one more (fewer) than he made
+                n_stops = model.actual[code].n_stops + ask.extra
+            if n_stops is not None and not 1 <= n_stops <= 2:
+                raise UserError(STOPS_SEARCHED.format(code=code, n=model.actual[code].n_stops,
+                                                          race=race_name(model), want=n_stops))
+            ranked = await lab.best(ev.year, ev.round, code, n_stops=n_stops)
+            # "Would a two-stop have worked": the search ran over plans of that many stops only;
+            # its best against the actual (the ranking alone when the actual is that best).
+            if n_stops is not None and ranked and ranked[0].strategy != model.actual[code]:
+                wi = await lab.whatif(ev.year, ev.round, code, ranked[0].strategy)
+                how = (f"the best {n_stops}-stop plan the search found for {code}, "
+                       f"{ranked[0].strategy.format()}, against his actual {model.actual[code].format()}")
+                return await with_chart(ctx, Reply(text=whatif_text(model, wi, how)), model, wi)
             return Reply(text=best_text(model, code, ranked[:5], lab.best_runs))
         data = await lab.race(ev.year, ev.round)
+        if ask.window is not None and ask.shift is None:
+            cands, tried = window(model, code, ask)
+            scored = await lab.screen(ev.year, ev.round, code, tuple(cands))
+            top = max(scored, key=lambda t: (round(t[1], 2), t[2]))[0]
+            wi = await lab.whatif(ev.year, ev.round, code, top)
+            how = (f"{tried}, the best of them, {top.format()}, against the actual "
+                   f"{model.actual[code].format()}")
+            text = whatif_text(model, wi, how, window_lines(scored, tried, lab.best_runs))
+            return await with_chart(ctx, Reply(text=text), model, wi)
         alt, how = alternative(model, data, code, ask)
         wi = await lab.whatif(ev.year, ev.round, code, alt)
         return await with_chart(ctx, Reply(text=whatif_text(model, wi, how)), model, wi)
@@ -354,6 +402,6 @@ def battle_lap(text: str) -> int | None:
 
 
 __all__ = [
-    "LabAsk", "alternative", "battle_answer", "battle_lap", "closest_lap", "read_command", "read_question",
+    "LabAsk", "alternative", "moved", "shifted", "which_stop", "window", "battle_answer", "battle_lap", "closest_lap", "read_command", "read_question",
     "whatif_answer", "with_chart", "with_placeholder",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 
 from bot.charts.plot import Line, Panel, Plot
 from bot.lab.battle import DRAWS as BATTLE_DRAWS  # the forecast's Monte Carlo draws (its interval)
-from bot.lab.types import BattleForecast, RaceModel, RankedStrategy, WhatIf
+from bot.lab.types import BattleForecast, RaceModel, RankedStrategy, Strategy, WhatIf
 
 # ---------------------------------------------------------------------------- user-visible text
 NO_LAB = "The Race Lab is not available on this bot."
@@ -31,6 +31,20 @@ NOT_STARTED = "{code} did not start the {race} ({status}): there is no strategy 
 NOT_BEHIND = "{a} and {b} were never both running after lap {lap} of the {race}."
 SAME_STRATEGY = "That is {code}'s actual strategy ({s}): nothing changes. Name another lap or tyre."
 BAD_COMPOUND = "{comp} was not raced at the {race}; its compounds: {have}."
+NO_STOP = "{code} did not stop at the {race} ({s}): there is no stop to move. Name a pit lap, e.g. `pit 25 hard`."
+NO_SUCH_STOP = "{code} stopped {n} time(s) at the {race} ({stops}): there is no stop number {k}."
+NOT_A_STOP = ("I read this as a question about {code}'s stop on lap {lap} at the {race}, but {code} stopped on "
+              "{stops}. Ask about one of those, e.g. \"was pitting on lap {first} a mistake for {code}\".")
+ASK_WHICH_STOP = ("I understood: {code}'s stop moved {what} at the {race}, but {code} stopped {n} times ({stops}). "
+                  "Which stop? E.g. \"what if {code}'s {ordinal} stop was {what}\" or `/f1 whatif {code} pit {lap}`.")
+MOVE_CROSSES = ("{code}'s stop on lap {old} moved to lap {lap} would {why} at the {race}; name the laps instead, "
+                "e.g. `/f1 whatif {code} pit {lap}`.")
+NO_WINDOW = "No lap {way} than {code}'s stop on lap {lap} is possible at the {race} (laps 1–{last}, one stop a lap)."
+WINDOW_TRIED = ("• Tried: {what}, same tyre, {runs:,} simulated races each (places gained on average, "
+                "positive = better than the actual): {rows}")
+WINDOW_NONE_BETTER = "• None of the tried laps did better on average than the actual stop."
+STOPS_SEARCHED = ("I understood: {code} with {want} stop(s) at the {race} ({code} made {n}); the strategy "
+                  "search covers one- and two-stop plans. Try `/f1 whatif {code} best` or name the pit laps.")
 UNDERSTOOD_FOOT = "_Read as: {what}._"
 INTERVALS = ("_Probabilities in brackets: 80% interval of the simulation; positions and gains: the "
              "range of the middle 80% of runs. A model, not a verdict: it knows what the data knows._")
@@ -78,8 +92,17 @@ def _top_positions(wi: WhatIf) -> str:
     return " · ".join(f"P{k + 1} {100 * alt[k]:.0f}%/{100 * act[k]:.0f}%" for k in sorted(order))
 
 
-def whatif_text(model: RaceModel, wi: WhatIf, how: str) -> str:
-    """The what-if answer (Markdown)."""
+def window_lines(scored: list[tuple[Strategy, float, float]], what: str, runs: int) -> list[str]:
+    """The laps tried for "should he have pitted earlier", with each one's mean gain."""
+    rows = " · ".join(f"{s.format()} {_signed(g, '', 1)}" for s, g, _ in scored)
+    lines = [WINDOW_TRIED.format(what=what, runs=runs, rows=rows)]
+    if max(g for _, g, _ in scored) <= 0.05:
+        lines.append(WINDOW_NONE_BETTER)
+    return lines
+
+
+def whatif_text(model: RaceModel, wi: WhatIf, how: str, extra: list[str] | None = None) -> str:
+    """The what-if answer (Markdown); `extra` lines (the laps tried) before the footnotes."""
     n = wi.runs
     official = int(model.official_position[model.index(wi.code)])
     verdict = ("gains" if wi.gain_positions > 0.05 else "loses" if wi.gain_positions < -0.05 else "changes little")
@@ -99,6 +122,7 @@ def whatif_text(model: RaceModel, wi: WhatIf, how: str) -> str:
     if wi.decisive_laps:
         lines.append(f"• Decisive laps: {', '.join(map(str, sorted(wi.decisive_laps)))}")
     lines.append(f"• Finishing positions, alternative/actual: {_top_positions(wi)}")
+    lines.extend(extra or ())
     if official:
         lines.append(f"_Official result: P{official}._")
     lines.append(INTERVALS)
@@ -174,5 +198,5 @@ def distribution_plot(model: RaceModel, wi: WhatIf) -> Plot:
 
 __all__ = [
     "INTERVALS", "SIMULATING", "battle_text", "best_text", "distribution_plot", "explain_text", "pct",
-    "race_name", "whatif_text", "wilson",
+    "race_name", "whatif_text", "wilson", "window_lines",
 ]

@@ -152,12 +152,30 @@ _CLUES: list[tuple[str, str]] = [
     # Race Lab (bot/lab_answer.py): best strategy, what-if, battle forecast. Before "predict"
     # ("forecast") and "stints" ("strategy"), which would take their words otherwise.
     ("best_strategy", r"\b(best|optimal|ideal|fastest|quickest|optimum) (race |tyre |tire |pit )?(strateg(y|ies)|strats?)\b"),
-    ("whatif", r"\bwhat if\b|\bwhat would (have )?happen(ed)? if\b|\b(stay|stayed|staying) out\b|"
+    ("whatif", r"\bwhat if\b|\bwhat would (have )?happen(ed)? if\b|\b(stay|stayed|staying) out( (a bit |a little |much )?longer)?\b|"
+               r"\b(first|second|third|last|final) (pit )?stop\b(?=.*\b(earlier|sooner|later|longer)\b)|"
                r"\bhave (worked|paid off)\b|\b(worked|work) (out )?better\b|\balternative strateg(y|ies)\b|"
                r"\bhad (he |she |they )?(pitted|stopped|boxed)\b|\bhave (done|gone|finished) better\b|"
-               r"\bhave (gained|been (better|faster|quicker))\b|\bif (he|she|they) had\b"),
-    ("battle", r"\bbattle forecast\b|\b((gonna|going to) )?(catch|catches|catching|pass|passes|overtake|overtakes|reel in|get past|"
-               r"close the gap)\b(?! (stats?|counts?|made))"),
+               r"\bhave (gained|been (better|faster|quicker))\b|\bif (he|she|they) had\b|\bwhatif\b|"
+               # "should leclerc have pitted", "if norris had boxed", "if he'd": the name stays free.
+               r"\bshould(nt| not)?( ve| have| of)\b(?=( \w+){0,2} (pitted|pit|stopped|boxed|box|come in|gone|two|one|three|done)\b)|"
+               r"\bshould(nt| not)?\b(?=( \w+){0,2} (have|of|ve) (pitted|pit|stopped|boxed|box|come in|gone|two|one|three|done))|"
+               r"\bif\b(?=( \w+){1,2} (had|d|hadnt|pitted|boxed|stopped)\b)|\bhave (helped|paid off)\b|"
+               r"\b(an )?(extra|additional|another) (pit ?)?stop\b|\bone (stop )?(fewer|less) stop\b|\bhave finished (higher|better|further up|ahead|on the podium)\b|"
+               # "5 laps earlier", "a lap later", "stayed out longer", "pitted sooner" (not "who pitted earlier than").
+               r"\b(\w+ )?(\w+ )?laps? (earlier|sooner|later|longer)\b|(?<!who )\b(pitted|pit|pitting|boxed|box|boxing|stopped|stopping|come in|came in|"
+               r"stayed out|stay out|stop) (earlier|sooner|later|longer)\b(?! than)|\b(\w+ )?(more|extra) laps\b|"
+               r"\b(what|how) about (a|an) (one|two|three|1|2|3) ?stop(per|pers|s)?\b|"
+               r"\b(would|could)( have| ve| of)? been (better|faster|quicker)\b|\b(the )?(undercut|overcut)s?\b|"
+               r"\b(have|ve|of) (gone|tried) (for|with)\b"),
+    # "was pitting on lap 20 a mistake", "box lap 30 for hards, what happens": a what-if when
+    # the question is about a stop (`_intent`); the words alone are not.
+    ("pit_judge", r"\b(a|the) (mistake|wrong call|right call|bad call|good call|right choice|wrong choice|blunder|"
+                  r"right decision|wrong decision|good idea|bad idea)\b|\btoo (early|late|soon)\b|\bwhat (happens|would happen|will happen)\b"),
+    ("battle", r"\bbattle forecast\b|\b((gonna|going to) )?(catch|catches|catching|pass|passes|passing|overtake|overtakes|overtaking|reel in|get past|"
+               r"close the gap)\b(?! (stats?|counts?|made))|\bhow (long|many laps) (until|till|til|before|to)\b"),
+    # "could alonso have caught hamilton": a chance asked for (the forecast), not what happened.
+    ("battle_could", r"\b(have|ve|of) (caught|passed|overtaken|got past|gotten past|reeled in)\b"),
     # Only the second word: "title" / "championship" stay clues for the standings rules.
     ("title_fight", r"(?<=\btitle )(fight|battle|chase)\b|(?<=\bchampionship )(fight|battle|chase)\b"),
     ("distribution", r"\bdistributions?\b|\bbox(?= ?plots?\b)|\bviolins?\b"),
@@ -213,7 +231,7 @@ _CLUES: list[tuple[str, str]] = [
     ("lead_verb", r"\blead\b|\bled\b|\bleading\b"),
     ("fastest_pit", r"\b(fastest|quickest|best|slowest|shortest|longest) (pit ?)?stops?\b|\bfastest pit\b"),
     ("stops_count", r"\b(one|two|three|1|2|3|four) ?stop(per|s|ped)?\b|\bnumber of stops\b|\bhow many (pit )?stops\b"),
-    ("pitstops", r"\bpit ?stops?\b|\bpitted\b|\bpits?\b|\bstops?\b|\bbox(ed)?\b"),
+    ("pitstops", r"\bpit ?stops?\b|\bpitted\b|\bpits?\b|\bstops?\b|\bbox(ed)?\b|\bpitting\b|\bboxing\b"),
     ("stints", r"\bstints?\b|\btyres?\b|\bcompounds?\b|\brubber\b|\bstrateg(y|ies)\b|\bstrats?\b"),
     ("best_lap", r"\b(best|fastest|quickest|personal best|pb) laps?( times?)?\b|\bbest time\b"),
     ("fastest_lap", r"\bfastest laps?\b|\bfl\b|\bpurple\b"),
@@ -882,10 +900,15 @@ def _intent(plan: QueryPlan, tags: set[str], tx: _Text) -> None:  # noqa: C901 -
     # Race Lab questions: the handler asks for whatever is missing (a driver, a second one).
     if "best_strategy" in tags and has_d:
         return go("best_strategy")
-    if "whatif" in tags:
+    if "whatif" in tags or ("pit_judge" in tags and "pitstops" in tags and has_d):
         return go("whatif")
+    if "stops_count" in tags and has_d and words & {"could", "would", "should"} and words & {"have", "ve", "of"}:
+        return go("whatif")  # "could leclerc have won with a two stop": not how many stops he made
+    if "battle_could" in tags and len(plan.drivers) == 2:
+        return go("battle")
     if "battle" in tags and len(plan.drivers) == 2 and "how_many" not in tags:
-        if words & {"did", "when", "where", "passed", "overtook"} and "battle" not in words:
+        future = bool(words & {"will", "gonna", "going", "can", "could", "until", "till"})
+        if (words & {"did", "passed", "overtook"} or (words & {"when", "where"} and not future)) and "battle" not in words:
             # "did hamilton pass russell": what happened, not a forecast; said back, not guessed.
             plan.unknown.append("pass")
             return None

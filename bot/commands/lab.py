@@ -20,7 +20,7 @@ def register(registry: Registry) -> None:
 
         Args:
             driver: the driver, e.g. LEC, "hamilton".
-            race: the change and the race, e.g. "pit 25 hard monza 2023", "best", "one-stop", "explain".
+            race: the change and race, e.g. "pit 25 hard monza 2023", "best", "one-stop", "5 laps later"
         """
         ask, rest = read_command(race)
         plan = await read_race_args(ctx.store, f"{driver} {rest}".strip(), now=ctx.now(), need_laps=True)

@@ -36,7 +36,7 @@ __all__ = [
     "BattleForecast", "CircuitHistory", "CircuitParams", "ClassifiedEntry", "LapRecord",
     "RaceData", "RaceModel", "RankedStrategy", "SimResult", "StopRecord", "Strategy",
     "StrategyError", "WhatIf", "battle_forecast", "best_strategies", "fit_race_model",
-    "simulate", "whatif",
+    "screen_strategies", "simulate", "whatif",
 ]
 
 
@@ -72,14 +72,24 @@ def whatif(model: RaceModel, code: str, alt: Strategy, *, runs: int, seed: int) 
     return compare(model, code, alt, runs=runs, seed=seed)
 
 
+def screen_strategies(
+    model: RaceModel, code: str, cands: Sequence[Strategy], *, runs: int, seed: int
+) -> list[tuple[Strategy, float, float]]:
+    """Each candidate against the actual (mean places and seconds gained), like for like:
+    the window tried when a fan asks "should he have pitted earlier"."""
+    from bot.lab.whatif import screen
+
+    return screen(model, code, list(cands), runs=runs, seed=seed)
+
+
 def best_strategies(
-    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5
+    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5, n_stops: int | None = None
 ) -> list[RankedStrategy]:
     """One- and two-stop windows and compounds for `code`, ranked by expected position
     then time, with neutralisations drawn from the circuit's probabilities."""
     from bot.lab.whatif import search
 
-    return search(model, code, runs=runs, seed=seed, top=top)
+    return search(model, code, runs=runs, seed=seed, top=top, n_stops=n_stops)
 
 
 def battle_forecast(

@@ -21,6 +21,7 @@ from bot.lab import (
     battle_forecast,
     best_strategies,
     fit_race_model,
+    screen_strategies,
     whatif,
 )
 
@@ -49,11 +50,17 @@ def whatif_job(model: RaceModel, code: str, alt: Strategy, runs: int, seed: int)
     return whatif(model, code, alt, runs=runs, seed=seed), os.getpid()
 
 
-def best_job(model: RaceModel, code: str, runs: int, seed: int, top: int) -> tuple[list[RankedStrategy], int]:
-    return best_strategies(model, code, runs=runs, seed=seed, top=top), os.getpid()
+def best_job(model: RaceModel, code: str, runs: int, seed: int, top: int,
+             n_stops: int | None = None) -> tuple[list[RankedStrategy], int]:
+    return best_strategies(model, code, runs=runs, seed=seed, top=top, n_stops=n_stops), os.getpid()
 
 
 def battle_job(laps: tuple[LapRecord, ...], chaser: str, leader: str, lap: int,
                params: CircuitParams) -> tuple[BattleForecast, int]:
     return battle_forecast(laps, chaser=chaser, leader=leader, lap=lap, model_or_circuit_params=params), os.getpid()
 
+
+
+def screen_job(model: RaceModel, code: str, cands: tuple[Strategy, ...], runs: int,
+               seed: int) -> tuple[list[tuple[Strategy, float, float]], int]:
+    return screen_strategies(model, code, cands, runs=runs, seed=seed), os.getpid()

@@ -205,11 +205,22 @@ class RaceLab:
         return await self._memo(("whatif", year, round_, version, code, alt.format(), n),  # type: ignore[no-any-return]
                                 lambda: self._job(jobs.whatif_job, model, code, alt, n, self.seed))
 
-    async def best(self, year: int, round_: int, code: str, *, top: int = 5) -> list[RankedStrategy]:
+    async def best(self, year: int, round_: int, code: str, *, top: int = 5,
+                   n_stops: int | None = None) -> list[RankedStrategy]:
         model = await self.model(year, round_)
         version = await self.store.check_version()
-        return await self._memo(("best", year, round_, version, code, top, self.best_runs),  # type: ignore[no-any-return]
-                                lambda: self._job(jobs.best_job, model, code, self.best_runs, self.seed, top))
+        key = ("best", year, round_, version, code, top, self.best_runs, n_stops)
+        return await self._memo(key,  # type: ignore[no-any-return]
+                                lambda: self._job(jobs.best_job, model, code, self.best_runs, self.seed, top, n_stops))
+
+    async def screen(self, year: int, round_: int, code: str, cands: tuple[Strategy, ...]
+                     ) -> list[tuple[Strategy, float, float]]:
+        """Candidates (a stop moved over a few laps) against the actual, `best_runs` each."""
+        model = await self.model(year, round_)
+        version = await self.store.check_version()
+        key = ("screen", year, round_, version, code, tuple(c.format() for c in cands), self.best_runs)
+        return await self._memo(key,  # type: ignore[no-any-return]
+                                lambda: self._job(jobs.screen_job, model, code, cands, self.best_runs, self.seed))
 
     async def battle(self, year: int, round_: int, chaser: str, leader: str, lap: int) -> BattleForecast:
         """The forecast from the two cars' laps up to `lap` (pure and fast, but it needs the

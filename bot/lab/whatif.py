@@ -77,6 +77,26 @@ def compare(model: RaceModel, code: str, alt: Strategy, *, runs: int, seed: int)
     )
 
 
+def screen(model: RaceModel, code: str, cands: list[Strategy], *, runs: int, seed: int
+           ) -> list[tuple[Strategy, float, float]]:
+    """(strategy, mean places gained, mean seconds gained) of each candidate against the
+    actual, with the race's real neutralisations and the same draws for all: a small
+    window of moved stops compared like for like (the actual is simulated once)."""
+    code = check(model, code, finished=True)
+    for alt in cands:
+        check(model, code, alt)
+    i = model.index(code)
+    base = run(model, None, runs=runs, seed=seed)
+    out = []
+    for alt in cands:
+        other = run(model, {code: alt}, runs=runs, seed=seed)
+        gain = (base.positions[:, i] - other.positions[:, i]).astype(float)
+        dt = base.race_times_s[:, i] - other.race_times_s[:, i]
+        finite = np.isfinite(dt)
+        out.append((alt, float(gain.mean()), float(dt[finite].mean()) if finite.any() else 0.0))
+    return out
+
+
 def candidates(model: RaceModel) -> list[Strategy]:
     """One- and two-stop strategies over the race's compounds; in the dry at least
     two different dry compounds (the rule)."""
@@ -118,10 +138,13 @@ def _batch(model: RaceModel, code: str, cands: list[Strategy], per: int, seed: i
 
 
 def search(
-    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5
+    model: RaceModel, code: str, *, runs: int, seed: int, top: int = 5, n_stops: int | None = None
 ) -> list[RankedStrategy]:
+    """The `top` plans (of `n_stops` stops only, when given: "would a two-stop have worked")."""
     code = check(model, code, finished=True)
-    cands = candidates(model)
+    cands = [c for c in candidates(model) if n_stops is None or c.n_stops == n_stops]
+    if not cands:
+        return []
     # Pass 1: every candidate, few runs each; pass 2: the finalists with `runs` each.
     pos, t = _batch(model, code, cands, SCREEN_RUNS, seed)
     score = pos.mean(axis=1) + 1e-4 * np.nanmean(np.where(np.isfinite(t), t, np.nan), axis=1)

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from bot.lab import RaceModel, Strategy, StrategyError, best_strategies, simulate, whatif
+from bot.lab import (
+    RaceModel,
+    Strategy,
+    StrategyError,
+    best_strategies,
+    screen_strategies,
+    simulate,
+    whatif,
+)
 from tests.lab.conftest import ergast_result
 
 RUNS = 400
@@ -106,3 +114,22 @@ def test_drawn_neutralisations_follow_the_circuit_rate(monza_model: RaceModel) -
     assert abs(share - expected) < 4 * np.sqrt(expected * (1 - expected) / runs) + 0.02
     green = simulate(monza_model, runs=50, seed=1, neutralisations="drawn")
     assert green.neutralisations == "drawn" and green.positions.shape == (50, len(monza_model.codes))
+
+
+def test_screen_agrees_with_the_whatif_of_each_candidate(monza_model: RaceModel) -> None:
+    """Two paths to one figure: the window screen (actual simulated once) and a what-if per
+    candidate give the same mean gains with the same seed and runs."""
+    actual = monza_model.actual["LEC"]
+    (lap, comp), = actual.stops
+    cands = [Strategy(actual.start, ((lap + d, comp),)) for d in (-3, 2)]
+    scored = screen_strategies(monza_model, "LEC", cands, runs=150, seed=5)
+    assert [s for s, _, _ in scored] == cands
+    for alt, gain, gain_s in scored:
+        wi = whatif(monza_model, "LEC", alt, runs=150, seed=5)
+        assert gain == pytest.approx(wi.gain_positions) and gain_s == pytest.approx(wi.gain_s)
+
+
+def test_search_of_two_stop_plans_only(monza_model: RaceModel) -> None:
+    ranked = best_strategies(monza_model, "HAM", runs=40, seed=3, top=3, n_stops=2)
+    assert ranked and all(r.strategy.n_stops == 2 for r in ranked)
+    assert all(len(set(r.strategy.compounds)) >= 2 for r in ranked)  # dry: two compounds
