@@ -49,6 +49,9 @@ TITLE_DECIDED = ("The {year} {word} title is decided: **{champion}** is champion
 TITLE_LINE = "{i}. **{name}**{key} — {odds} · {pts} pts"
 TITLE_REACH = " · can still reach {max} pts"
 OUT_OF_IT = "out of it (mathematically)"
+MAGIC = ("Magic number for {leader}: **{n}** — once {leader}'s points gained plus {rival}'s points "
+         "missed from here add up to more than {n}, the title is settled ({rival} can still reach "
+         "{reach} pts; a tie goes to countback).")
 ODDS_LINE = "Title odds: {items}"
 KIND_WORD = {"drivers": "drivers'", "constructors": "constructors'"}
 
@@ -229,6 +232,11 @@ def title_text(tf: TitleForecast, named: Iterable[str] = (), *, top: int = TOP_T
     shown = list(tf.entries[:top]) + [by_key[k] for k in wanted if by_key[k] not in tf.entries[:top]]
     for i, e in enumerate(shown, 1):
         lines.append(_title_line(i, e, tf))
+    magic = magic_number(tf)
+    if magic is not None:
+        leader, rival, n = magic
+        lines.append(MAGIC.format(leader=_short(leader, tf), rival=_short(rival, tf), n=_pts(n),
+                                  reach=_pts(rival.max_points)))
     lines.append(FOOTER.format(updated=stamp(tf.updated_at), through=through((tf.year, tf.after_round), through_name),
                                runs=tf.runs, what="seasons"))
     return "\n".join(lines)
@@ -246,6 +254,22 @@ def _title_line(i: int, e: TitleEntry, tf: TitleForecast) -> str:
     if e.can_win and not tf.decided:
         line += TITLE_REACH.format(max=_pts(e.max_points))
     return line
+
+
+def magic_number(tf: TitleForecast) -> tuple[TitleEntry, TitleEntry, float] | None:
+    """(leader, closest rival, N): the leader is champion once his points gained plus the rival's
+    points missed exceed N = the rival's reachable maximum minus the leader's points (the
+    sports "magic number"; every other rival can reach less, so this one decides it).
+    None when decided or nobody leads alone."""
+    if tf.decided or len(tf.entries) < 2:
+        return None
+    ranked = sorted(tf.entries, key=lambda e: -e.points)
+    leader = ranked[0]
+    rivals = [e for e in ranked[1:] if e.can_win]
+    if not rivals or ranked[1].points >= leader.points:
+        return None
+    rival = max(rivals, key=lambda e: (e.max_points, e.points))
+    return leader, rival, rival.max_points - leader.points
 
 
 def odds_line(tf: TitleForecast, named: Sequence[str] = (), *, limit: int = 4) -> str:

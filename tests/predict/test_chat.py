@@ -220,6 +220,15 @@ async def test_title_odds_after_the_clocks_round_and_the_teams(mid_app: App) -> 
     assert f" · {ref_pts:g} pts" in teams
     free = (await ask(mid_app, "championship chances 2023 after round 10")).text
     assert "2023 drivers' title odds** after round 10" in free
+    # Magic number, from the raw CSV: the runner-up's reachable maximum (2023: 25 + 1 for the
+    # fastest lap a grand prix, 8 a sprint, rounds and sprints after round 10 from races.csv)
+    # minus the leader's points.
+    later = [r for r in _rows("races.csv") if r["year"] == "2023" and int(r["round"]) > 10]
+    left = 26 * len(later) + 8 * sum(r["sprint_date"] not in ("", "\\N") for r in later)
+    (lead, lead_pts), (second, second_pts) = _standings("driver_standings.csv", 2023, 10, "driverId")[:2]
+    magic = second_pts + left - lead_pts
+    assert f"Magic number for {_code(lead)}: **{magic:g}**" in free, free
+    assert f"{_code(second)} can still reach {second_pts + left:g} pts" in free
 
 
 async def test_out_of_it_and_decided(mid_app: App, late_app: App) -> None:
