@@ -44,6 +44,8 @@ FOOTER = ("_Model updated {updated} · data through {through} · {runs:,} simula
 NO_DATA_YET = "no race yet"
 TITLE_HEAD = "**{year} {word} title odds** after round {round} ({left})"
 TITLE_LEFT = "{rounds} round{rs} and {sprints} sprint{ss} left"
+TITLE_SPRINTS_UNKNOWN = ("{rounds} round{rs} left; the stored calendar does not say which of them are sprint "
+                         "weekends, so no sprint is simulated")
 TITLE_DECIDED = ("The {year} {word} title is decided: **{champion}** is champion "
                  "(after round {round}).")
 TITLE_LINE = "{i}. **{name}**{key} — {odds} · {pts} pts"
@@ -225,8 +227,10 @@ def title_text(tf: TitleForecast, named: Iterable[str] = (), *, top: int = TOP_T
         lines = [TITLE_DECIDED.format(year=tf.year, word=word, champion=champ.name if champ else tf.champion,
                                       round=tf.after_round)]
     else:
-        left = TITLE_LEFT.format(rounds=tf.rounds_left, rs="s" if tf.rounds_left != 1 else "",
-                                 sprints=tf.sprints_left, ss="s" if tf.sprints_left != 1 else "")
+        rs = "s" if tf.rounds_left != 1 else ""
+        left = (TITLE_SPRINTS_UNKNOWN.format(rounds=tf.rounds_left, rs=rs) if tf.sprints_unknown else
+                TITLE_LEFT.format(rounds=tf.rounds_left, rs=rs, sprints=tf.sprints_left,
+                                  ss="s" if tf.sprints_left != 1 else ""))
         lines = [TITLE_HEAD.format(year=tf.year, word=word, round=tf.after_round, left=left)]
     wanted = [k for k in named if k in by_key]
     shown = list(tf.entries[:top]) + [by_key[k] for k in wanted if by_key[k] not in tf.entries[:top]]

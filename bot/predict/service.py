@@ -11,6 +11,7 @@ and a new result or a new posterior drops them all.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -195,10 +196,12 @@ class PredictCore:
             left = agg.points_left(self.engine, kind, year, rnd)
             last = agg.final_round(self.engine, year)
             weekends = [Weekend(r.round, bool(r.sprint), year == 2014 and r.round == last) for r in left.races]
-            return fc.title_forecast(fit_, self._history, year=year, after_round=rnd, kind=kind,
-                                     standings=standings, remaining=weekends, max_points=left.max_points,
-                                     p=self.params, seed=self.seed, fitted_at=self._fitted_at(),
-                                     draws=self.title_draws, sims=self.title_sims)
+            tf = fc.title_forecast(fit_, self._history, year=year, after_round=rnd, kind=kind,
+                                   standings=standings, remaining=weekends, max_points=left.max_points,
+                                   p=self.params, seed=self.seed, fitted_at=self._fitted_at(),
+                                   draws=self.title_draws, sims=self.title_sims)
+            unknown = sum(r.sprint is None for r in left.races) if left.max_if_sprints > left.max_points else 0
+            return dataclasses.replace(tf, sprints_unknown=unknown)
 
         return self._cached(("title", year, after_round, kind), make)  # type: ignore[no-any-return]
 

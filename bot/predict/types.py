@@ -113,6 +113,9 @@ class TitleForecast:
     decided: bool
     champion: str | None  # key of the champion when decided
     runs: int
+    # Remaining rounds the stored calendar does not say are sprint weekends or not (in a season
+    # with sprints): simulated without a sprint, as the title maths counts them.
+    sprints_unknown: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ def _check_season(core: PredictCore, csv_dir: Path, year: int) -> int:
     sprint = {int(r["round"]) for r in races if r.get("sprint_date") not in (None, "\\N", "")}
     sprint |= {by_id[r["raceId"]] for r in read_csv(csv_dir / "sprint_results.csv") if r["raceId"] in by_id}
     code = {r["driverId"]: r["code"] for r in read_csv(csv_dir / "drivers.csv")}
+    run = {by_id[r["raceId"]] for r in read_csv(csv_dir / "results.csv") if r["raceId"] in by_id}
     cref = {r["constructorId"]: r["constructorRef"] for r in read_csv(csv_dir / "constructors.csv")}
     tables = {
         "drivers": [(by_id[r["raceId"]], code[r["driverId"]], float(r["points"]))
@@ -50,6 +51,12 @@ def _check_season(core: PredictCore, csv_dir: Path, year: int) -> int:
                        + ((sp_t if team else sp_d) if r in sprint else 0) for r in range(rnd + 1, last + 1))
             t = core.title(year, after_round=rnd, kind=kind)  # type: ignore[arg-type]
             assert t.rounds_left == last - rnd
+            # Rounds whose sprint the calendar leaves open, in a season with sprints: said so. In the
+            # raw dump: no sprint date, no sprint result, and not run yet (no race result).
+            open_rounds = [r for r in races if int(r["round"]) > rnd and int(r["round"]) not in sprint
+                           and int(r["round"]) not in run and r.get("sprint_date") in (None, "", "\\N")
+                           and r.get("fp1_date") in (None, "", "\\N")]
+            assert t.sprints_unknown == (len(open_rounds) if sp_d and not team or sp_t and team else 0)
             assert sum(e.p_title for e in t.entries) == pytest.approx(1.0, abs=1e-9)
             for e in t.entries:
                 rival = max(p for k, p in pts.items() if k != e.key)
