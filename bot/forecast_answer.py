@@ -78,6 +78,9 @@ _DOUBLE_PODIUM = re.compile(r"\bdouble podium\b|\bboth\b[^.?!]{0,30}\b(podium|ro
                             r"\btwo cars on the podium\b")
 
 
+_TOP3 = re.compile(r"\btop ?(3|three)\b")
+
+
 def market_of(plan: QueryPlan) -> Market:
     """What the chance is of: a podium, a points finish, else the win."""
     tags = _tags(plan)
@@ -86,9 +89,9 @@ def market_of(plan: QueryPlan) -> Market:
         return "one_two"
     if _DOUBLE_PODIUM.search(plan.text.lower()):
         return "double_podium"
-    if "podium" in tags or words & {"podium", "podiums", "rostrum", "top3"}:
+    if "podium" in tags or words & {"podium", "podiums", "rostrum", "top3"} or _TOP3.search(plan.text.lower()):
         return "podium"
-    if {"points_finish", "points"} & tags or words & {"points", "pts"}:
+    if {"points_finish", "points"} & tags or words & {"points", "pts", "score", "scores", "scoring", "top10"}:
         return "points"
     return "win"
 

@@ -204,7 +204,9 @@ PREDICTION = re.compile(
     r"favou?rites?|faves?|forecast(s|ed)?|probabilit(y|ies)|likely to|tips? for|shot at|"
     r"who wins (on |the )?(sunday|saturday|next|this)|who wins the (title|championship|wdc|wcc)|win next|"
     r"who (do|would) (you|u|ya) (reckon|think|fancy)(?=( \w+){0,2} (wins?|takes?|gets?|will)\b)|takes? (it|the win|the victory) (this|on|next)|"
+    r"who (do|would) (you|u|ya) fancy (for|in|at)|(your|ur) (pick|picks|tip|money) (for|in|at|on)|"
     r"(will|ll|gonna|going to)(?=( \w+){0,3} (win|score|finish|podium|make the podium|get (a )?podium|"
     r"take (the )?(win|title|championship|pole)|be (on|in) the (podium|points)|be champion|be on pole|"
+    r"(make|be in|get into|crack) (the )?top ?(3|three|5|five|6|six|10|ten)|"
     r"get pole|take pole)\b))\b"
 )

@@ -80,6 +80,9 @@ async def test_every_word_is_mapped_to_a_slot(app: App) -> None:
         ("who's the fave for the next gp", "prediction"),
         ("will hamilton score points at monza 2023", "prediction"),
         ("title odds 2023", "prediction"),
+        ("who do you fancy for abu dhabi 2023", "prediction"),
+        ("what's your pick for vegas 2023", "prediction"),
+        ("will russell make the top 3 in abu dhabi 2023", "prediction"),
         ("can leclerc still win the 2023 title", "can_win"),
     ],
 )

@@ -200,6 +200,13 @@ async def test_a_named_race_and_a_named_team_or_driver(mid_app: App) -> None:
     win = (await ask(mid_app, "odds for a ferrari win at monza")).text
     ferrari = sum(d.p_win for d in fc.drivers if d.constructor_ref == "ferrari")
     assert f"**Ferrari** win (either car): {pct(ferrari)}" in win  # a win is one car's: the sum
+    # The market from the words: scoring is points, the top three a podium — never the win instead.
+    scores = (await ask(mid_app, "whats the probability leclerc scores at monza")).text
+    lec = next(d for d in fc.drivers if d.code == "LEC")
+    assert f"chance to score points {pct(lec.p_points)}" in scores
+    top3 = (await ask(mid_app, "will russell make the top 3 at monza")).text
+    rus = next(d for d in fc.drivers if d.code == "RUS")
+    assert f"chance of a podium {pct(rus.p_podium)}" in top3
     vegas = round_of("Las Vegas Grand Prix")
     ham = (await ask(mid_app, "will hamilton score points in vegas")).text
     fv = await mid_app.deps.predictor.race(2023, vegas)
