@@ -82,7 +82,12 @@ def _session_word(code: str) -> str:
 
 
 def _no_results(ctx: Ctx) -> str:
-    return m.NO_RESULTS.format(session=_title(ctx))
+    text = m.NO_RESULTS.format(session=_title(ctx))
+    s = ctx.get("session") or {}
+    if ctx.get("not_run_yet") and s.get("type", "R") == "R":
+        e = ctx.get("event") or {}
+        text += " " + m.NOT_RUN_FORECAST.format(year=e.get("year"), name=e.get("name"))
+    return text
 
 
 def _winner(ctx: Ctx) -> str:

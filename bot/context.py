@@ -189,6 +189,8 @@ async def build_context(store: Store, res: Resolved, *, now: dt.datetime) -> Ctx
     if res.event is None:
         return ctx
     ctx["event"] = event_ctx(res.event)
+    if res.event.date is not None and res.event.date >= now.date():
+        ctx["not_run_yet"] = True  # no results is expected, and a forecast is the useful answer
     if res.session is None:
         ctx["session"] = None
         ctx["session_type"] = res.session_type

@@ -332,3 +332,27 @@ async def test_a_season_question_gets_the_next_race_and_says_so(mid_app: App) ->
     text = (await ask(mid_app, "whats the chance norris wins a race this year")).text
     assert text.startswith("_I forecast one race at a time")
     assert f"2023 {race_named(2023, next_round(MID))}" in text and "**Lando Norris** (NOR" in text
+
+
+async def test_a_result_asked_of_a_race_not_run_points_to_the_forecast(demo_url: str) -> None:
+    """The classification of a race still to come is missing by nature: the reply says so and
+    names the forecast command, never a result (the last round's rows removed from a copy)."""
+    from sqlalchemy import create_engine, text
+
+    last = max(int(r["round"]) for r in _rows("races.csv") if r["year"] == "2023")
+    name = race_named(2023, last)
+    engine = create_engine(demo_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM result WHERE session_id IN (SELECT s.id FROM race_session s JOIN event e "
+                          "ON e.id = s.event_id WHERE e.year = 2023 AND e.round = :r AND s.type = 'R')"),
+                     {"r": last})
+    engine.dispose()
+    a = build_app(make_settings(demo_url), clock=lambda: MID)
+    try:
+        reply = (await ask(a, f"who won the {name} 2023")).text
+        follow = (await ask(a, f"/f1 predict 2023 {name}")).text
+    finally:
+        await a.aclose()
+    assert f"ask `/f1 predict 2023 {name}`" in reply and "won the" not in reply
+    assert f"2023 {name} — forecast" in follow
+    _check_forecast_text(follow)
