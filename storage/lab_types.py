@@ -7,7 +7,7 @@ Here in storage because storage builds them; the bot imports them through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -26,6 +26,35 @@ class LapRecord:
     position: int | None = None  # at the end of the lap
     track_status: str | None = None  # FastF1 digits seen during the lap, e.g. "14"
     time_s: float | None = None  # session time at the end of the lap (gaps)
+
+
+_NEUTRAL_DIGITS = "4567"  # FastF1 track status: SC, red flag, VSC (deployed / ending)
+
+
+def count_passes(laps: Iterable[LapRecord], up_to: int | None = None) -> tuple[int, int]:
+    """On-track passes and green car-laps of one race, from its laps up to lap `up_to`
+    (all when None): (places gained between consecutive laps by cars on neither an in- nor
+    an out-lap, laps counted).
+
+    Why here: storage counts them for the circuit's earlier races and the bot for the
+    race so far (live), and both must count alike. Lap 1-2 (the start) and laps under
+    SC/VSC/red (no passing; places change by stops and retirements) are left out.
+    """
+    by: dict[str, dict[int, LapRecord]] = {}
+    for r in laps:
+        if up_to is None or r.lap <= up_to:
+            by.setdefault(r.code, {})[r.lap] = r
+    passes = counted = 0
+    for mine in by.values():
+        for n, r in mine.items():
+            prev = mine.get(n - 1)
+            if (n <= 2 or prev is None or r.pit_in or r.pit_out or prev.pit_in or prev.pit_out
+                    or r.position is None or prev.position is None
+                    or any(d in (r.track_status or "") for d in _NEUTRAL_DIGITS)):
+                continue
+            counted += 1
+            passes += max(0, prev.position - r.position)
+    return passes, counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +97,8 @@ class CircuitHistory:
     # mean |grid - finish| per classified car, one value per historical race here
     position_changes: tuple[float, ...] = ()
     first_lap_changes: tuple[float, ...] = ()  # mean |grid - lap-1 position| (stored laps)
+    # (on-track passes, green car-laps) of each stored race here BEFORE this one (laps stored)
+    stored_passes: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
