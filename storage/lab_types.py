@@ -31,20 +31,18 @@ class LapRecord:
 _NEUTRAL_DIGITS = "4567"  # FastF1 track status: SC, red flag, VSC (deployed / ending)
 
 
-def count_passes(laps: Iterable[LapRecord], up_to: int | None = None) -> tuple[int, int]:
-    """On-track passes and green car-laps of one race, from its laps up to lap `up_to`
-    (all when None): (places gained between consecutive laps by cars on neither an in- nor
-    an out-lap, laps counted).
+def passes_by_lap(laps: Iterable[LapRecord]) -> dict[int, tuple[int, int]]:
+    """Per lap n: (on-track passes from lap n-1 to n, green car-laps counted).
 
-    Why here: storage counts them for the circuit's earlier races and the bot for the
-    race so far (live), and both must count alike. Lap 1-2 (the start) and laps under
-    SC/VSC/red (no passing; places change by stops and retirements) are left out.
+    A pass is a swap of order between two cars that are both "clean" on laps n-1 and n:
+    a position on each, neither on an in- or out-lap, lap n green (no SC/VSC/red digit)
+    and after the start (n > 2). Counting swaps between clean pairs, not places gained,
+    keeps a place gained by another car's stop or retirement out.
     """
     by: dict[str, dict[int, LapRecord]] = {}
     for r in laps:
-        if up_to is None or r.lap <= up_to:
-            by.setdefault(r.code, {})[r.lap] = r
-    passes = counted = 0
+        by.setdefault(r.code, {})[r.lap] = r
+    clean: dict[int, list[tuple[int, int]]] = {}  # lap -> (position at n-1, at n) per car
     for mine in by.values():
         for n, r in mine.items():
             prev = mine.get(n - 1)
@@ -52,9 +50,25 @@ def count_passes(laps: Iterable[LapRecord], up_to: int | None = None) -> tuple[i
                     or r.position is None or prev.position is None
                     or any(d in (r.track_status or "") for d in _NEUTRAL_DIGITS)):
                 continue
-            counted += 1
-            passes += max(0, prev.position - r.position)
-    return passes, counted
+            clean.setdefault(n, []).append((prev.position, r.position))
+    out = {}
+    for n, cars in clean.items():
+        cars.sort()
+        after = [b for _, b in cars]
+        swaps = sum(after[i] > after[j] for i in range(len(after)) for j in range(i + 1, len(after)))
+        out[n] = (swaps, len(cars))
+    return out
+
+
+def count_passes(laps: Iterable[LapRecord], up_to: int | None = None) -> tuple[int, int]:
+    """On-track passes and green car-laps of one race up to lap `up_to` (all when None);
+    see `passes_by_lap`.
+
+    Why here: storage counts them for the circuit's earlier races and the bot for the
+    race so far (live), and both must count alike.
+    """
+    table = passes_by_lap(r for r in laps if up_to is None or r.lap <= up_to)
+    return sum(p for p, _ in table.values()), sum(c for _, c in table.values())
 
 
 @dataclass(frozen=True, slots=True)

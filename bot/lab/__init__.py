@@ -30,13 +30,14 @@ from bot.lab.types import (
     Strategy,
     StrategyError,
     WhatIf,
+    count_passes,
 )
 
 __all__ = [
     "BattleForecast", "CircuitHistory", "CircuitParams", "ClassifiedEntry", "LapRecord",
     "RaceData", "RaceModel", "RankedStrategy", "SimResult", "StopRecord", "Strategy",
-    "StrategyError", "WhatIf", "battle_forecast", "best_strategies", "fit_race_model",
-    "screen_strategies", "simulate", "whatif",
+    "StrategyError", "WhatIf", "battle_forecast", "best_strategies", "count_passes",
+    "fit_race_model", "screen_strategies", "simulate", "whatif",
 ]
 
 

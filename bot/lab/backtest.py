@@ -16,10 +16,11 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
-from bot.lab.battle import calibrate, features, forecast, from_feed, passes_so_far
+from bot.lab.battle import calibrate, features, forecast, from_feed, passes_up_to
 from bot.lab.types import CircuitParams, LapRecord, RaceData, RaceModel, SimResult
 from bot.pulse.detectors import detect_all
 from bot.pulse.state import RaceFeed
+from storage.lab_types import passes_by_lap
 
 PASS_WINDOW = 5
 EXTRAS = (0.3, 0.5, 0.7)  # battle_extra_s candidates, chosen leave-one-race-out
@@ -81,6 +82,7 @@ def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[
     """Every battle Track Pulse reports in the race, forecast from the laps up to its lap."""
     by = {(r.code, r.lap): r for r in data.laps}
     every = from_feed(feed.laps)  # the forecast reads the feed, as the live detector would
+    table = passes_by_lap(every)  # per lap; each battle sums the laps up to its own
     out = []
     for h in detect_all(feed):
         if h.kind != "battle":
@@ -96,7 +98,7 @@ def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[
         passed = any(
             (by[(chaser, k)].position or 99) < (by[(leader, k)].position or 99) for k in window)
         laps: Sequence[LapRecord] = [r for r in every if r.lap <= n and r.code in (chaser, leader)]
-        so_far = passes_so_far(every, n)  # every car's laps up to lap n: passes so far
+        so_far = passes_up_to(table, n)  # every car's laps up to lap n: passes so far
         f = forecast(laps, chaser=chaser, leader=leader, lap=n, params=params, race_passes=so_far)
         by_extra = tuple(
             forecast(laps, chaser=chaser, leader=leader, lap=n, race_passes=so_far,

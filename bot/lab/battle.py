@@ -39,7 +39,7 @@ _SEED = 16  # fixed: a forecast is a function of the laps, not of the moment
 # Logistic calibration (a, b, c) on (1, logit P_sim(pass in 5), log passing rate), fitted by
 # `bot.lab.backtest.fit_calibration` on the 142 battles of the 10 shared evaluation races
 # (`slipstream lab backtest` prints the refit per left-out race next to these).
-CALIBRATION = (-1.97, 0.60, 0.69)
+CALIBRATION = (-1.27, 0.66, 0.70)
 # Weight of the circuit's rate against the race's own count, in hundreds of green
 # car-laps (200 car-laps: about 10 laps of a full field), so a race's first laps say little.
 RATE_PRIOR_WEIGHT = 2.0
@@ -107,6 +107,12 @@ def passes_so_far(laps: Iterable[LapRecord], lap: int) -> tuple[int, int]:
     """(on-track passes, green car-laps) of the race up to `lap`, from every car's laps:
     what `forecast` needs as `race_passes` (never a lap after `lap`)."""
     return count_passes(laps, up_to=lap)
+
+
+def passes_up_to(table: dict[int, tuple[int, int]], lap: int) -> tuple[int, int]:
+    """`passes_so_far` from a race's `passes_by_lap` table, counted once for many battles."""
+    got = [v for n, v in table.items() if n <= lap]
+    return sum(p for p, _ in got), sum(c for _, c in got)
 
 
 def _word(p: float) -> str:

@@ -49,9 +49,10 @@ _NAMES = {
 # re-chooses it leave-one-race-out for the battles and reports that score.
 DIRTY_AIR_S = 0.5
 # On-track passes per 100 green car-laps where no earlier stored race at the circuit says
-# otherwise: a round figure near the shared evaluation races' spread (3.7-18.7, median
-# ~7). The battle forecast shrinks the race's own count so far towards the circuit's.
-DEFAULT_PASS_RATE = 8.0
+# otherwise: a round figure near the median of the shared evaluation races (1.2 Monaco
+# 2023 to 11.1 Las Vegas 2023, median 2.5). The battle forecast shrinks the race's own
+# count so far towards the circuit's.
+DEFAULT_PASS_RATE = 3.0
 
 
 class StrategyError(ValueError):
