@@ -109,7 +109,7 @@ def battle_forecast(
 
     if isinstance(model_or_circuit_params, RaceModel):
         # The circuit's passing figures only: the default tyre and fuel figures forecast
-        # battles better than the race's fitted ones (backtest: Brier 0.198 with the
+        # battles better than the race's fitted ones (backtest, before calibration: Brier 0.198 with the
         # defaults, 0.243 with a model fitted on the laps so far; see docs/lab.md).
         m = model_or_circuit_params
         params = CircuitParams(pass_threshold_s=m.pass_threshold_s, drs_gain_s=m.drs_gain_s,
