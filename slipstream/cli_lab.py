@@ -103,6 +103,9 @@ def run_backtest(
     p_sim = np.array([c.p_by_extra[k_ship] for c in cases])
     refit = (fit_calibration(p_sim, np.array([c.pass_rate for c in cases]), y)
              if cases else (float("nan"),) * 3)
+    ten = [c for c in cases if c.passed_10 is not None]
+    p10 = np.array([c.p_pass_10 for c in ten])
+    y10 = np.array([float(bool(c.passed_10)) for c in ten])
     figures = {
         "races": len(scores), "median_spearman": statistics.median(rhos) if rhos else None,
         "winner_most_likely": hits,
@@ -115,6 +118,10 @@ def run_backtest(
         "calibration_cv": calibration(p_cv, y), "extra_chosen_cv": chosen,
         "brier_simulation_uncalibrated": brier(p_sim, y),
         "calibration_shipped": list(CALIBRATION), "calibration_refit_all": list(refit),
+        "battles_10": len(ten), "passes_within_10": int(y10.sum()),
+        "brier_forecast_10": brier(p10, y10),
+        "brier_base_rate_10": brier(np.full(len(y10), y10.mean() if len(y10) else 0.0), y10),
+        "calibration_10": calibration(p10, y10),
     }
     if as_json:
         return figures
@@ -142,6 +149,12 @@ def run_backtest(
               f"{', '.join(f'{x:.1f}' for x in chosen)} s\n")
     out.write("  P(pass in 5)   cases  mean forecast  observed\n")
     for label, k, mp, obs in figures["calibration_cv"]:
+        out.write(f"  {label:<13} {k:>6}  {mp:>13.1%}  {obs:>8.1%}\n")
+    out.write(f"  Within 10 laps (battles with no stop or retirement in the next 10 laps: {len(ten)}, "
+              f"{int(y10.sum())} passed), in sample, calibration fitted on the 5-lap outcomes: Brier "
+              f"{figures['brier_forecast_10']:.4f} vs base rate {figures['brier_base_rate_10']:.4f}\n")
+    out.write("  P(pass in 10)  cases  mean forecast  observed\n")
+    for label, k, mp, obs in figures["calibration_10"]:
         out.write(f"  {label:<13} {k:>6}  {mp:>13.1%}  {obs:>8.1%}\n")
     return figures
 

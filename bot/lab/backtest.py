@@ -76,6 +76,8 @@ class BattleCase:
     passed: bool
     p_by_extra: tuple[float, ...] = ()  # raw simulated P(pass in 5) for each of EXTRAS
     pass_rate: float = 0.0  # passes per 100 green car-laps the forecast used
+    p_pass_10: float = 0.0
+    passed_10: bool | None = None  # None: a stop or a retirement within 10 laps (not scored)
 
 
 def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[BattleCase]:
@@ -104,8 +106,13 @@ def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[
             forecast(laps, chaser=chaser, leader=leader, lap=n, race_passes=so_far,
                      params=replace(params, battle_extra_s=x)).p_pass_5_sim or 0.0
             for x in EXTRAS)
+        # The 10-lap outcome, where neither car stopped or retired in those 10 laps.
+        window10 = range(n + 1, n + 2 * PASS_WINDOW + 1)
+        recs10 = [by.get((c, k)) for c in (chaser, leader) for k in window10]
+        passed_10 = None if any(r is None or r.pit_in or r.pit_out for r in recs10) else any(
+            (by[(chaser, k)].position or 99) < (by[(leader, k)].position or 99) for k in window10)
         out.append(BattleCase(f"{data.year} {data.event}", n, chaser, leader, f.p_pass_5, passed,
-                              by_extra, f.pass_rate or 0.0))
+                              by_extra, f.pass_rate or 0.0, f.p_pass_10, passed_10))
     return out
 
 
