@@ -151,6 +151,11 @@ def explain_text(model: RaceModel) -> str:
                       *(f"• {line}" for line in model.assumptions())])
 
 
+# The passing rate the battle forecast weighed (on-track passes so far and earlier races here).
+PASSING_LINE = ("• Passing: {rate:.1f} on-track passes per 100 green laps of a car (this race up to "
+                "lap {lap}, weighed with earlier stored races here)")
+
+
 def battle_text(model: RaceModel, fc: BattleForecast, note: str = "") -> str:
     age = abs(fc.tyre_age_delta)
     laps_word = "lap" if age == 1 else "laps"
@@ -172,6 +177,8 @@ def battle_text(model: RaceModel, fc: BattleForecast, note: str = "") -> str:
         f"{pct(fc.p_pass_10, BATTLE_DRAWS)}; confidence {fc.confidence}",
         f"_{fc.line}_",
     ]
+    if fc.pass_rate is not None:
+        lines.insert(3, PASSING_LINE.format(rate=fc.pass_rate, lap=fc.lap))
     if note:
         lines.append(f"_{note}_")
     return "\n".join(lines)

@@ -45,7 +45,16 @@ def run_backtest(
     import numpy as np
 
     from bot.lab import CircuitParams, fit_race_model, simulate
-    from bot.lab.backtest import battle_cases, brier, calibration, leave_one_race_out, replay
+    from bot.lab.backtest import (
+        EXTRAS,
+        battle_cases,
+        brier,
+        calibration,
+        fit_calibration,
+        leave_one_race_out,
+        replay,
+    )
+    from bot.lab.battle import CALIBRATION
     from storage import pulse_store
     from storage.chart_data import races_with_laps
     from storage.lab_data import NoLapData, race_data
@@ -74,8 +83,10 @@ def run_backtest(
                 out.write(f"  {d['code']:<4}  {pos!s:>8}  {d['sim_mean_position']:>8.2f}  "
                           f"{float(d['p_win']):>6.1%}\n")  # type: ignore[arg-type]
         # Battle forecasts with pre-race knowledge only: circuit passing difficulty from
-        # history, default tyre and fuel figures (the live detector has no full-race fit).
-        params = CircuitParams(pass_threshold_s=model.pass_threshold_s, drs_gain_s=model.drs_gain_s)
+        # history and earlier stored races' passes, default tyre and fuel figures (the live
+        # detector has no full-race fit); the race's own passes up to each battle's lap.
+        params = CircuitParams(pass_threshold_s=model.pass_threshold_s, drs_gain_s=model.drs_gain_s,
+                               pass_rate=model.circuit_params().pass_rate)
         sid = pulse_store.find_session(engine, ev.year, ev.round, "R")
         feed = pulse_store.load_feed(engine, sid)
         cases.extend(battle_cases(data, feed, params))
@@ -87,6 +98,14 @@ def run_backtest(
     y = np.array([float(c.passed) for c in cases])
     base = float(y.mean()) if len(y) else float("nan")
     p_cv, base_cv, _, chosen = leave_one_race_out(cases) if cases else (p, p, y, [])
+    # The simulation alone (before calibration), at the shipped dirty-air extra.
+    k_ship = EXTRAS.index(CircuitParams().battle_extra_s)
+    p_sim = np.array([c.p_by_extra[k_ship] for c in cases])
+    refit = (fit_calibration(p_sim, np.array([c.pass_rate for c in cases]), y)
+             if cases else (float("nan"),) * 3)
+    ten = [c for c in cases if c.passed_10 is not None]
+    p10 = np.array([c.p_pass_10 for c in ten])
+    y10 = np.array([float(bool(c.passed_10)) for c in ten])
     figures = {
         "races": len(scores), "median_spearman": statistics.median(rhos) if rhos else None,
         "winner_most_likely": hits,
@@ -97,6 +116,12 @@ def run_backtest(
         "base_rate": base, "calibration": calibration(p, y),
         "brier_forecast_cv": brier(p_cv, y), "brier_base_rate_cv": brier(base_cv, y),
         "calibration_cv": calibration(p_cv, y), "extra_chosen_cv": chosen,
+        "brier_simulation_uncalibrated": brier(p_sim, y),
+        "calibration_shipped": list(CALIBRATION), "calibration_refit_all": list(refit),
+        "battles_10": len(ten), "passes_within_10": int(y10.sum()),
+        "brier_forecast_10": brier(p10, y10),
+        "brier_base_rate_10": brier(np.full(len(y10), y10.mean() if len(y10) else 0.0), y10),
+        "calibration_10": calibration(p10, y10),
     }
     if as_json:
         return figures
@@ -111,16 +136,25 @@ def run_backtest(
     out.write(f"\nBattle forecast: {len(cases)} battles, {int(y.sum())} passed within {5} laps\n")
     out.write(f"  Brier score: forecast {figures['brier_forecast']:.4f} vs base rate "
               f"({base:.1%}) {figures['brier_base_rate']:.4f} (lower is better)\n")
+    out.write(f"  (the simulation before calibration: {figures['brier_simulation_uncalibrated']:.4f}; "
+              f"calibration shipped {', '.join(f'{v:+.2f}' for v in CALIBRATION)}, refit on "
+              f"these battles {', '.join(f'{v:+.2f}' for v in refit)})\n")
     out.write("  P(pass in 5)   cases  mean forecast  observed\n")
     for label, k, mp, obs in figures["calibration"]:
         out.write(f"  {label:<13} {k:>6}  {mp:>13.1%}  {obs:>8.1%}\n")
-    out.write("  Leave one race out (each race's battles scored with the threshold and base rate "
-              "chosen on the other races):\n")
+    out.write("  Leave one race out (each race's battles scored with the dirty-air extra, the "
+              "calibration and the base rate chosen and fitted on the other races):\n")
     out.write(f"  Brier score: forecast {figures['brier_forecast_cv']:.4f} vs base rate "
               f"{figures['brier_base_rate_cv']:.4f}; extra threshold chosen per fold: "
               f"{', '.join(f'{x:.1f}' for x in chosen)} s\n")
     out.write("  P(pass in 5)   cases  mean forecast  observed\n")
     for label, k, mp, obs in figures["calibration_cv"]:
+        out.write(f"  {label:<13} {k:>6}  {mp:>13.1%}  {obs:>8.1%}\n")
+    out.write(f"  Within 10 laps (battles with no stop or retirement in the next 10 laps: {len(ten)}, "
+              f"{int(y10.sum())} passed), in sample, calibration fitted on the 5-lap outcomes: Brier "
+              f"{figures['brier_forecast_10']:.4f} vs base rate {figures['brier_base_rate_10']:.4f}\n")
+    out.write("  P(pass in 10)  cases  mean forecast  observed\n")
+    for label, k, mp, obs in figures["calibration_10"]:
         out.write(f"  {label:<13} {k:>6}  {mp:>13.1%}  {obs:>8.1%}\n")
     return figures
 

@@ -12,7 +12,14 @@ from collections import defaultdict
 from sqlalchemy import and_, func, select
 
 from storage import queries as q
-from storage.lab_types import CircuitHistory, ClassifiedEntry, LapRecord, RaceData, StopRecord
+from storage.lab_types import (
+    CircuitHistory,
+    ClassifiedEntry,
+    LapRecord,
+    RaceData,
+    StopRecord,
+    count_passes,
+)
 from storage.models import Driver, Event, Lap, PitStop, RaceNeutralisation, Result, Session, Stint
 from storage.queries import Db, _connect
 
@@ -175,6 +182,14 @@ def _history(conn: q.Connection, circuit_ref: str | None, year: int, round_: int
                (Event.year < year) | and_(Event.year == year, Event.round <= round_))
     ):
         first_lap[int(r[0])].append(abs(int(r[1]) - int(r[2])))
+    # On-track passes of the stored races here before this one (never this race or a later
+    # one: a backtest must not learn from the race it scores, and live there is none).
+    earlier = conn.execute(
+        select(Session.id).join(Event, Event.id == Session.event_id)
+        .where(Event.circuit_ref == circuit_ref, Session.type == "R", before)
+        .order_by(Event.year, Event.round)).all()
+    stored_passes = tuple(
+        count_passes(laps) for laps in (_laps(conn, int(r[0])) for r in earlier) if laps)
     return CircuitHistory(
         circuit_ref=circuit_ref,
         races=len(here), safety_cars=tally(here, "safety_car"),
@@ -185,4 +200,5 @@ def _history(conn: q.Connection, circuit_ref: str | None, year: int, round_: int
         pit_losses_s=tuple(p / 1000.0 for p in pit),
         position_changes=tuple(sum(v) / len(v) for v in changes.values() if v),
         first_lap_changes=tuple(sum(v) / len(v) for v in first_lap.values() if v),
+        stored_passes=tuple(p for p in stored_passes if p[1] > 0),
     )

@@ -7,7 +7,7 @@ Here in storage because storage builds them; the bot imports them through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -26,6 +26,49 @@ class LapRecord:
     position: int | None = None  # at the end of the lap
     track_status: str | None = None  # FastF1 digits seen during the lap, e.g. "14"
     time_s: float | None = None  # session time at the end of the lap (gaps)
+
+
+_NEUTRAL_DIGITS = "4567"  # FastF1 track status: SC, red flag, VSC (deployed / ending)
+
+
+def passes_by_lap(laps: Iterable[LapRecord]) -> dict[int, tuple[int, int]]:
+    """Per lap n: (on-track passes from lap n-1 to n, green car-laps counted).
+
+    A pass is a swap of order between two cars that are both "clean" on laps n-1 and n:
+    a position on each, neither on an in- or out-lap, lap n green (no SC/VSC/red digit)
+    and after the start (n > 2). Counting swaps between clean pairs, not places gained,
+    keeps a place gained by another car's stop or retirement out.
+    """
+    by: dict[str, dict[int, LapRecord]] = {}
+    for r in laps:
+        by.setdefault(r.code, {})[r.lap] = r
+    clean: dict[int, list[tuple[int, int]]] = {}  # lap -> (position at n-1, at n) per car
+    for mine in by.values():
+        for n, r in mine.items():
+            prev = mine.get(n - 1)
+            if (n <= 2 or prev is None or r.pit_in or r.pit_out or prev.pit_in or prev.pit_out
+                    or r.position is None or prev.position is None
+                    or any(d in (r.track_status or "") for d in _NEUTRAL_DIGITS)):
+                continue
+            clean.setdefault(n, []).append((prev.position, r.position))
+    out = {}
+    for n, cars in clean.items():
+        cars.sort()
+        after = [b for _, b in cars]
+        swaps = sum(after[i] > after[j] for i in range(len(after)) for j in range(i + 1, len(after)))
+        out[n] = (swaps, len(cars))
+    return out
+
+
+def count_passes(laps: Iterable[LapRecord], up_to: int | None = None) -> tuple[int, int]:
+    """On-track passes and green car-laps of one race up to lap `up_to` (all when None);
+    see `passes_by_lap`.
+
+    Why here: storage counts them for the circuit's earlier races and the bot for the
+    race so far (live), and both must count alike.
+    """
+    table = passes_by_lap(r for r in laps if up_to is None or r.lap <= up_to)
+    return sum(p for p, _ in table.values()), sum(c for _, c in table.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +111,8 @@ class CircuitHistory:
     # mean |grid - finish| per classified car, one value per historical race here
     position_changes: tuple[float, ...] = ()
     first_lap_changes: tuple[float, ...] = ()  # mean |grid - lap-1 position| (stored laps)
+    # (on-track passes, green car-laps) of each stored race here BEFORE this one (laps stored)
+    stored_passes: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

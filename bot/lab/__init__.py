@@ -30,13 +30,14 @@ from bot.lab.types import (
     Strategy,
     StrategyError,
     WhatIf,
+    count_passes,
 )
 
 __all__ = [
     "BattleForecast", "CircuitHistory", "CircuitParams", "ClassifiedEntry", "LapRecord",
     "RaceData", "RaceModel", "RankedStrategy", "SimResult", "StopRecord", "Strategy",
-    "StrategyError", "WhatIf", "battle_forecast", "best_strategies", "fit_race_model",
-    "screen_strategies", "simulate", "whatif",
+    "StrategyError", "WhatIf", "battle_forecast", "best_strategies", "count_passes",
+    "fit_race_model", "screen_strategies", "simulate", "whatif",
 ]
 
 
@@ -99,17 +100,21 @@ def battle_forecast(
     leader: str,
     lap: int,
     model_or_circuit_params: RaceModel | CircuitParams | None = None,
+    race_passes: tuple[int, int] | None = None,
 ) -> BattleForecast:
     """Will `chaser` catch and pass `leader`? From their laps up to `lap` only (later
-    laps are ignored), so Track Pulse can call it live."""
+    laps are ignored), so Track Pulse can call it live. `race_passes`: the race's
+    (on-track passes, green car-laps) up to `lap` (`bot.lab.battle.passes_so_far`)."""
     from bot.lab.battle import forecast
 
     if isinstance(model_or_circuit_params, RaceModel):
         # The circuit's passing figures only: the default tyre and fuel figures forecast
-        # battles better than the race's fitted ones (backtest: Brier 0.198 with the
+        # battles better than the race's fitted ones (backtest, before calibration: Brier 0.198 with the
         # defaults, 0.243 with a model fitted on the laps so far; see docs/lab.md).
         m = model_or_circuit_params
-        params = CircuitParams(pass_threshold_s=m.pass_threshold_s, drs_gain_s=m.drs_gain_s)
+        params = CircuitParams(pass_threshold_s=m.pass_threshold_s, drs_gain_s=m.drs_gain_s,
+                               pass_rate=m.circuit_params().pass_rate)
     else:
         params = model_or_circuit_params or CircuitParams()
-    return forecast(laps_of_two, chaser=chaser, leader=leader, lap=lap, params=params)
+    return forecast(laps_of_two, chaser=chaser, leader=leader, lap=lap, params=params,
+                    race_passes=race_passes)

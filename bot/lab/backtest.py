@@ -3,7 +3,8 @@
 `replay` scores one race's actual-strategy simulation against the official result;
 `battle_cases` pairs every Track Pulse battle with the forecast made from the laps
 up to its report and what happened in the next five laps; `brier` and
-`calibration` score those against a base-rate baseline.
+`calibration` score those against a base-rate baseline; `leave_one_race_out` refits
+the forecast's tuned parts (dirty-air extra, logistic calibration) without each race.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
-from bot.lab.battle import forecast, from_feed
+from bot.lab.battle import calibrate, features, forecast, from_feed, passes_up_to
 from bot.lab.types import CircuitParams, LapRecord, RaceData, RaceModel, SimResult
 from bot.pulse.detectors import detect_all
 from bot.pulse.state import RaceFeed
+from storage.lab_types import passes_by_lap
 
 PASS_WINDOW = 5
 EXTRAS = (0.3, 0.5, 0.7)  # battle_extra_s candidates, chosen leave-one-race-out
@@ -71,12 +74,17 @@ class BattleCase:
     leader: str
     p_pass_5: float  # with the given circuit parameters
     passed: bool
-    p_by_extra: tuple[float, ...] = ()  # P(pass in 5) for each of EXTRAS (cross-validation)
+    p_by_extra: tuple[float, ...] = ()  # raw simulated P(pass in 5) for each of EXTRAS
+    pass_rate: float = 0.0  # passes per 100 green car-laps the forecast used
+    p_pass_10: float = 0.0
+    passed_10: bool | None = None  # None: a stop or a retirement within 10 laps (not scored)
 
 
 def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[BattleCase]:
     """Every battle Track Pulse reports in the race, forecast from the laps up to its lap."""
     by = {(r.code, r.lap): r for r in data.laps}
+    every = from_feed(feed.laps)  # the forecast reads the feed, as the live detector would
+    table = passes_by_lap(every)  # per lap; each battle sums the laps up to its own
     out = []
     for h in detect_all(feed):
         if h.kind != "battle":
@@ -91,15 +99,20 @@ def battle_cases(data: RaceData, feed: RaceFeed, params: CircuitParams) -> list[
             continue
         passed = any(
             (by[(chaser, k)].position or 99) < (by[(leader, k)].position or 99) for k in window)
-        # The forecast reads the feed, as the live detector would, up to lap n.
-        laps: Sequence[LapRecord] = [r for r in from_feed(feed.laps, (chaser, leader))
-                                     if r.lap <= n]
-        f = forecast(laps, chaser=chaser, leader=leader, lap=n, params=params)
+        laps: Sequence[LapRecord] = [r for r in every if r.lap <= n and r.code in (chaser, leader)]
+        so_far = passes_up_to(table, n)  # every car's laps up to lap n: passes so far
+        f = forecast(laps, chaser=chaser, leader=leader, lap=n, params=params, race_passes=so_far)
         by_extra = tuple(
-            forecast(laps, chaser=chaser, leader=leader, lap=n,
-                     params=replace(params, battle_extra_s=x)).p_pass_5 for x in EXTRAS)
+            forecast(laps, chaser=chaser, leader=leader, lap=n, race_passes=so_far,
+                     params=replace(params, battle_extra_s=x)).p_pass_5_sim or 0.0
+            for x in EXTRAS)
+        # The 10-lap outcome, where neither car stopped or retired in those 10 laps.
+        window10 = range(n + 1, n + 2 * PASS_WINDOW + 1)
+        recs10 = [by.get((c, k)) for c in (chaser, leader) for k in window10]
+        passed_10 = None if any(r is None or r.pit_in or r.pit_out for r in recs10) else any(
+            (by[(chaser, k)].position or 99) < (by[(leader, k)].position or 99) for k in window10)
         out.append(BattleCase(f"{data.year} {data.event}", n, chaser, leader, f.p_pass_5, passed,
-                              by_extra))
+                              by_extra, f.pass_rate or 0.0, f.p_pass_10, passed_10))
     return out
 
 
@@ -120,14 +133,33 @@ def calibration(
     return rows
 
 
+def fit_calibration(p_sim: np.ndarray, rate: np.ndarray, y: np.ndarray,
+                    ridge: float = 1.0) -> tuple[float, float, float]:
+    """Logistic fit of y on `bot.lab.battle.features` (ridge on the slopes, not the
+    intercept): the calibration `CALIBRATION` holds, refit here on any set of battles."""
+    X = np.array([features(float(p), float(r)) for p, r in zip(p_sim, rate, strict=True)])
+
+    def loss(w: np.ndarray) -> float:
+        z = X @ w
+        # log(1 + e^z) - y z, written stably
+        return float(np.sum(np.logaddexp(0.0, z) - y * z) + ridge * np.sum(w[1:] ** 2))
+
+    w = minimize(loss, np.zeros(3), method="BFGS").x
+    return float(w[0]), float(w[1]), float(w[2])
+
+
 def leave_one_race_out(
     cases: Sequence[BattleCase],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
-    """Forecasts and base rates where each race's battles are scored with the extra
-    threshold (and base rate) chosen on the OTHER races only: (p, base, y, chosen)."""
+    """Forecasts and base rates where each race's battles are scored with the dirty-air
+    extra and the calibration chosen and fitted on the OTHER races only, and the base rate
+    of the other races: (p, base, y, extra chosen per race). No battle's own race informs
+    its forecast (the circuit's passing rate comes from earlier races, the race's own from
+    laps before the battle)."""
     races = sorted({c.race for c in cases})
     y_all = np.array([float(c.passed) for c in cases])
     P = np.array([c.p_by_extra for c in cases]).reshape(len(cases), len(EXTRAS))
+    rate = np.array([c.pass_rate for c in cases])
     race_of = np.array([c.race for c in cases])
     p = np.zeros(len(cases))
     base = np.zeros(len(cases))
@@ -137,9 +169,13 @@ def leave_one_race_out(
         train = ~test
         if not train.any():
             continue
-        scores = ((P[train] - y_all[train, None]) ** 2).mean(axis=0)
+        fits = [fit_calibration(P[train, k], rate[train], y_all[train]) for k in range(len(EXTRAS))]
+        scores = [brier(np.array([calibrate(float(q), float(x), fits[k])
+                                  for q, x in zip(P[train, k], rate[train], strict=True)]),
+                        y_all[train]) for k in range(len(EXTRAS))]
         k = int(np.argmin(scores))
         chosen.append(EXTRAS[k])
-        p[test] = P[test, k]
+        p[test] = [calibrate(float(q), float(x), fits[k])
+                   for q, x in zip(P[test, k], rate[test], strict=True)]
         base[test] = y_all[train].mean()
     return p, base, y_all, chosen

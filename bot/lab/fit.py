@@ -16,8 +16,6 @@ history shrunk to the all-circuit rate where the race has too little.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 from scipy.optimize import lsq_linear
 
@@ -28,6 +26,7 @@ from bot.lab.types import (
     RaceModel,
     Strategy,
     StrategyError,
+    count_passes,
 )
 
 FUEL_BOUNDS = (0.02, 0.12)  # s per lap of fuel burnt (≈ 0.03 s/kg × 0.7–4 kg a lap)
@@ -234,7 +233,9 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
     start_sd = float(np.clip(np.mean(first) * np.sqrt(np.pi / 2), 0.5, 4.0))
 
     # Passing difficulty: fewer grid→finish changes here than typical = harder to pass.
-    passes = _on_track_passes(data)
+    passes, _ = count_passes(data.laps)
+    sp = h.stored_passes
+    stored_rate = 100.0 * sum(p for p, _ in sp) / sum(c for _, c in sp) if sp else None
     if h.position_changes:
         ratio = TYPICAL_CHANGES / max(0.5, float(np.mean(h.position_changes)))
         pass_thr = float(np.clip(PASS_BASE_S * ratio, 0.3, 3.0))
@@ -337,23 +338,7 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
         official_position=official, winner_time_s=winner_time, is_wet=wet, notes=tuple(notes),
         start_tyre_age=start_age, neutral_lap_s=neutral_lap, lap1_extra_s=lap1_extra,
         base_pace_sd_s=base_sd, sc_lap_factor=sc_factor, vsc_lap_factor=vsc_factor,
-        passes_per_race=float(passes),
+        passes_per_race=float(passes), stored_pass_rate=stored_rate,
         slope_by_lap=tuple(c for c in comps if c in WET_COMPOUNDS),
     )
 
-
-def _on_track_passes(data: RaceData) -> int:
-    """Position gains between consecutive green laps by cars on neither in- nor out-lap."""
-    by: dict[str, dict[int, tuple[int | None, bool]]] = defaultdict(dict)
-    for r in data.laps:
-        by[r.code][r.lap] = (r.position, r.pit_in or r.pit_out)
-    neutral = {lap for lap, _ in data.neutralised}
-    gains = 0
-    for laps in by.values():
-        for lap, (pos, pit) in laps.items():
-            prev = laps.get(lap - 1)
-            if (prev is None or pit or prev[1] or pos is None or prev[0] is None
-                    or lap <= 2 or lap in neutral):
-                continue
-            gains += max(0, prev[0] - pos)
-    return gains

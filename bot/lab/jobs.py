@@ -56,8 +56,10 @@ def best_job(model: RaceModel, code: str, runs: int, seed: int, top: int,
 
 
 def battle_job(laps: tuple[LapRecord, ...], chaser: str, leader: str, lap: int,
-               params: CircuitParams) -> tuple[BattleForecast, int]:
-    return battle_forecast(laps, chaser=chaser, leader=leader, lap=lap, model_or_circuit_params=params), os.getpid()
+               params: CircuitParams, race_passes: tuple[int, int] | None = None
+               ) -> tuple[BattleForecast, int]:
+    return battle_forecast(laps, chaser=chaser, leader=leader, lap=lap, model_or_circuit_params=params,
+                           race_passes=race_passes), os.getpid()
 
 
 

@@ -32,6 +32,7 @@ from bot.lab.types import (
     RankedStrategy,
     Strategy,
     WhatIf,
+    count_passes,
 )
 from storage.lab_data import NoLapData
 from storage.store import Store
@@ -228,9 +229,11 @@ class RaceLab:
         model = await self.model(year, round_)
         data = await self.race(year, round_)
         laps: tuple[LapRecord, ...] = tuple(r for r in data.laps if r.code in (chaser, leader) and r.lap <= lap)
+        passes = count_passes(data.laps, up_to=lap)  # the race's on-track passes up to `lap` only
         version = await self.store.check_version()
         return await self._memo(("battle", year, round_, version, chaser, leader, lap),  # type: ignore[no-any-return]
-                                lambda: self._job(jobs.battle_job, laps, chaser, leader, lap, model.circuit_params()))
+                                lambda: self._job(jobs.battle_job, laps, chaser, leader, lap,
+                                                  model.circuit_params(), passes))
 
 
 __all__ = ["BROKEN_TEXT", "TIMEOUT_TEXT", "LabTimeout", "RaceLab"]

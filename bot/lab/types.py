@@ -21,12 +21,13 @@ from storage.lab_types import (
     LapRecord,
     RaceData,
     StopRecord,
+    count_passes,
 )
 
 __all__ = [
     "BattleForecast", "CircuitHistory", "CircuitParams", "ClassifiedEntry", "LapRecord",
     "RaceData", "RaceModel", "RankedStrategy", "SimResult", "StopRecord", "Strategy",
-    "StrategyError", "WhatIf",
+    "StrategyError", "WhatIf", "count_passes",
 ]
 
 # Dry compounds: the two-compound rule applies when a race is run on these only.
@@ -47,6 +48,11 @@ _NAMES = {
 # (0.3, 0.5, 0.7) s on the shared evaluation races; `slipstream lab backtest`
 # re-chooses it leave-one-race-out for the battles and reports that score.
 DIRTY_AIR_S = 0.5
+# On-track passes per 100 green car-laps where no earlier stored race at the circuit says
+# otherwise: a round figure near the median of the shared evaluation races (1.2 Monaco
+# 2023 to 11.1 Las Vegas 2023, median 2.5). The battle forecast shrinks the race's own
+# count so far towards the circuit's.
+DEFAULT_PASS_RATE = 3.0
 
 
 class StrategyError(ValueError):
@@ -158,6 +164,8 @@ class CircuitParams:
                                  "INTERMEDIATE": 0.0, "WET": 0.0})
     lap_noise_s: float = 0.35
     battle_extra_s: float = DIRTY_AIR_S  # extra edge a pass needs in dirty air
+    # on-track passes per 100 green car-laps at this circuit (earlier stored races)
+    pass_rate: float = DEFAULT_PASS_RATE
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -210,6 +218,8 @@ class RaceModel:
     passes_per_race: float | None = None  # on-track passes in this race (green laps)
     # compounds whose slope runs with the race lap (wet tyres: the track dries), not age
     slope_by_lap: tuple[str, ...] = ()
+    # passes per 100 green car-laps in the stored races here before this one (None: none)
+    stored_pass_rate: float | None = None
 
     def index(self, code: str) -> int:
         return self.codes.index(code.upper())
@@ -225,6 +235,7 @@ class RaceModel:
             compound_offset_s=dict(zip(self.compounds, map(float, self.compound_offset_s),
                                        strict=True)),
             lap_noise_s=float(np.median(self.lap_noise_s)) if len(self.lap_noise_s) else 0.35,
+            pass_rate=self.stored_pass_rate if self.stored_pass_rate is not None else DEFAULT_PASS_RATE,
         )
 
     def assumptions(self) -> list[str]:
@@ -326,3 +337,7 @@ class BattleForecast:
     p_pass_10: float
     confidence: str  # "low" / "medium" / "high"
     line: str  # one sentence with the probability, for Track Pulse and chat
+    # the Monte Carlo's raw P(pass in 5) before calibration (the backtest refits on it)
+    p_pass_5_sim: float | None = None
+    p_pass_10_sim: float | None = None
+    pass_rate: float | None = None  # passes per 100 green car-laps used (circuit + race so far)

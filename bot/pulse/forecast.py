@@ -19,22 +19,33 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot.lab import CircuitParams, battle_forecast
-from bot.lab.battle import from_feed
+from bot.lab.battle import from_feed, passes_up_to
 from bot.pulse.state import RaceFeed
 from bot.pulse.types import PulseHighlight
+from storage.lab_types import passes_by_lap
 
 log = logging.getLogger(__name__)
 
 
+def pass_table(feed: RaceFeed) -> dict[int, tuple[int, int]]:
+    """The race's on-track passes per lap (`storage.lab_types.passes_by_lap`), from every car's
+    feed laps: counted once per detection step, each battle sums the laps up to its own."""
+    return passes_by_lap(from_feed(feed.laps))
+
+
 def battle_facts(feed: RaceFeed, chaser: str, leader: str, lap: int,
-                 circuit: CircuitParams | None) -> dict[str, Any]:
-    """Facts for the highlight: the forecast's one line and its numbers ({} if it cannot be made)."""
+                 circuit: CircuitParams | None,
+                 passes: dict[int, tuple[int, int]] | None = None) -> dict[str, Any]:
+    """Facts for the highlight: the forecast's one line and its numbers ({} if it cannot be made).
+    `passes`: `pass_table(feed)` when the caller has it (else counted here)."""
     # The same conversion the backtest uses (`bot.lab.battle.from_feed`), on laps up to `lap` only.
     laps = from_feed(r for n in range(1, lap + 1)
                      for r in (feed.by_lap.get(n, {}).get(chaser), feed.by_lap.get(n, {}).get(leader)) if r is not None)
+    # The race's passes on laps up to `lap` only (a feed holding later laps gives the same).
+    so_far = passes_up_to(pass_table(feed) if passes is None else passes, lap)
     try:
         fc = battle_forecast(laps, chaser=chaser, leader=leader, lap=lap,
-                             model_or_circuit_params=circuit or CircuitParams())
+                             model_or_circuit_params=circuit or CircuitParams(), race_passes=so_far)
     except Exception:  # the forecast is extra: the battle is told without it
         log.warning("battle forecast %s on %s at lap %d failed", chaser, leader, lap, exc_info=True)
         return {}
@@ -50,9 +61,12 @@ def add_forecasts(feed: RaceFeed, highlights: Sequence[PulseHighlight], circuit:
     """`highlights` with each battle (key not in `skip`) carrying its forecast facts, read
     from the laps up to the battle's lap (live and replay give the same line)."""
     out = []
+    table: dict[int, tuple[int, int]] | None = None
     for h in highlights:
         if h.kind == "battle" and h.key not in skip and "forecast" not in h.facts:
-            extra = battle_facts(feed, str(h.facts["behind"]), str(h.facts["ahead"]), h.lap, circuit)
+            table = pass_table(feed) if table is None else table  # only when a battle needs it
+            extra = battle_facts(feed, str(h.facts["behind"]), str(h.facts["ahead"]), h.lap, circuit,
+                                 table)
             h = dataclasses.replace(h, facts={**h.facts, **extra})
         out.append(h)
     return out

@@ -214,6 +214,7 @@ async def test_battle_at_a_named_lap(lab_app: App) -> None:
     r = await ask(lab_app, "battle forecast VER LEC monza 2023 lap 30")
     text = _placeholder_then_edit(r)
     assert "after lap 30" in text and "LEC" in text and "VER" in text
+    assert "on-track passes per 100 green laps" in text and "up to lap 30" in text, text
 
 
 # ---------------------------------------------------------------------------- refusals
