@@ -49,20 +49,23 @@ DEMO_REPLAY_RACE = (2023, "monza", "R")
 def demo_highlights(engine: Any, *, limit: int = 6) -> tuple[str, list[str]]:
     """(title, texts) of a handful of Track Pulse highlights of the demo race, in lap order.
 
-    Runs the real detectors over the stored Monza 2023 race (pure, no pandas; also
+    Runs the real detectors (and the battle forecast) over the stored Monza 2023 race (pure, no pandas; also
     stores the highlights, idempotently, so `/f1 pulse` finds them) and writes them
     with the English templates. Critical moments first, then high-priority ones.
     """
     from bot.prompting import Style
     from bot.pulse.commentary import Commentator, group_bursts
     from bot.pulse.detectors import detect_all
+    from bot.pulse.forecast import add_forecasts
+    from bot.pulse.pipeline import circuit_params
     from bot.pulse.types import Priority
     from storage import pulse_store
 
     year, event, session = DEMO_REPLAY_RACE
     sid = pulse_store.find_session(engine, year, event, session)
     feed = pulse_store.load_feed(engine, sid)
-    found = detect_all(feed)
+    # Battles carry the Race Lab forecast line, as a live channel gets them.
+    found = add_forecasts(feed, detect_all(feed), circuit_params(engine, feed))
     pulse_store.save_highlights(engine, sid, found, teams={c: d.team for c, d in feed.drivers.items()})
     groups = group_bursts([h for h in found if h.priority >= Priority.HIGH])
     ranked = sorted(range(len(groups)), key=lambda i: (-max(h.priority for h in groups[i]), i))

@@ -52,6 +52,8 @@ LINE_QUICKER = ("{chaser} is {delta:.1f} s a lap quicker{tyres}: a pass is {word
                 "{when} ({p5:.0%} within 5 laps, {p10:.0%} within 10)")
 LINE_SLOWER = ("{chaser} is {delta:.1f} s a lap slower than {leader}{tyres}: a pass is {word} "
                "({p5:.0%} within 5 laps, {p10:.0%} within 10)")
+LINE_EVEN = ("{chaser} is on {leader}'s pace (within 0.05 s a lap){tyres}: a pass is {word} "
+             "({p5:.0%} within 5 laps, {p10:.0%} within 10)")
 
 
 def from_feed(laps: Iterable[LapRec], codes: Iterable[str] = ()) -> list[LapRecord]:
@@ -203,8 +205,10 @@ def forecast(laps_of_two: Sequence[LapRecord], *, chaser: str, leader: str, lap:
         line = LINE_QUICKER.format(chaser=chaser, delta=delta, tyres=tyres, word=_word(p10),
                                    when=when, p5=p5, p10=p10)
     else:
-        line = LINE_SLOWER.format(chaser=chaser, leader=leader, delta=abs(delta), tyres=tyres,
-                                  word=_word(p5), p5=p5, p10=p10)
+        # "0.0 s a lap slower" reads as a contradiction next to "closing": say even pace.
+        template = LINE_SLOWER if delta < -0.05 else LINE_EVEN
+        line = template.format(chaser=chaser, leader=leader, delta=abs(delta), tyres=tyres,
+                               word=_word(p5), p5=p5, p10=p10)
     return BattleForecast(
         chaser=chaser, leader=leader, lap=lap, gap_s=gap, pace_delta_s=delta, pace_delta_sd_s=sd,
         tyre_age_delta=younger, laps_to_drs=laps_to_drs, p_pass_5=p5, p_pass_10=p10,

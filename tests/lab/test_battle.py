@@ -46,6 +46,9 @@ def test_gap_and_drs_from_the_laps() -> None:
     assert f.laps_to_drs is not None and f.laps_to_drs >= 1
     slower = battle_forecast(_laps(-0.5, gap0=4.0), chaser="CHA", leader="LEA", lap=4)
     assert slower.laps_to_drs is None and "slower" in slower.line
+    # Same pace: said as such, never "0.0 s a lap slower" (which reads as a contradiction).
+    even = battle_forecast(_laps(0.0, gap0=1.5), chaser="CHA", leader="LEA", lap=4)
+    assert abs(even.pace_delta_s) <= 0.05 and "on LEA's pace" in even.line and "0.0 s" not in even.line
 
 
 def test_on_a_real_race(monza_data: RaceData, monza_model) -> None:  # type: ignore[no-untyped-def]
