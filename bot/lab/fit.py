@@ -339,6 +339,7 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
         base_pace_sd_s=base_sd, sc_lap_factor=sc_factor, vsc_lap_factor=vsc_factor,
         passes_per_race=float(passes),
         slope_by_lap=tuple(c for c in comps if c in WET_COMPOUNDS),
+        penalties=tuple(p for p in data.penalties if p.code in idx),
     )
 
 

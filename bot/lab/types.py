@@ -19,13 +19,14 @@ from storage.lab_types import (
     CircuitHistory,
     ClassifiedEntry,
     LapRecord,
+    PenaltyRecord,
     RaceData,
     StopRecord,
 )
 
 __all__ = [
     "BattleForecast", "CircuitHistory", "CircuitParams", "ClassifiedEntry", "LapRecord",
-    "RaceData", "RaceModel", "RankedStrategy", "SimResult", "StopRecord", "Strategy",
+    "PenaltyRecord", "RaceData", "RaceModel", "RankedStrategy", "SimResult", "StopRecord", "Strategy",
     "StrategyError", "WhatIf",
 ]
 
@@ -210,6 +211,10 @@ class RaceModel:
     passes_per_race: float | None = None  # on-track passes in this race (green laps)
     # compounds whose slope runs with the race lap (wet tyres: the track dries), not age
     slope_by_lap: tuple[str, ...] = ()
+    # the stewards' decided penalties (race control), applied by the simulation as the
+    # rules serve them: a time penalty at the car's next stop, else added at the flag
+    penalties: tuple[PenaltyRecord, ...] = ()
+    stationary_s: float = 2.5  # a tyre change's standstill (a stop/go replaces it)
 
     def index(self, code: str) -> int:
         return self.codes.index(code.upper())
