@@ -38,7 +38,8 @@ def plan_arrays(model: RaceModel, strategies: Sequence[Strategy], start_age: np.
         for lap in range(1, L + 1):
             a += 1
             # Wet tyres' slope runs with the race lap (the track), not the set's age.
-            comp[k, lap - 1], age[k, lap - 1] = cur, (float(lap) if cur in by_lap else a)
+            comp[k, lap - 1], age[k, lap - 1] = cur, (float(lap - model.wet_from_lap + 1)
+                                                       if cur in by_lap else a)
             if lap in stops and lap < L:
                 pit[k, lap - 1] = True
                 cur, a = ci.get(stops[lap], cur), 0.0
@@ -155,6 +156,8 @@ def run(
         neutral = np.broadcast_to(model.neutralised[None, :], (runs, L))
         neutral_lap = model.neutral_lap_s
 
+    # Rain on slicks, as it happened: per lap, added to cars on dry tyres.
+    weather = model.dry_lap_offset_s if model.dry_lap_offset_s is not None else np.zeros(L)
     rows = np.arange(runs)[:, None]
     T = np.zeros((runs, n))
     stops_done = np.zeros((runs, n), dtype=np.int16)
@@ -175,6 +178,8 @@ def run(
         lt = (base + model.compound_offset_s[c_l] + slope[rows, c_l] * a_l
               + model.deg_quad_s[c_l] * a_l**2 + model.fuel_per_lap_s * (L - lap)
               + rng.standard_normal((runs, n)) * model.lap_noise_s[None, :])
+        if weather[li]:
+            lt = lt + np.where(dry[c_l], weather[li], 0.0)
         kind = neutral[:, li]
         prev_kind = neutral[:, li - 1] if li > 0 else np.zeros(runs, dtype=np.int8)
         green = kind == 0

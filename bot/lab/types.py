@@ -215,6 +215,12 @@ class RaceModel:
     # rules serve them: a time penalty at the car's next stop, else added at the flag
     penalties: tuple[PenaltyRecord, ...] = ()
     stationary_s: float = 2.5  # a tyre change's standstill (a stop/go replaces it)
+    # wet tyres' slope runs with the race lap counted from this lap (the race's first
+    # lap on wet tyres), so their offset is their pace when the rain came
+    wet_from_lap: int = 1
+    # per lap (index lap-1): seconds the weather added to a lap on DRY tyres where the
+    # field's laps on them were far off the model (rain on slicks), as it happened
+    dry_lap_offset_s: np.ndarray | None = None
 
     def index(self, code: str) -> int:
         return self.codes.index(code.upper())
