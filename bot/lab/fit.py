@@ -183,13 +183,14 @@ def fit(data: RaceData) -> RaceModel:
         base_sd[missing] = 0.6
 
     if weather.any():
-        wet_slopes = [float(slope[c]) for c, name in enumerate(race_comps)
-                      if name in WET_COMPOUNDS and np.isfinite(slope[c])]
         dry_count: dict[int, int] = defaultdict(int)
         for r in recs:
             dry_count[r.lap] += r.compound not in WET_COMPOUNDS
-        weather = carry_weather(weather, min(wet_slopes, default=0.0),
-                                 {lap for lap, k in dry_count.items() if k >= 3})
+        laps_x = np.arange(1, L + 1) - wet_from + 1
+        wet_excess = np.min([offset[c] + slope[c] * laps_x for c, name in enumerate(race_comps)
+                             if name in WET_COMPOUNDS and np.isfinite(slope[c])], axis=0)
+        weather = carry_weather(weather, wet_excess,
+                                {lap for lap, k in dry_count.items() if k >= 3})
     return _assemble(data, codes, base, base_sd, noise, fuel, race_comps, slope, slope_sd,
                      offset, notes, wet_from, weather)
 

@@ -51,18 +51,19 @@ def weather_offsets(recs: Sequence[LapRecord], resid: np.ndarray, L: int) -> np.
     return out
 
 
-def carry_weather(weather: np.ndarray, wet_slope: float, fitted_dry_laps: set[int]
-                   ) -> np.ndarray:
-    """Laps after a weather lap with (almost) nobody on slicks: the last weather offset, eased by
-    the wet tyres' trend since (the track drying), never below zero — what a car left
-    out on slicks in a what-if would have faced, roughly."""
+def carry_weather(weather: np.ndarray, wet_excess: np.ndarray, fitted_dry_laps: set[int]
+                  ) -> np.ndarray:
+    """Laps after a weather lap with (almost) nobody on slicks to measure: slicks are
+    taken as quick as the wet tyres then (`wet_excess`: the best wet tyre's modelled
+    pace over the dry reference, per lap), no quicker and no slower — the data say
+    nothing more. What a car left out on slicks in a what-if faces, roughly."""
     out = weather.copy()
-    last, last_lap = 0.0, 0
+    carrying = False
     for k in range(1, len(out) + 1):
         if weather[k - 1]:
-            last, last_lap = float(weather[k - 1]), k
+            carrying = True
         elif k in fitted_dry_laps:
-            last = 0.0
-        elif last > 0:
-            out[k - 1] = max(0.0, last + wet_slope * (k - last_lap))
+            carrying = False
+        elif carrying:
+            out[k - 1] = max(0.0, float(wet_excess[k - 1]))
     return out

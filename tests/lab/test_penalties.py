@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import Engine
 
-from bot.lab import RaceData, RaceModel, simulate
+from bot.lab import RaceData, RaceModel, fit_race_model, simulate
 from bot.lab.sim import penalty_arrays
 from storage.demo import demo_data_dir
-from storage.lab_data import parse_penalties
+from storage.lab_data import parse_penalties, race_data
 from tests.lab.conftest import ergast_result
 
 RUNS = 300
@@ -123,27 +123,13 @@ def test_only_decisions_are_penalties() -> None:
 
 @pytest.mark.shared_data
 def test_austria_2020_hamilton_penalty_moves_him_as_the_classification_did(
-        shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+        shared_data: Path, shared_store: Engine) -> None:
     """Austria 2020: HAM crossed the line 2nd and was classified 4th (5 s for a collision
     on lap 66, after his last stop). Read from race control, the penalty makes the
     simulation put him behind the cars Ergast puts ahead of him no less often, and
     further back on average. (It cannot do more: the model has HAM 0.6 s a lap quicker
     than LEC and NOR, so they rarely finish within 5 s of him; see docs/lab.md.)"""
-    from bench.answers import store
-    from bot.lab import fit_race_model
-    from storage.db import make_engine
-    from storage.lab_data import race_data
-
-    if store.available():
-        pytest.skip(store.available())
-    src = Path(store.ensure(verbose=False).removeprefix("sqlite:///"))
-    work = tmp_path_factory.mktemp("lab-penalty") / "store.db"
-    shutil.copy(src, work)  # never touch the shared build
-    engine = make_engine(f"sqlite:///{work}")
-    try:
-        data = race_data(engine, 2020, 1)
-    finally:
-        engine.dispose()
+    data = race_data(shared_store, 2020, 1)
     csv_dir = shared_data / "ergast-csv"
     with open(csv_dir / "races.csv", newline="") as f:
         race_id = next(r["raceId"] for r in csv.DictReader(f)
