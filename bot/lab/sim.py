@@ -157,7 +157,10 @@ def run(
         neutral_lap = model.neutral_lap_s
 
     # Rain on slicks, as it happened: per lap, added to cars on dry tyres.
-    weather = model.dry_lap_offset_s if model.dry_lap_offset_s is not None else np.zeros(L)
+    weather = np.zeros(L)
+    if model.dry_lap_offset_s is not None:  # hazard: a model edited to other laps (bench)
+        k = min(L, len(model.dry_lap_offset_s))
+        weather[:k] = model.dry_lap_offset_s[:k]
     rows = np.arange(runs)[:, None]
     T = np.zeros((runs, n))
     stops_done = np.zeros((runs, n), dtype=np.int16)
