@@ -162,3 +162,9 @@ def test_austria_2020_hamilton_penalty_moves_him_as_the_classification_did(
     # The winner: BOT, whom HAM beat on the road in most runs without the penalty.
     bot = model.index("BOT")
     assert with_pen.p_win()[bot] > without.p_win()[bot]
+
+
+def test_explain_names_the_penalties(monza_data: RaceData, monza_model: RaceModel) -> None:
+    line = next(x for x in monza_model.assumptions() if x.startswith("Penalties"))
+    for p in monza_data.penalties:
+        assert f"{p.code} {p.seconds:.0f} s (lap {p.lap})" in line
