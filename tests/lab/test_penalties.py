@@ -168,3 +168,20 @@ def test_explain_names_the_penalties(monza_data: RaceData, monza_model: RaceMode
     line = next(x for x in monza_model.assumptions() if x.startswith("Penalties"))
     for p in monza_data.penalties:
         assert f"{p.code} {p.seconds:.0f} s (lap {p.lap})" in line
+
+
+def test_screen_and_whatif_serve_a_penalty_alike(monza_model: RaceModel) -> None:
+    """The strategy screen (a strategy per run) and the what-if (one strategy) are two
+    paths to one figure: they agree for a penalised car, whether a candidate's stop
+    comes after the decision (served there) or before it (added at the flag)."""
+    from bot.lab import Strategy, screen_strategies, whatif
+
+    pen = monza_model.penalties[0]
+    actual = monza_model.actual[pen.code]
+    (lap, comp), = actual.stops
+    cands = [Strategy(actual.start, ((pen.lap + 2, comp),)),
+             Strategy(actual.start, ((max(2, lap - 2), comp),))]
+    scored = screen_strategies(monza_model, pen.code, cands, runs=120, seed=6)
+    for alt, gain, gain_s in scored:
+        wi = whatif(monza_model, pen.code, alt, runs=120, seed=6)
+        assert gain == pytest.approx(wi.gain_positions) and gain_s == pytest.approx(wi.gain_s)
