@@ -11,7 +11,9 @@ are correlated inside a stint (both grow with the lap): only the reset of age at
 stop separates them, so both are BOUNDED to physical ranges (fuel 0.02–0.12 s a
 lap; degradation ≥ 0.005 s a lap) rather than left to trade off into a negative
 degradation. Everything else comes from the race itself, or from the circuit's
-history shrunk to the all-circuit rate where the race has too little.
+history shrunk to the all-circuit rate where the race has too little. A race that
+turned wet also gets its rain-on-slicks laps (`bot.lab.weather`), and the stewards'
+penalties pass through to the model as race control announced them.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ pit loss on an in-lap); then cars are taken front to back: a car that would clos
 to within `MIN_GAP_S` of the car ahead passes only when its lap is quicker by more
 than the circuit's threshold (less DRS when it started the lap within 1 s), else it
 is held up behind. Neutralised laps: no passing, a safety car bunches the field,
-stops cost less. Random draws are made in the same order whatever the strategies,
+stops cost less. The stewards' penalties are served as the rules say for whatever
+strategy a car runs (`penalty_arrays`); rain on slicks adds the race's weather
+offsets to cars on dry tyres. Random draws are made in the same order whatever the strategies,
 so two calls with one seed share them (what-if comparisons are like for like).
 """
 
