@@ -54,6 +54,8 @@ def stretch(model: RaceModel, laps: int) -> RaceModel:
         model, total_laps=laps,
         neutralised=np.r_[model.neutralised, np.zeros(extra, dtype=np.int8)],
         neutral_lap_s=np.r_[model.neutral_lap_s, np.full(extra, np.nan)],
+        dry_lap_offset_s=(None if model.dry_lap_offset_s is None
+                          else np.r_[model.dry_lap_offset_s, np.zeros(extra)]),
         retire_lap=np.where(model.retire_lap >= model.total_laps, laps, model.retire_lap),
     )
 

@@ -7,7 +7,9 @@ from the race it replays), and only seasons the safety-car record covers.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 
 from sqlalchemy import and_, func, select
 
@@ -16,11 +18,22 @@ from storage.lab_types import (
     CircuitHistory,
     ClassifiedEntry,
     LapRecord,
+    PenaltyRecord,
     RaceData,
     StopRecord,
     count_passes,
 )
-from storage.models import Driver, Event, Lap, PitStop, RaceNeutralisation, Result, Session, Stint
+from storage.models import (
+    Driver,
+    Event,
+    Lap,
+    PitStop,
+    RaceControlMessage,
+    RaceNeutralisation,
+    Result,
+    Session,
+    Stint,
+)
 from storage.queries import Db, _connect
 
 # A stop whose pit-lane time is outside this range is a red-flag wait or a timing glitch.
@@ -28,6 +41,18 @@ PIT_LANE_RANGE_MS = (12_000, 60_000)
 # FastF1 track-status digits: 4 safety car, 5 red flag, 6/7 virtual safety car.
 _STATUS_KIND = (("5", "RED"), ("4", "SC"), ("6", "VSC"), ("7", "VSC"))
 _HISTORY_KIND = {"safety_car": "SC", "virtual_safety_car": "VSC", "red_flag": "RED"}
+# Stewards' decisions as race control words them, e.g. "FIA STEWARDS: 5 SECOND TIME
+# PENALTY FOR CAR 44 (HAM) - CAUSING A COLLISION", "10 SECOND STOP/GO PENALTY FOR CAR 5
+# (VET)", "DRIVE THROUGH PENALTY FOR CAR 18 (STR)". Investigations, "noted" and "no
+# further action" messages carry no "PENALTY FOR CAR" and are not decisions.
+_PENALTY = re.compile(
+    r"(?:(?P<sec>\d+) SECONDS? )?(?P<kind>TIME|STOP/GO|STOP AND GO|STOP-GO|DRIVE[ -]THROUGH)"
+    r" PENALTY FOR CAR (?P<num>\d+)(?: \((?P<code>[A-Z]{3})\))?")
+# A decision the stewards take back (rare): the earlier penalty of that car is dropped.
+_TAKEN_BACK = ("WITHDRAWN", "RESCINDED", "REVOKED", "CANCELLED")
+_PENALTY_KIND = {"TIME": "time", "STOP/GO": "stop_go", "STOP AND GO": "stop_go",
+                 "STOP-GO": "stop_go", "DRIVE THROUGH": "drive_through",
+                 "DRIVE-THROUGH": "drive_through"}
 
 
 class NoLapData(LookupError):
@@ -66,13 +91,50 @@ def race_data(db: Db, year: int, round_: int) -> RaceData:
         ):
             stints[codes_by_id.get(int(r[0]), str(r[0]))].append((int(r[1]), int(r[2]), r[3]))
         total = sess.total_laps or max((lap.lap for lap in laps), default=0)
+        penalties = parse_penalties(
+            ((r[0], r[1]) for r in conn.execute(
+                select(RaceControlMessage.lap, RaceControlMessage.message)
+                .where(RaceControlMessage.session_id == sess.id,
+                       RaceControlMessage.message.like("%PENALTY%"))
+                .order_by(RaceControlMessage.seq))),
+            {c.code for c in classification}, total)
         neutralised = _neutralised(conn, laps, year, round_)
         history = _history(conn, ev.circuit_ref, year, round_)
     return RaceData(
         year=year, round=round_, event=ev.name, circuit_ref=ev.circuit_ref, total_laps=total,
         laps=laps, stops=stops, classification=classification, neutralised=neutralised,
         history=history, stints={k: tuple(sorted(v)) for k, v in stints.items()},
+        penalties=penalties,
     )
+
+
+def parse_penalties(messages: Iterable[tuple[int | None, str]], codes: set[str],
+                    total_laps: int) -> tuple[PenaltyRecord, ...]:
+    """The decided penalties in race-control `(lap, message)` pairs, in order.
+
+    Only cars named by their three-letter code in `codes` count (the message names
+    both); a message taking a penalty back drops that car's latest one.
+    """
+    out: list[PenaltyRecord] = []
+    for lap, text in messages:
+        msg = " ".join((text or "").upper().split())
+        m = _PENALTY.search(msg)
+        if m is None or m.group("code") not in codes:
+            continue
+        code = m.group("code")
+        if any(word in msg for word in _TAKEN_BACK):
+            for i in range(len(out) - 1, -1, -1):
+                if out[i].code == code:
+                    del out[i]
+                    break
+            continue
+        kind = _PENALTY_KIND[m.group("kind").replace("DRIVE-THROUGH", "DRIVE THROUGH")]
+        seconds = float(m.group("sec") or 0)
+        if kind == "time" and seconds <= 0:
+            continue  # "TIME PENALTY" without its length: nothing to apply
+        at = min(max(1, lap or total_laps), max(1, total_laps))
+        out.append(PenaltyRecord(code, at, seconds, kind))
+    return tuple(out)
 
 
 def _s(ms: int | None) -> float | None:

@@ -116,6 +116,16 @@ class CircuitHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class PenaltyRecord:
+    """A penalty the stewards decided during the race (a race-control message)."""
+
+    code: str
+    lap: int  # race lap of the decision
+    seconds: float  # time penalty or stop/go stationary time (0 for a drive-through)
+    kind: str  # "time" (served at the next stop, else added), "stop_go", "drive_through"
+
+
+@dataclass(frozen=True, slots=True)
 class RaceData:
     """Everything a race model is fitted from (built by `storage.lab_data.race_data`)."""
 
@@ -131,6 +141,7 @@ class RaceData:
     neutralised: tuple[tuple[int, str], ...]
     history: CircuitHistory
     stints: Mapping[str, tuple[tuple[int, int, str | None], ...]] = field(default_factory=dict)
+    penalties: tuple[PenaltyRecord, ...] = ()  # decided in the race, in message order
 
     @property
     def codes(self) -> tuple[str, ...]:

@@ -29,10 +29,29 @@ def assumptions(m: RaceModel) -> list[str]:
         f"search draws them: {m.sc_prob_per_lap * m.total_laps:.2f} SC and "
         f"{m.vsc_prob_per_lap * m.total_laps:.2f} VSC per race at this circuit (history, shrunk "
         "to the all-circuit rate).",
-        "Retirements happen as they did; nothing else goes wrong (no new crashes, no penalties).",
+        "Retirements happen as they did; nothing else goes wrong (no new crashes or damage).",
+        _penalties(m),
         "Other cars keep their real strategies: nobody reacts to the changed decision.",
     ]
+    weather = m.dry_lap_offset_s
+    if weather is not None and weather.any():
+        laps = [i + 1 for i in range(len(weather)) if weather[i]]
+        lines.append(f"Rain on slicks from lap {laps[0]} replayed as it happened (up to "
+                     f"{float(weather.max()):.0f} s a lap on dry tyres); where the field was on "
+                     "wet tyres, slicks are taken as quick as them (no data).")
     if m.is_wet:
-        lines.append("Wet race: changing conditions are not modelled; treat the figures as rough.")
+        lines.append("Wet race: wet tyres' pace follows a straight line through the wet laps; "
+                     "treat the figures as rough.")
     lines += [f"Note: {n}." for n in m.notes]
     return lines
+
+
+def _penalties(m: RaceModel) -> str:
+    if not m.penalties:
+        return "No penalties were given in the race."
+    told = ", ".join(
+        f"{p.code} {p.seconds:.0f} s (lap {p.lap})" if p.kind == "time"
+        else f"{p.code} {'drive-through' if p.kind == 'drive_through' else 'stop/go'} (lap {p.lap})"
+        for p in m.penalties)
+    return ("Penalties as the stewards gave them: " + told + "; a time penalty is served at the "
+            "car's next stop, else added to its race time.")

@@ -11,10 +11,14 @@ are correlated inside a stint (both grow with the lap): only the reset of age at
 stop separates them, so both are BOUNDED to physical ranges (fuel 0.02–0.12 s a
 lap; degradation ≥ 0.005 s a lap) rather than left to trade off into a negative
 degradation. Everything else comes from the race itself, or from the circuit's
-history shrunk to the all-circuit rate where the race has too little.
+history shrunk to the all-circuit rate where the race has too little. A race that
+turned wet also gets its rain-on-slicks laps (`bot.lab.weather`), and the stewards'
+penalties pass through to the model as race control announced them.
 """
 
 from __future__ import annotations
+
+from collections import defaultdict
 
 import numpy as np
 from scipy.optimize import lsq_linear
@@ -28,6 +32,7 @@ from bot.lab.types import (
     StrategyError,
     count_passes,
 )
+from bot.lab.weather import carry_weather, weather_offsets
 
 FUEL_BOUNDS = (0.02, 0.12)  # s per lap of fuel burnt (≈ 0.03 s/kg × 0.7–4 kg a lap)
 DEG_BOUNDS = (0.005, 0.5)  # s per lap of tyre age
@@ -85,6 +90,10 @@ def fit(data: RaceData) -> RaceModel:
     ci = {c: i for i, c in enumerate(race_comps)}
     nc = len(race_comps)
 
+    # Wet tyres' trend runs with the race lap from the race's first lap on them.
+    wet_laps = [r.lap for r in data.laps if r.compound in WET_COMPOUNDS]
+    wet_from = min(wet_laps) if wet_laps else 1
+    weather = np.zeros(L)
     base = np.full(n, np.nan)
     base_sd = np.full(n, 0.3)
     noise = np.full(n, 0.6)
@@ -97,8 +106,10 @@ def fit(data: RaceData) -> RaceModel:
         comp = np.array([ci[r.compound] for r in recs])  # type: ignore[index]
         lap = np.array([float(r.lap) for r in recs])
         # Wet tyres: the trend is the track drying (or wetting), shared by every car on
-        # them, so their slope runs with the race lap, not the set's age.
-        age = np.array([float(r.lap) if r.compound in WET_COMPOUNDS else float(r.tyre_life)  # type: ignore[arg-type]
+        # them, so their slope runs with the race lap (from the first wet lap), not
+        # the set's age.
+        age = np.array([float(r.lap - wet_from + 1) if r.compound in WET_COMPOUNDS
+                        else float(r.tyre_life)  # type: ignore[arg-type]
                         for r in recs])
         y = np.array([float(r.lap_time_s) for r in recs])  # type: ignore[arg-type]
         # Columns: driver bases | compound offsets (ref excluded) | slopes | fuel
@@ -150,6 +161,14 @@ def fit(data: RaceData) -> RaceModel:
         notes.append("too few green laps to fit: default pace model")
         times = [r.lap_time_s for r in recs if r.lap_time_s]
         base[:] = float(np.median(times)) if times else 90.0
+    # Rain on slicks: laps where the field on dry tyres ran far off the model are
+    # replayed as they happened (the fit's Huber weights already kept them from
+    # pulling the paces; a refit without them was tried and fitted worse).
+    if len(recs) >= 3 * max(1, n):
+        weather = weather_offsets(recs, resid, L)
+        if weather.any():
+            notes.append(f"rain on slicks: {int(np.count_nonzero(weather))} laps replayed "
+                         "as they happened for cars on dry tyres")
     # Compounds the race named but nobody ran green laps on: neighbours' values.
     dry_order = {"SOFT": 0, "MEDIUM": 1, "HARD": 2}
     for c, name in enumerate(race_comps):
@@ -166,13 +185,23 @@ def fit(data: RaceData) -> RaceModel:
         base[missing] = float(np.nanpercentile(base, 90))
         base_sd[missing] = 0.6
 
+    if weather.any():
+        dry_count: dict[int, int] = defaultdict(int)
+        for r in recs:
+            dry_count[r.lap] += r.compound not in WET_COMPOUNDS
+        laps_x = np.arange(1, L + 1) - wet_from + 1
+        wet_excess = np.min([offset[c] + slope[c] * laps_x for c, name in enumerate(race_comps)
+                             if name in WET_COMPOUNDS and np.isfinite(slope[c])], axis=0)
+        weather = carry_weather(weather, wet_excess,
+                                {lap for lap, k in dry_count.items() if k >= 3})
     return _assemble(data, codes, base, base_sd, noise, fuel, race_comps, slope, slope_sd,
-                     offset, notes)
+                     offset, notes, wet_from, weather)
 
 
 def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd: np.ndarray,
               noise: np.ndarray, fuel: float, comps: list[str], slope: np.ndarray,
-              slope_sd: np.ndarray, offset: np.ndarray, notes: list[str]) -> RaceModel:
+              slope_sd: np.ndarray, offset: np.ndarray, notes: list[str], wet_from: int,
+              weather: np.ndarray) -> RaceModel:
     n = len(codes)
     L = max(1, data.total_laps)
     h = data.history
@@ -202,8 +231,9 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
             comp = rec.compound  # type: ignore[attr-defined]
             if comp in ci_all:
                 c = ci_all[comp]
-                x = float(lap_no) if comp in WET_COMPOUNDS else float(rec.tyre_life or 1)  # type: ignore[attr-defined]
-                pred += offset[c] + slope[c] * x
+                wet_tyre = comp in WET_COMPOUNDS
+                x = float(lap_no - wet_from + 1) if wet_tyre else float(rec.tyre_life or 1)  # type: ignore[attr-defined]
+                pred += offset[c] + slope[c] * x + (0.0 if wet_tyre else weather[lap_no - 1])
         loss = a.lap_time_s + b.lap_time_s - pred  # type: ignore[attr-defined]
         if not ({neutral.get(st.lap), neutral.get(st.lap + 1)} - {None}) and st.lap > 1:
             losses.append(loss)
@@ -340,5 +370,7 @@ def _assemble(data: RaceData, codes: tuple[str, ...], base: np.ndarray, base_sd:
         base_pace_sd_s=base_sd, sc_lap_factor=sc_factor, vsc_lap_factor=vsc_factor,
         passes_per_race=float(passes), stored_pass_rate=stored_rate,
         slope_by_lap=tuple(c for c in comps if c in WET_COMPOUNDS),
+        penalties=tuple(p for p in data.penalties if p.code in idx),
+        wet_from_lap=wet_from, dry_lap_offset_s=weather,
     )
 

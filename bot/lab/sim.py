@@ -5,7 +5,9 @@ pit loss on an in-lap); then cars are taken front to back: a car that would clos
 to within `MIN_GAP_S` of the car ahead passes only when its lap is quicker by more
 than the circuit's threshold (less DRS when it started the lap within 1 s), else it
 is held up behind. Neutralised laps: no passing, a safety car bunches the field,
-stops cost less. Random draws are made in the same order whatever the strategies,
+stops cost less. The stewards' penalties are served as the rules say for whatever
+strategy a car runs (`penalty_arrays`); rain on slicks adds the race's weather
+offsets to cars on dry tyres. Random draws are made in the same order whatever the strategies,
 so two calls with one seed share them (what-if comparisons are like for like).
 """
 
@@ -38,11 +40,51 @@ def plan_arrays(model: RaceModel, strategies: Sequence[Strategy], start_age: np.
         for lap in range(1, L + 1):
             a += 1
             # Wet tyres' slope runs with the race lap (the track), not the set's age.
-            comp[k, lap - 1], age[k, lap - 1] = cur, (float(lap) if cur in by_lap else a)
+            comp[k, lap - 1], age[k, lap - 1] = cur, (float(lap - model.wet_from_lap + 1)
+                                                       if cur in by_lap else a)
             if lap in stops and lap < L:
                 pit[k, lap - 1] = True
                 cur, a = ci.get(stops[lap], cur), 0.0
     return comp, age, pit
+
+
+def penalty_arrays(model: RaceModel, car: int, pit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Time the stewards' penalties add to `car`, given its in-laps `pit` (rows × laps):
+    per row and lap (served in the pits) and per row at the flag.
+
+    As the sporting regulations serve them: a time penalty at the car's next stop
+    after the decision (held stationary that long before any work), else added to
+    its race time; a drive-through or stop/go within three laps: at a stop the plan
+    makes then (the decision's lap included) (a stop/go's standstill replaces the tyre change's), else an extra
+    pass through the pit lane two laps after the decision; too late for that, added
+    at the flag as the lane's cost.
+    """
+    rows, L = pit.shape
+    lap_extra = np.zeros((rows, L))
+    end_extra = np.zeros(rows)
+    code = model.codes[car]
+    lane = model.pit_loss_green_s - model.stationary_s  # a pass through the lane, no stop
+    for pen in model.penalties:
+        if pen.code != code:
+            continue
+        p = min(pen.lap, L)
+        # Stops from the decision's lap on (race control numbers it by the leader's lap,
+        # in progress: a car's stop at the end of that lap comes after the message).
+        after = pit[:, p - 1:] if pen.kind == "time" else pit[:, p - 1:p + 3]
+        has = after.any(axis=1)
+        served = p - 1 + np.argmax(after, axis=1)
+        if pen.kind == "time":
+            cost_at_stop, cost_alone = pen.seconds, pen.seconds
+        else:
+            cost_at_stop = max(0.0, pen.seconds - model.stationary_s)
+            cost_alone = lane + pen.seconds
+        r = np.nonzero(has)[0]
+        lap_extra[r, served[r]] += cost_at_stop
+        if pen.kind == "time" or p + 2 > L:
+            end_extra[~has] += cost_alone
+        else:
+            lap_extra[~has, p + 1] += cost_alone  # index p + 1 = lap p + 2
+    return lap_extra, end_extra
 
 
 def _draw_neutral(model: RaceModel, rng: np.random.Generator, runs: int) -> np.ndarray:
@@ -89,6 +131,16 @@ def run(
         if c in strategies and strategies[c].start != model.actual[c].start:
             start_age[k] = 0.0  # a different starting compound: assume a new set
     comp, age, pit = plan_arrays(model, plans, start_age)
+    # Penalties: per car and lap (served in the pits) and at the flag.
+    pen_lap = np.zeros((n, L))
+    pen_end = np.zeros((1, n))
+    pen_cars = sorted({model.codes.index(p.code) for p in model.penalties if p.code in model.codes})
+    for i in pen_cars:
+        pl, pe = penalty_arrays(model, i, pit[i:i + 1])
+        pen_lap[i], pen_end[0, i] = pl[0], pe[0]
+    focus_pen: tuple[np.ndarray, np.ndarray] | None = None
+    if focus is not None and focus[0] in pen_cars:
+        focus_pen = penalty_arrays(model, focus[0], focus[3])
 
     # Parameter uncertainty per run (drawn first: same for every strategy set).
     pace_sd = model.base_pace_sd_s if model.base_pace_sd_s is not None else np.full(n, 0.2)
@@ -106,6 +158,11 @@ def run(
         neutral = np.broadcast_to(model.neutralised[None, :], (runs, L))
         neutral_lap = model.neutral_lap_s
 
+    # Rain on slicks, as it happened: per lap, added to cars on dry tyres.
+    weather = np.zeros(L)
+    if model.dry_lap_offset_s is not None:  # hazard: a model edited to other laps (bench)
+        k = min(L, len(model.dry_lap_offset_s))
+        weather[:k] = model.dry_lap_offset_s[:k]
     rows = np.arange(runs)[:, None]
     T = np.zeros((runs, n))
     stops_done = np.zeros((runs, n), dtype=np.int16)
@@ -126,6 +183,8 @@ def run(
         lt = (base + model.compound_offset_s[c_l] + slope[rows, c_l] * a_l
               + model.deg_quad_s[c_l] * a_l**2 + model.fuel_per_lap_s * (L - lap)
               + rng.standard_normal((runs, n)) * model.lap_noise_s[None, :])
+        if weather[li]:
+            lt = lt + np.where(dry[c_l], weather[li], 0.0)
         kind = neutral[:, li]
         prev_kind = neutral[:, li - 1] if li > 0 else np.zeros(runs, dtype=np.int8)
         green = kind == 0
@@ -135,6 +194,13 @@ def run(
         k_stop = np.minimum(stops_done, MAX_STOPS - 1)
         extra = loss + pit_noise[rows, np.arange(n)[None, :], k_stop] * model.pit_loss_sd_s
         lt = lt + np.where(p_l, np.maximum(extra, 0.3 * loss), 0.0)
+        served = None
+        if pen_cars:
+            served = np.broadcast_to(pen_lap[None, :, li], (runs, n))
+            if focus_pen is not None:
+                served = served.copy()
+                served[:, focus[0]] = focus_pen[0][:, li]  # type: ignore[index]
+            lt = lt + served
         stops_done += p_l
         alive = retire[None, :] >= lap
         if lap == 1:
@@ -161,7 +227,8 @@ def run(
                 keep = (kind == 2) | first_sc
                 bunched = np.where(keep[:, None], Ts + sc_time[:, None],
                                    lead + sc_time[:, None] + np.arange(n)[None, :] * SC_GAP_S)
-                pits = np.take_along_axis(np.where(p_l, extra, 0.0), order, axis=1)
+                stop_t = np.where(p_l, extra, 0.0) + (served if served is not None else 0.0)
+                pits = np.take_along_axis(stop_t, order, axis=1)
                 Tb = np.empty_like(Tn)
                 Tb[rows, order] = np.maximum.accumulate(bunched, axis=1) + pits
                 Tn = np.where(slow[:, None], Tb, Tn)
@@ -181,6 +248,14 @@ def run(
                 Ts[:, k] = np.where(held, ahead + MIN_GAP_S, me)
             T = np.empty_like(Tn)
             T[rows, order] = Ts
+        if lap == L and pen_cars:
+            # Time penalties not served in the pits are added to the race time: the
+            # official classification includes them.
+            end = np.broadcast_to(pen_end, (runs, n))
+            if focus_pen is not None:
+                end = end.copy()
+                end[:, focus[0]] = focus_pen[1]  # type: ignore[index]
+            T = T + end
         # A retired car stops: behind every runner, ordered by laps completed.
         T = np.where(alive, T, RETIRED + (L - retire[None, :]) * 1e4 + np.arange(n)[None, :])
         order = np.argsort(T, axis=1, kind="stable")

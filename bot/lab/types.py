@@ -19,6 +19,7 @@ from storage.lab_types import (
     CircuitHistory,
     ClassifiedEntry,
     LapRecord,
+    PenaltyRecord,
     RaceData,
     StopRecord,
     count_passes,
@@ -26,7 +27,7 @@ from storage.lab_types import (
 
 __all__ = [
     "BattleForecast", "CircuitHistory", "CircuitParams", "ClassifiedEntry", "LapRecord",
-    "RaceData", "RaceModel", "RankedStrategy", "SimResult", "StopRecord", "Strategy",
+    "PenaltyRecord", "RaceData", "RaceModel", "RankedStrategy", "SimResult", "StopRecord", "Strategy",
     "StrategyError", "WhatIf", "count_passes",
 ]
 
@@ -220,6 +221,16 @@ class RaceModel:
     slope_by_lap: tuple[str, ...] = ()
     # passes per 100 green car-laps in the stored races here before this one (None: none)
     stored_pass_rate: float | None = None
+    # the stewards' decided penalties (race control), applied by the simulation as the
+    # rules serve them: a time penalty at the car's next stop, else added at the flag
+    penalties: tuple[PenaltyRecord, ...] = ()
+    stationary_s: float = 2.5  # a tyre change's standstill (a stop/go replaces it)
+    # wet tyres' slope runs with the race lap counted from this lap (the race's first
+    # lap on wet tyres), so their offset is their pace when the rain came
+    wet_from_lap: int = 1
+    # per lap (index lap-1): seconds the weather added to a lap on DRY tyres where the
+    # field's laps on them were far off the model (rain on slicks), as it happened
+    dry_lap_offset_s: np.ndarray | None = None
 
     def index(self, code: str) -> int:
         return self.codes.index(code.upper())

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from bot.lab import RaceData, RaceModel, fit_race_model
 from storage.db import make_engine
@@ -44,3 +47,20 @@ def ergast_result(year: int = YEAR, round_: int = ROUND) -> list[dict[str, str]]
         rows = [dict(r, code=codes[r["driverId"]]) for r in csv.DictReader(f)
                 if r["raceId"] == race_id]
     return sorted(rows, key=lambda r: int(r["positionOrder"]))
+
+
+@pytest.fixture(scope="module")
+def shared_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A private copy of the shared evaluation store (the 10 races of /work/shared/data,
+    built once by `bench.answers.store`); skips without the shared data."""
+    from bench.answers import store
+
+    why = store.available()
+    if why:
+        pytest.skip(why)
+    src = Path(store.ensure(verbose=False).removeprefix("sqlite:///"))
+    work = tmp_path_factory.mktemp("lab-shared") / "store.db"
+    shutil.copy(src, work)  # never touch the shared build
+    engine = make_engine(f"sqlite:///{work}")
+    yield engine
+    engine.dispose()
