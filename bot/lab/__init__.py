@@ -68,7 +68,7 @@ def simulate(
 def whatif(model: RaceModel, code: str, alt: Strategy, *, runs: int, seed: int) -> WhatIf:
     """The alternative strategy vs the actual one, same model and same random draws,
     with the race's real neutralisations (one decision changes, not the race)."""
-    from bot.lab.whatif import compare
+    from bot.lab.counterfactual import compare
 
     return compare(model, code, alt, runs=runs, seed=seed)
 
@@ -78,7 +78,7 @@ def screen_strategies(
 ) -> list[tuple[Strategy, float, float]]:
     """Each candidate against the actual (mean places and seconds gained), like for like:
     the window tried when a fan asks "should he have pitted earlier"."""
-    from bot.lab.whatif import screen
+    from bot.lab.counterfactual import screen
 
     return screen(model, code, list(cands), runs=runs, seed=seed)
 
@@ -88,7 +88,7 @@ def best_strategies(
 ) -> list[RankedStrategy]:
     """One- and two-stop windows and compounds for `code`, ranked by expected position
     then time, with neutralisations drawn from the circuit's probabilities."""
-    from bot.lab.whatif import search
+    from bot.lab.counterfactual import search
 
     return search(model, code, runs=runs, seed=seed, top=top, n_stops=n_stops)
 

@@ -133,3 +133,18 @@ def test_search_of_two_stop_plans_only(monza_model: RaceModel) -> None:
     ranked = best_strategies(monza_model, "HAM", runs=40, seed=3, top=3, n_stops=2)
     assert ranked and all(r.strategy.n_stops == 2 for r in ranked)
     assert all(len(set(r.strategy.compounds)) >= 2 for r in ranked)  # dry: two compounds
+
+
+def test_the_package_functions_are_not_shadowed_by_submodules() -> None:
+    """`bot.lab.whatif` etc. stay the functions after their implementing modules load (a
+    submodule named like a package function replaces it on import: `from bot.lab import
+    whatif` then handed callers a module, depending on import order)."""
+    import importlib
+    import pkgutil
+
+    import bot.lab
+
+    for info in pkgutil.iter_modules(bot.lab.__path__):
+        importlib.import_module(f"bot.lab.{info.name}")
+    for name in bot.lab.__all__:
+        assert callable(getattr(bot.lab, name)) and not isinstance(getattr(bot.lab, name), type(bot.lab)), name
