@@ -74,7 +74,7 @@ def main() -> None:
         e2 = make_engine(f"sqlite:///{template}")
         init_db(e2)
         import_history(e2, cut)
-        PredictCore(e2).update()
+        PredictCore(e2).fold_new_results()
         e2.dispose()
         upd = []
         for i in range(a.updates):
@@ -85,7 +85,7 @@ def main() -> None:
             c3 = PredictCore(e3)
             c3.race(last[0], last[1] - 1, after_quali=False)  # a running bot: posterior already loaded
             t0 = time.perf_counter()
-            r3 = c3.update()
+            r3 = c3.fold_new_results()
             upd.append(time.perf_counter() - t0)
             assert r3.races_folded == 1 and not r3.refit, r3
             e3.dispose()

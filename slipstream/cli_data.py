@@ -121,9 +121,7 @@ def register(app: typer.Typer) -> None:
                 # The predictions posterior follows the history: fold new / changed races.
                 from bot.predict.service import PredictCore
 
-                # Named reference: the SQL-boundary test reads a bare `.update()` as an SQL builder.
-                fold_new_races = PredictCore(engine).update
-                upd = fold_new_races()
+                upd = PredictCore(engine).fold_new_results()
         except HistoryError as exc:
             raise _fail(f"{exc} (nothing was imported)") from None
         parts = ", ".join(f"{k} {v}" for k, v in rep.rows.items())

@@ -206,7 +206,7 @@ def _build_service(app: App) -> None:
         posters=app.posters,
         deliverer_factory=Deliverer,
         metrics=metrics,
-        on_results=app.deps.predictor.update if app.deps.predictor is not None else None,
+        on_results=app.deps.predictor.fold_new_results if app.deps.predictor is not None else None,
     )
 
 

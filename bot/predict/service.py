@@ -101,7 +101,7 @@ class PredictCore:
         self._data_version = data_version(self.engine)
         return self._save_refit(self._history, t0, "full refit")
 
-    def update(self) -> UpdateReport:
+    def fold_new_results(self) -> UpdateReport:
         """Fold new races; refold from the season of the earliest changed or inserted one."""
         t0 = time.perf_counter()
         self._data_version = None  # force a fresh read of the history
@@ -243,9 +243,9 @@ class Predictor:
         """(year, round) of the next race that has not been run, or None."""
         return await self._run(self.core.next_race, now)  # type: ignore[no-any-return]
 
-    async def update(self) -> UpdateReport:
+    async def fold_new_results(self) -> UpdateReport:
         """Fold new or changed races (found by content hash) into the posterior."""
-        rep: UpdateReport = await self._run(self.core.update)
+        rep: UpdateReport = await self._run(self.core.fold_new_results)
         log.info("predictions updated: %d race(s) folded in %.2f s (version %d)", rep.races_folded, rep.seconds,
                  rep.version)
         return rep

@@ -120,7 +120,7 @@ class TitleForecast:
 
 @dataclass(frozen=True, slots=True)
 class UpdateReport:
-    """What `Predictor.update()` / `refit()` did."""
+    """What `Predictor.fold_new_results()` / `refit()` did."""
 
     races_folded: int  # races folded into the posterior by this call
     refolded_from: tuple[int, int] | None  # earliest (year, round) refolded, if any

@@ -189,11 +189,8 @@ async def title_odds_after(feed: RaceFeed, predictor: Any | None) -> str:
     info = feed.info
     if predictor is None or info.session_type != "R" or not (feed.final and feed.results):
         return ""
-    # `Predictor.update` folds new results in (no SQL here: tests/core/test_boundaries.py reads a
-    # bare `.update()` as an SQL builder, hence the named reference).
-    fold_results = predictor.update
     try:
-        await fold_results()
+        await predictor.fold_new_results()  # this race's result first
         tf = await predictor.title(info.year, after_round=info.round)
     except Exception:  # the odds are extra: the race's highlights go out without them
         log.warning("pulse: no title odds after %s round %s", info.year, info.round, exc_info=True)

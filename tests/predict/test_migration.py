@@ -35,7 +35,7 @@ def test_upgrade_from_0006_and_back(db_url: str) -> None:
         assert migrate.drift(engine) == []
         assert TABLES <= set(inspect(engine).get_table_names())
         assert _count(engine, "SELECT count(*) FROM result") == results
-        rep = PredictCore(engine).update()
+        rep = PredictCore(engine).fold_new_results()
         assert rep.refit and rep.version == 1
         assert _count(engine, "SELECT count(*) FROM predict_race") == rep.races_folded > 0
         fc = PredictCore(engine).race(2023, 5)  # read back from the stored blob

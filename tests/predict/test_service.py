@@ -40,7 +40,7 @@ async def test_an_ingested_race_result_updates_the_predictor(tmp_path: Path) -> 
     store = Store(engine)
     predictor = Predictor(store)
     try:
-        assert (await predictor.update()).data_through == (2023, 21)
+        assert (await predictor.fold_new_results()).data_through == (2023, 21)
         written: list[int] = []
 
         async def ingest(slot: SessionSlot) -> IngestResult:
@@ -49,7 +49,7 @@ async def test_an_ingested_race_result_updates_the_predictor(tmp_path: Path) -> 
             written.append(slot.session_id)
             return IngestResult(True, "updated")
 
-        service = Service(engine, ingest=ingest, on_results=predictor.update, autowake=False)
+        service = Service(engine, ingest=ingest, on_results=predictor.fold_new_results, autowake=False)
         version = latest_posterior(engine).version  # type: ignore[union-attr]
         await service.run_job("ingest:fp1", kind="ingest", session_id=_session_id(engine, 22, "FP1"))
         assert latest_posterior(engine).version == version  # type: ignore[union-attr]  # practice: no update

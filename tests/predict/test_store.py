@@ -40,11 +40,11 @@ def test_update_folds_new_races_and_matches_a_refit(tmp_path: Path) -> None:
     first = copy_csv(demo_csv(), tmp_path / "first", keep=lambda f, race, r: race[1] <= 15)
     engine = history_engine(tmp_path / "inc.db", first)
     core = PredictCore(engine)
-    rep = core.update()  # no posterior yet: the first fit
+    rep = core.fold_new_results()  # no posterior yet: the first fit
     assert rep.refit and rep.data_through == (2023, 15) and rep.races_folded == _rounds(first)
-    assert core.update().races_folded == 0  # nothing new: nothing folded
+    assert core.fold_new_results().races_folded == 0  # nothing new: nothing folded
     import_history(engine, demo_csv())
-    rep = core.update()
+    rep = core.fold_new_results()
     assert not rep.refit and rep.refolded_from is None
     assert rep.races_folded == _rounds(demo_csv()) - _rounds(first)
     assert rep.data_through == (2023, 22)
@@ -78,11 +78,11 @@ def test_a_changed_result_is_found_by_hash_and_refolded(tmp_path: Path, demo_eng
     _ROUND5[:] = [k for k, v in race_ids(demo_csv()).items() if v == (2023, 5)]
     engine = history_engine(tmp_path / "h.db", demo_csv())
     core = PredictCore(engine)
-    core.update()
+    core.fold_new_results()
     before = core.state.copy() if core.state else None
     edited = copy_csv(demo_csv(), tmp_path / "edited", edit=_swap_round_5_top_two)
     import_history(engine, edited)
-    rep = core.update()
+    rep = core.fold_new_results()
     assert rep.refolded_from == (2023, 1) and "changed 1" in rep.notes[0]
     assert rep.races_folded == _rounds(demo_csv())  # the season is refolded from its start
     refit = PredictCore(history_engine(tmp_path / "edited.db", edited))
