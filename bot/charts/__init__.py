@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot.charts.gather import Gatherer, Request
 from bot.charts.plot import Plot, draw
 from bot.errors import UserError
+from bot.lru import Lru
 from bot.model import Image
 from storage.store import Store
 
@@ -70,9 +70,8 @@ class Charts:
     ) -> None:
         self.store = store
         self.timeout_s = timeout_s
-        self.cache_size = cache_size
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="charts")
-        self._cache: OrderedDict[object, ChartResult] = OrderedDict()
+        self._cache: Lru[ChartResult] = Lru(cache_size)
         self.draws = 0  # charts actually drawn (tests and bench read it)
 
     async def render(self, req: ChartRequest) -> ChartResult:
@@ -86,7 +85,6 @@ class Charts:
         key = (req, version)
         hit = self._cache.get(key)
         if hit is not None:
-            self._cache.move_to_end(key)
             return hit
         got = await Gatherer(self.store).gather(Request(**dataclasses.asdict(req)))
         loop = asyncio.get_running_loop()
@@ -97,10 +95,7 @@ class Charts:
         self.draws += 1
         name = "-".join((kind, *got.name_parts)).replace("/", "_").replace(" ", "_") + ".png"
         result = ChartResult(Image(name, png, got.alt), got.title, got.notes)
-        if self.cache_size > 0:
-            self._cache[key] = result
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, result)
         return result
 
     async def draw_plot(self, plot: Plot, filename: str, alt: str) -> Image:
@@ -109,7 +104,6 @@ class Charts:
         key = ("plot", plot)
         hit = self._cache.get(key)
         if hit is not None:
-            self._cache.move_to_end(key)
             return hit.image
         loop = asyncio.get_running_loop()
         try:
@@ -118,10 +112,7 @@ class Charts:
             raise UserError(TIMEOUT_TEXT) from None
         self.draws += 1
         image = Image(filename, png, alt)
-        if self.cache_size > 0:
-            self._cache[key] = ChartResult(image, plot.title)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, ChartResult(image, plot.title))
         return image
 
     def close(self) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -34,6 +33,7 @@ from bot.lab.types import (
     WhatIf,
     count_passes,
 )
+from bot.lru import Lru
 from storage.lab_data import NoLapData
 from storage.store import Store
 
@@ -68,13 +68,12 @@ class RaceLab:
         self.store = store
         self.workers = max(1, workers)
         self.timeout_s = timeout_s
-        self.cache_size = cache_size
         self.runs = runs
         self.best_runs = best_runs
         self.seed = seed
         self.niceness = niceness  # the worker's CPU priority below the bot's (`jobs.init_worker`)
         self._pool: ProcessPoolExecutor | None = None
-        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._cache: Lru[Any] = Lru(cache_size)
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
         # Counters for tests, the bench and logs.
         self.jobs = 0  # jobs finished in a worker
@@ -151,9 +150,8 @@ class RaceLab:
     async def _memo(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """LRU get-or-make with single flight: two fans asking at once share one job."""
         if key in self._cache:
-            self._cache.move_to_end(key)
             self.hits += 1
-            return self._cache[key]
+            return self._cache.get(key)
         fut = self._inflight.get(key)
         if fut is None or fut.get_loop() is not asyncio.get_running_loop():
             fut = asyncio.ensure_future(make())
@@ -164,10 +162,7 @@ class RaceLab:
                 self._inflight.pop(key, None)
         else:
             value = await asyncio.shield(fut)
-        if self.cache_size > 0:
-            self._cache[key] = value
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, value)
         return value
 
     # ------------------------------------------------------------------ questions
