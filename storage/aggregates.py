@@ -44,6 +44,7 @@ from storage.models import (
     Result,
     Session,
 )
+from storage.points import weekend_max
 from storage.queries import _DRIVER_COLS, Db, DriverInfo, _connect, _driver
 
 METRICS = (
@@ -579,27 +580,24 @@ class PointsRule:
 
 
 def points_rule(year: int) -> PointsRule:
-    """The scoring rules that bound the title maths of a season (stated in the reply)."""
+    """The scoring rules that bound the title maths of a season (stated in the reply); the
+    numbers come from the season's points system (`storage.points`)."""
     if year >= 2025:
-        r = PointsRule(25, 43, 8, 15, "25 a Grand Prix win, 8 a sprint win, no fastest-lap point")
+        note = "25 a Grand Prix win, 8 a sprint win, no fastest-lap point"
     elif year >= 2019:
-        fl = "25 a win + 1 fastest lap"
-        s = (3, 5) if year == 2021 else (8, 15) if year >= 2022 else (0, 0)
-        note = fl + (f", {s[0]} a sprint win" if s[0] else "")
-        r = PointsRule(26, 44, s[0], s[1], note)
+        note = "25 a win + 1 fastest lap" + (", 3 a sprint win" if year == 2021 else
+                                               ", 8 a sprint win" if year >= 2022 else "")
     elif year >= 2010:
-        r = PointsRule(25, 43, 0, 0, "25 a win")
-    elif year >= 2003:
-        r = PointsRule(10, 18, 0, 0, "10 a win")
+        note = "25 a win"
     elif year >= 1991:
-        r = PointsRule(10, 16, 0, 0, "10 a win")
+        note = "10 a win"
     elif year >= 1961:
-        r = PointsRule(9, 9 if year < 1979 else 15, 0, 0, "9 a win; dropped scores ignored")
+        note = "9 a win; dropped scores ignored"
     elif year == 1960:
-        r = PointsRule(8, 8, 0, 0, "8 a win; dropped scores ignored")
+        note = "8 a win; dropped scores ignored"
     else:
-        r = PointsRule(9, 8, 0, 0, "8 a win + 1 fastest lap; dropped scores ignored")
-    return r
+        note = "8 a win + 1 fastest lap; dropped scores ignored"
+    return PointsRule(*weekend_max(year), note)
 
 
 @dataclass(frozen=True, slots=True)

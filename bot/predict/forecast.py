@@ -15,7 +15,6 @@ import numpy as np
 
 from bot.predict.calibrate import recalibrate
 from bot.predict.model import Fit, Params, State, outcome, state_before, with_quali
-from bot.predict.points import points_system, scoring_positions
 from bot.predict.simulate import Entrant, RaceSim, Weekend, simulate_race, simulate_title
 from bot.predict.types import (
     DriverForecast,
@@ -26,6 +25,7 @@ from bot.predict.types import (
     TitleForecast,
     TitleKind,
 )
+from storage.points import points_system, scoring_positions
 from storage.predict_store import RaceRows, StandingPoints
 
 # User-facing messages (kept together).

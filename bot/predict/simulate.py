@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.predict.model import Params, State, dnf_probability
-from bot.predict.points import PointsSystem
+from storage.points import PointsSystem
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,8 @@
-"""Championship points systems by season (what the title simulation awards).
-
-Bounded by `storage.aggregates.points_rule` (the title maths): the most one car
-scores here at a weekend never exceeds that rule, so a simulated title is never
-won by someone the mathematical check has ruled out. Dropped scores (before
-1991) and shared drives are ignored, as in the title maths.
+"""Championship points systems by season: one table for the title simulation (what each
+place scores) and the title maths (`storage.aggregates.points_rule`: the most one driver
+or team can score at a weekend, derived here), so the two never disagree and a
+simulated title is never won by someone the maths has ruled out. Dropped scores
+(before 1991) and shared drives are ignored by both.
 """
 
 from __future__ import annotations
@@ -45,3 +44,15 @@ def points_system(year: int) -> PointsSystem:
 def scoring_positions(year: int) -> int:
     """How many finishers score in a Grand Prix of `year` (what "P(points)" means)."""
     return len(points_system(year).race)
+
+
+def weekend_max(year: int) -> tuple[int, int, int, int]:
+    """(race driver, race team, sprint driver, sprint team): the most one driver or team can
+    score at a Grand Prix and at a sprint of `year` — a win (+ the fastest-lap point where it
+    counted for drivers; teams counted it too once they scored both cars), a one-two for a
+    team (its best car only before 1979), a sprint win / one-two."""
+    ps = points_system(year)
+    race, sprint = ps.race, ps.sprint
+    race_team = race[0] if ps.team_best_car_only else race[0] + race[1] + ps.fastest_lap
+    sprint_team = sprint[0] + sprint[1] if len(sprint) > 1 else sum(sprint)
+    return (int(race[0] + ps.fastest_lap), int(race_team), int(sprint[0] if sprint else 0), int(sprint_team))
