@@ -36,6 +36,9 @@ class Lru(Generic[V]):
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        self._items.clear()
+
     def __contains__(self, key: Hashable) -> bool:
         return key in self._items
 

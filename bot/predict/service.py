@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.lru import Lru
 from bot.predict import forecast as fc
 from bot.predict.model import Fit, Params, State, fit
 from bot.predict.simulate import Weekend
@@ -56,7 +57,7 @@ class PredictCore:
         self._stored: ps.StoredPosterior | None = None
         self._history: list[ps.RaceRows] = []
         self._data_version: Any = None
-        self._cache: dict[Any, Any] = {}
+        self._cache: Lru[Any] = Lru(CACHE_SIZE)
 
     # ------------------------------------------------------------------ state
 
@@ -153,9 +154,8 @@ class PredictCore:
         full = (key, self._stored.version if self._stored else 0, self._data_version)
         hit = self._cache.get(full)
         if hit is None:
-            if len(self._cache) >= CACHE_SIZE:
-                self._cache.clear()
-            hit = self._cache[full] = make()
+            hit = make()
+            self._cache.put(full, hit)
         return hit
 
     # ------------------------------------------------------------------ forecasts
