@@ -163,7 +163,7 @@ async def run_session(
     With a predictor, a race's championship highlight carries the title odds, and a classified
     qualifying queues the race's preview (`post_preview`)."""
     feed = await asyncio.to_thread(pulse_store.load_feed, engine, session_id)
-    odds = await title_odds_after(feed, predictor)
+    odds = await title_odds_after(engine, session_id, feed, predictor)
     new = await asyncio.to_thread(detect_feed, engine, session_id, feed, now=now, title_odds=odds)
     session_type = new[0].prefix.rsplit(":", 1)[-1] if new else "R"
     # A digest closed by this run, or a story's next chapter, reads the earlier highlights.
@@ -181,14 +181,18 @@ async def run_session(
     return PulseRun(session_id=session_id, new_highlights=len(new), messages=n)
 
 
-async def title_odds_after(feed: RaceFeed, predictor: Any | None) -> str:
+async def title_odds_after(engine: Engine, session_id: int, feed: RaceFeed, predictor: Any | None) -> str:
     """The title-odds line after a classified grand prix ("" for other sessions, a race still
-    running, without a predictor, or when it has no forecast: the championship highlight then
-    reads as before). The model first folds the result in (a no-op when the service's update
-    after the ingest already did), so the odds are those after this race."""
+    running, without a predictor, once the championship highlight is told — later ingests of
+    the race re-run the pipeline —, or when it has no forecast: the championship highlight then
+    reads as before). The model first folds the result in (the service's own update runs
+    after the ingest job, this pipeline inside it), so the odds are those after this race."""
     info = feed.info
     if predictor is None or info.session_type != "R" or not (feed.final and feed.results):
         return ""
+    told = await asyncio.to_thread(pulse_store.session_highlights, engine, session_id)
+    if any(h.kind == "championship" for h in told):
+        return ""  # only a new championship highlight reads the odds
     try:
         await predictor.fold_new_results()  # this race's result first
         tf = await predictor.title(info.year, after_round=info.round)
