@@ -70,6 +70,7 @@ RACE_QUESTIONS: list[tuple[str, str, str | None, list[str]]] = [
     ("more-8", "give me your tip for the us gp", "United States Grand Prix", []),
     ("more-9", "is piastri the favourite for vegas", "Las Vegas Grand Prix", [r"Piastri[^\n]*win"]),
     ("more-10", "top 3 prediction for qatar", "Qatar Grand Prix", []),
+    ("more-11", "whos ur bet 4 vegas lol", "Las Vegas Grand Prix", []),
 ]
 TITLE_QUESTIONS: list[tuple[str, str, list[str]]] = [
     ("title-1", "title odds", [r"drivers' title odds"]),
@@ -83,6 +84,7 @@ TITLE_QUESTIONS: list[tuple[str, str, list[str]]] = [
     ("title-7", "norris title chances %", [r"Norris"]),
     ("title-8", "who will win the world championship", [r"drivers' title odds"]),
     ("title-9", "does verstappen still have a chance at the title", [r"Verstappen"]),
+    ("title-10", "is oscar gonna bottle the title", [r"Piastri[^\n]*\d+%"]),
 ]
 # Not forecastable: said so, never answered as a result.
 REFUSALS: list[tuple[str, str]] = [

@@ -82,6 +82,8 @@ async def test_every_word_is_mapped_to_a_slot(app: App) -> None:
         ("title odds 2023", "prediction"),
         ("who do you fancy for abu dhabi 2023", "prediction"),
         ("what's your pick for vegas 2023", "prediction"),
+        ("whos ur bet 4 vegas 2023 lol", "prediction"),
+        ("is verstappen gonna bottle the title", "prediction"),
         ("will russell make the top 3 in abu dhabi 2023", "prediction"),
         ("can leclerc still win the 2023 title", "can_win"),
     ],
